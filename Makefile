@@ -1,0 +1,74 @@
+# coreos.multicluster - the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+BUILD := $(CURDIR)/build
+TREE := $(BUILD)/ansible_collections/coreos/multicluster
+LAB_DIR ?= $(CURDIR)/.lab
+export MC_LAB_DIR := $(LAB_DIR)
+export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration test demo docs changelog clean
+
+help:
+	@echo "make demo       bring up the lab fleet and run the main job on it"
+	@echo "make test       ansible-lint, ansible-test sanity, unit and integration tests"
+	@echo "make lab-up     start the three-cluster lab fleet (prints its folder)"
+	@echo "make lab-down   stop it; nothing is left running"
+
+# --- set-up -------------------------------------------------------------------
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+lab-bin:
+	@tests/lab/build-kubernetes.sh >/dev/null
+
+# The collection as Ansible finds it: build/ansible_collections/coreos/multicluster,
+# a copy of the files git knows (tracked, or new and not ignored).
+tree:
+	@rm -rf $(TREE) && mkdir -p $(TREE)
+	@git ls-files -z --cached --others --exclude-standard | \
+	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+	  rsync -a --from0 --files-from=- ./ $(TREE)/
+
+# --- the lab ---------------------------------------------------------------------
+lab-up: venv lab-bin
+	@$(BIN)/python -m tests.lab up --dir $(LAB_DIR)
+
+lab-down: venv
+	@$(BIN)/python -m tests.lab down --dir $(LAB_DIR)
+
+lab-status: venv
+	@$(BIN)/python -m tests.lab status --dir $(LAB_DIR)
+
+# --- gates -------------------------------------------------------------------------
+lint: venv
+	$(BIN)/ansible-lint --profile production --offline
+
+sanity: venv tree
+	cd $(TREE) && $(BIN)/ansible-test sanity --python 3.11 --requirements --color no
+
+unit: venv tree
+	$(BIN)/pytest tests/unit -q
+
+integration: venv lab-bin tree
+	$(BIN)/pytest tests/integration -q
+
+test: lint sanity unit integration
+
+# --- the main job ------------------------------------------------------------------
+demo: venv lab-bin tree
+	@tests/demo.sh
+
+docs: venv tree
+	$(BIN)/python tests/tools/gen_docs.py
+
+clean:
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,131 @@
+"""The lab itself: real control planes that enforce RBAC, and a clean teardown."""
+
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from tests.lab import Fleet
+
+NS = "lab-rbac-probe"
+
+
+def _token_client(cluster, token):
+    cfg = client.Configuration()
+    cfg.host = cluster.server
+    cfg.ssl_ca_cert = cluster.ca_cert
+    cfg.api_key = {"authorization": "Bearer " + token}
+    return client.ApiClient(cfg)
+
+
+def _grant_configmap_reader(api):
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    try:
+        core.create_namespace({"metadata": {"name": NS}})
+    except ApiException as exc:
+        assert exc.status == 409
+    core.create_namespaced_service_account(NS, {"metadata": {"name": "reader"}})
+    rbac.create_namespaced_role(NS, {
+        "metadata": {"name": "configmap-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]})
+    rbac.create_namespaced_role_binding(NS, {
+        "metadata": {"name": "reader"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmap-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": NS}]})
+    request = core.create_namespaced_service_account_token(
+        "reader", NS, {"spec": {"audiences": [], "expirationSeconds": 600}})
+    return request.status.token
+
+
+def _status(fn):
+    try:
+        fn()
+        return 200
+    except ApiException as exc:
+        return exc.status
+
+
+def test_rbac_is_enforced_on_two_clusters(fleet):
+    west, east = fleet[0], fleet[1]
+    token = _grant_configmap_reader(west.api_client())
+    east_token = _grant_configmap_reader(east.api_client())
+
+    as_reader = client.CoreV1Api(_token_client(west, token))
+    # what the Role grants
+    assert len(as_reader.list_namespaced_config_map(NS).items) >= 0
+    # what it does not grant: other resources, other namespaces, writes
+    assert _status(lambda: as_reader.list_namespaced_secret(NS)) == 403
+    assert _status(lambda: as_reader.list_namespaced_config_map("default")) == 403
+    assert _status(lambda: as_reader.create_namespaced_config_map(
+        NS, {"metadata": {"name": "x"}})) == 403
+    # each cluster signs its own tokens: west's token means nothing to east
+    assert _status(lambda: client.CoreV1Api(_token_client(east, token)).list_namespaced_config_map(NS)) == 401
+    assert client.CoreV1Api(_token_client(east, east_token)).list_namespaced_config_map(NS).items is not None
+
+
+def test_controller_manager_runs_on_every_cluster(fleet):
+    """Each cluster has its own working controller-manager: the token
+    controller gives a new ServiceAccount its token Secret (v1.20), and
+    re-creates it when it is deleted while the account exists."""
+    for cluster in fleet:
+        core = client.CoreV1Api(cluster.api_client())
+        core.create_namespaced_service_account("default", {"metadata": {"name": "kcm-probe"}})
+
+        def token_secret():
+            account = core.read_namespaced_service_account("kcm-probe", "default")
+            return account.secrets[0].name if account.secrets else None
+
+        first = _wait_for(token_secret)
+        assert first, "no token Secret on %s: its controller-manager is not running" % cluster.name
+        core.delete_namespaced_secret(first, "default")
+        second = _wait_for(lambda: (lambda s: s if s and s != first else None)(token_secret()))
+        assert second and second != first
+        core.delete_namespaced_service_account("kcm-probe", "default")
+
+
+def _wait_for(fn, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.3)
+    return None
+
+
+@pytest.mark.skipif(bool(os.environ.get("MC_LAB_CONTEXTS")), reason="external clusters: no lab to start")
+def test_lab_cli_up_and_down(tmp_path):
+    """`python -m tests.lab up` writes kubeconfigs (0600) and the inventory;
+    `down` leaves no process behind."""
+    root = tmp_path / "lab"
+    up = subprocess.run([sys.executable, "-m", "tests.lab", "up", "--dir", str(root), "--names", "solo-a,solo-b"],
+                        capture_output=True, text=True, timeout=300)
+    assert up.returncode == 0, up.stderr
+    assert str(root) in up.stdout
+    fleet = Fleet.from_state(str(root))
+    pids = fleet.pids()
+    assert len(pids) == 6 and all(os.path.exists("/proc/%d" % pid) for pid in pids)
+    try:
+        kubeconfig = root / "solo-a.kubeconfig"
+        assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+        ns = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "ns", "-o", "name"],
+                            capture_output=True, text=True, timeout=60)
+        assert ns.returncode == 0 and "namespace/kube-system" in ns.stdout
+        inventory = yaml.safe_load((root / "inventory.yml").read_text())
+        assert list(inventory["all"]["children"]["directory"]["hosts"]) == ["solo-a"]
+        replica = inventory["all"]["children"]["replicas"]["hosts"]["solo-b"]
+        assert replica["mc_kubeconfig"] == str(root / "solo-b.kubeconfig")
+        assert replica["mc_api_endpoint"] == fleet.clusters["solo-b"].server
+        assert replica["mc_labels"]["role"] == "replica"
+    finally:
+        down = subprocess.run([sys.executable, "-m", "tests.lab", "down", "--dir", str(root)],
+                              capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert not [pid for pid in pids if os.path.exists("/proc/%d" % pid)
+                and open("/proc/%d/stat" % pid).read().split(") ")[-1][0] != "Z"]

@@ -1,0 +1,51 @@
+"""make lab-up / make lab-down: python -m tests.lab up|down|status [--dir DIR]."""
+
+import argparse
+import os
+import sys
+
+from .fleet import DEFAULT_NAMES, Fleet, LabError
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tests.lab", description=__doc__)
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("--dir", default=os.environ.get("MC_LAB_DIR", os.path.abspath(".lab")),
+                        help="folder for kubeconfigs, inventory, state and logs (default: .lab, or MC_LAB_DIR)")
+    parser.add_argument("--names", default=",".join(DEFAULT_NAMES), help="comma-separated cluster names")
+    args = parser.parse_args(argv)
+    root = os.path.abspath(args.dir)
+    state = os.path.join(root, "lab.json")
+    try:
+        if args.action == "up":
+            if os.path.exists(state):
+                print("a lab is already running in %s (make lab-down first)" % root, file=sys.stderr)
+                return 1
+            fleet = Fleet(root, [n for n in args.names.split(",") if n])
+            clusters = fleet.start()
+            inventory = fleet.write_inventory()
+            print("lab fleet is up: %s" % root)
+            for cluster in clusters:
+                print("  %-24s %s  kubeconfig: %s" % (cluster.name, cluster.server, cluster.kubeconfig))
+            print("  inventory: %s" % inventory)
+            print("  logs:      %s/<cluster>/logs/" % root)
+            return 0
+        if not os.path.exists(state):
+            print("no lab running in %s" % root)
+            return 0
+        fleet = Fleet.from_state(root)
+        if args.action == "status":
+            for cluster in fleet.clusters.values():
+                result = cluster.kubectl("get", "--raw", "/readyz", check=False)
+                print("%-24s %s %s" % (cluster.name, cluster.server, result.stdout.strip() or result.stderr.strip()))
+            return 0
+        stopped = fleet.stop()
+        print("lab fleet stopped: %d processes ended, none left running" % len(stopped))
+        return 0
+    except LabError as exc:
+        print("lab: %s" % exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Build kube-apiserver and kube-controller-manager from Debian 12's source
+# package, the way its debian/rules does, and cache them outside the checkout.
+#
+#   tests/lab/build-kubernetes.sh            # prints the binary folder
+#
+# MC_LAB_CACHE (default ~/.cache/coreos-multicluster) holds the result under
+# kubernetes/<version>/bin; a second run finds it there and builds nothing.
+set -euo pipefail
+
+DEB_VERSION="${MC_LAB_DEB_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
+CACHE="${MC_LAB_CACHE:-$HOME/.cache/coreos-multicluster}"
+OUT="$CACHE/kubernetes/$DEB_VERSION/bin"
+
+if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/kube-controller-manager" ]; then
+  echo "$OUT"
+  exit 0
+fi
+
+log() { echo "build-kubernetes: $*" >&2; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+src_list=/etc/apt/sources.list.d/coreos-multicluster-src.sources
+if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  log "adding a deb-src entry for bookworm ($src_list)"
+  $SUDO tee "$src_list" >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+log "installing build dependencies"
+$SUDO apt-get update -qq >&2
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+  dpkg-dev golang-1.19-go rsync jq golang-github-modern-go-reflect2-dev >&2
+
+work="$CACHE/kubernetes/$DEB_VERSION/src"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+log "fetching source package kubernetes=$DEB_VERSION"
+apt-get source -qq --download-only "kubernetes=$DEB_VERSION" >&2
+dpkg-source -x --no-check ./*.dsc tree >&2
+
+# Go 1.19 + vendored reflect2 v1.0.1 crashes the apiserver on the first
+# custom-resource create (SIGSEGV in mapiterinit); Debian's 1.0.2 fixes it.
+log "replacing vendored github.com/modern-go/reflect2 with Debian's package"
+rm -rf tree/vendor/github.com/modern-go/reflect2
+cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 tree/vendor/github.com/modern-go/reflect2
+
+# As debian/rules: a GOPATH whose k8s.io/kubernetes points at the tree.
+mkdir -p .go/src/k8s.io
+ln -sfn "$work/tree" .go/src/k8s.io/kubernetes
+export GOPATH="$work/.go" GO111MODULE=off GOFLAGS=-mod=vendor GOCACHE="$work/.gocache"
+export PATH="/usr/lib/go-1.19/bin:$PATH"
+export KUBE_GIT_TREE_STATE=clean KUBE_GIT_VERSION="v1.20.2" KUBE_GIT_MAJOR=1 KUBE_GIT_MINOR=20
+cd .go/src/k8s.io/kubernetes
+log "building kube-apiserver and kube-controller-manager (a few minutes)"
+make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2
+
+mkdir -p "$OUT.tmp"
+cp _output/local/bin/linux/*/kube-apiserver _output/local/bin/linux/*/kube-controller-manager "$OUT.tmp/"
+rm -rf "$OUT"
+mv "$OUT.tmp" "$OUT"
+cd /
+rm -rf "$work"
+echo "$OUT"

@@ -1,0 +1,443 @@
+"""A fleet of real Kubernetes control planes on loopback.
+
+Each cluster is three real processes - etcd, kube-apiserver and
+kube-controller-manager - with a CA of its own, free ports, RBAC, the
+ServiceAccount admission plugin, a service-account issuer and signing key (so
+the TokenRequest API works) and an audit log of every write request, which the
+tests use to prove that an idempotent re-run writes nothing.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+
+import yaml
+
+from . import pki
+
+DEFAULT_NAMES = ("west-coast-production", "east-coast-production", "central-production")
+DEB_VERSION = "1.20.5+really1.20.2-1.1+deb12u1"
+STATE_FILE = "lab.json"
+SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+# Labels the lab gives its clusters (the first one is the directory).
+FLEET_LABELS = {
+    "west-coast-production": {"stage": "production", "cloud": "aws", "region": "us-west-1"},
+    "east-coast-production": {"stage": "production", "cloud": "gcp", "region": "us-east1"},
+    "central-production": {"stage": "production", "cloud": "azure", "region": "centralus"},
+}
+
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: None
+    resources:
+      - group: authentication.k8s.io
+      - group: authorization.k8s.io
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+"""
+
+# Writes by these users are the lab's own controllers, not the code under test.
+CONTROLLER_USER = "system:kube-controller-manager"
+ADMIN_USER = "lab-admin"
+
+
+class LabError(RuntimeError):
+    """The lab could not start or stop; the message names the log to read."""
+
+
+def cache_dir():
+    return os.environ.get("MC_LAB_CACHE", os.path.expanduser("~/.cache/coreos-multicluster"))
+
+
+def default_bin_dir():
+    """MC_LAB_BIN_DIR, else the folder tests/lab/build-kubernetes.sh fills."""
+    return os.environ.get("MC_LAB_BIN_DIR") or os.path.join(cache_dir(), "kubernetes", DEB_VERSION, "bin")
+
+
+def _binary(bin_dir, name):
+    candidate = os.path.join(bin_dir, name)
+    if os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which(name)
+    if found:
+        return found
+    raise LabError(
+        "%s not found in %s nor on PATH; run 'make lab-bin' (or set MC_LAB_BIN_DIR to a folder "
+        "holding kube-apiserver and kube-controller-manager)" % (name, bin_dir))
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def _b64file(path):
+    import base64
+    with open(path, "rb") as handle:
+        return base64.b64encode(handle.read()).decode()
+
+
+@dataclass
+class LabCluster:
+    """One cluster of the fleet, as tests and people see it."""
+
+    name: str
+    kubeconfig: str
+    context: str
+    server: str
+    ca_cert: str
+    log_dir: str = ""
+    audit_log: str = ""
+    pids: dict = field(default_factory=dict)
+
+    def api_client(self):
+        from kubernetes import config
+        return config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
+
+    def kubectl(self, *args, check=True, input_text=None):
+        return subprocess.run(
+            ["kubectl", "--kubeconfig", self.kubeconfig, "--context", self.context] + list(args),
+            check=check, capture_output=True, text=True, input=input_text, timeout=120)
+
+    # --- audit log: the writes the apiserver received -------------------
+    def audit_mark(self):
+        """A position in the audit log; writes_since() reads from there."""
+        if not self.audit_log or not os.path.exists(self.audit_log):
+            return None
+        return os.path.getsize(self.audit_log)
+
+    def writes_since(self, mark, user=ADMIN_USER):
+        """Write requests (not dry-run) by *user* since *mark*, as
+        (verb, resource, namespace, name) tuples; None when the cluster has
+        no audit log (an external cluster)."""
+        if mark is None:
+            return None
+        events = []
+        with open(self.audit_log, "rb") as handle:
+            handle.seek(mark)
+            for line in handle:
+                event = json.loads(line)
+                if user and event.get("user", {}).get("username") != user:
+                    continue
+                if "dryRun=All" in event.get("requestURI", ""):
+                    continue
+                ref = event.get("objectRef", {})
+                resource = ref.get("resource", "")
+                if ref.get("subresource"):
+                    resource += "/" + ref["subresource"]
+                events.append((event.get("verb"), resource, ref.get("namespace", ""), ref.get("name", "")))
+        return events
+
+    def logs(self):
+        if not self.log_dir or not os.path.isdir(self.log_dir):
+            return []
+        return sorted(os.path.join(self.log_dir, f) for f in os.listdir(self.log_dir))
+
+
+class Fleet:
+    """Start and stop N clusters under *root*; state kept in root/lab.json."""
+
+    def __init__(self, root, names=DEFAULT_NAMES, bin_dir=None):
+        self.root = os.path.abspath(root)
+        self.names = list(names)
+        self.bin_dir = bin_dir or default_bin_dir()
+        self.clusters = {}
+        self._procs = []
+
+    # --- start ----------------------------------------------------------
+    def start(self, timeout=90):
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        binaries = {n: _binary(self.bin_dir, n) for n in ("etcd", "kube-apiserver", "kube-controller-manager")}
+        plans = {name: self._prepare(name) for name in self.names}
+        try:
+            for name, plan in plans.items():
+                self._spawn(name, "etcd", plan, [
+                    binaries["etcd"], "--name", name, "--data-dir", plan["etcd_dir"],
+                    "--listen-client-urls", "http://127.0.0.1:%d" % plan["etcd_port"],
+                    "--advertise-client-urls", "http://127.0.0.1:%d" % plan["etcd_port"],
+                    "--listen-peer-urls", "http://127.0.0.1:%d" % plan["peer_port"],
+                    "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % plan["peer_port"],
+                    "--initial-cluster", "%s=http://127.0.0.1:%d" % (name, plan["peer_port"]),
+                    "--log-level", "warn"])
+            for name, plan in plans.items():
+                p = plan["pki"]
+                self._spawn(name, "kube-apiserver", plan, [
+                    binaries["kube-apiserver"],
+                    "--etcd-servers", "http://127.0.0.1:%d" % plan["etcd_port"],
+                    "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+                    "--secure-port", str(plan["api_port"]), "--insecure-port", "0",
+                    "--cert-dir", plan["dir"],
+                    "--tls-cert-file", p["apiserver.crt"], "--tls-private-key-file", p["apiserver.key"],
+                    "--client-ca-file", p["ca.crt"],
+                    "--service-account-key-file", p["sa.pub"],
+                    "--service-account-signing-key-file", p["sa.key"],
+                    "--service-account-issuer", SA_ISSUER,
+                    "--service-cluster-ip-range", "10.0.0.0/24",
+                    "--authorization-mode", "RBAC",
+                    "--enable-admission-plugins", "NamespaceLifecycle,ServiceAccount,LimitRanger,ResourceQuota",
+                    "--endpoint-reconciler-type", "none",
+                    "--audit-policy-file", plan["audit_policy"],
+                    "--audit-log-path", plan["audit_log"], "--audit-log-maxsize", "0",
+                    "--profiling=false"])
+            for name, plan in plans.items():
+                self._wait_https(name, "kube-apiserver", plan, "https://127.0.0.1:%d/readyz" % plan["api_port"],
+                                 timeout, client_cert=True)
+            for name, plan in plans.items():
+                self._spawn(name, "kube-controller-manager", plan, [
+                    binaries["kube-controller-manager"],
+                    "--kubeconfig", plan["kcm_kubeconfig"],
+                    "--authentication-kubeconfig", plan["kcm_kubeconfig"],
+                    "--authorization-kubeconfig", plan["kcm_kubeconfig"],
+                    "--bind-address", "127.0.0.1", "--secure-port", str(plan["kcm_port"]), "--port", "0",
+                    "--cert-dir", os.path.join(plan["dir"], "kcm-certs"),
+                    "--service-account-private-key-file", plan["pki"]["sa.key"],
+                    "--root-ca-file", plan["pki"]["ca.crt"],
+                    "--controllers",
+                    "serviceaccount-token,serviceaccount,namespace,garbagecollector,deployment,replicaset",
+                    "--use-service-account-credentials=false", "--leader-elect=false",
+                    "--profiling=false"])
+            for name, plan in plans.items():
+                self._wait_https(name, "kube-controller-manager", plan,
+                                 "https://127.0.0.1:%d/healthz" % plan["kcm_port"], timeout)
+            for name, plan in plans.items():
+                self.clusters[name] = plan["cluster"]
+                self._wait_default_serviceaccount(plan["cluster"], timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.save_state()
+        return [self.clusters[n] for n in self.names]
+
+    def _prepare(self, name):
+        cdir = os.path.join(self.root, name)
+        if os.path.exists(cdir):
+            shutil.rmtree(cdir)
+        log_dir = os.path.join(cdir, "logs")
+        os.makedirs(log_dir, mode=0o700)
+        plan = {
+            "dir": cdir, "log_dir": log_dir, "etcd_dir": os.path.join(cdir, "etcd"),
+            "etcd_port": free_port(), "peer_port": free_port(), "api_port": free_port(), "kcm_port": free_port(),
+            "pki": pki.make_pki(os.path.join(cdir, "pki"), name),
+            "audit_policy": os.path.join(cdir, "audit-policy.yaml"),
+            "audit_log": os.path.join(log_dir, "audit.log"),
+        }
+        with open(plan["audit_policy"], "w") as handle:
+            handle.write(AUDIT_POLICY)
+        server = "https://127.0.0.1:%d" % plan["api_port"]
+        kubeconfig = os.path.join(self.root, "%s.kubeconfig" % name)
+        _write_private(kubeconfig, yaml.safe_dump(self._kubeconfig(name, server, plan["pki"]["admin.crt"],
+                                                                   plan["pki"]["admin.key"], plan["pki"]["ca.crt"])))
+        kcm_crt, kcm_key = pki.client_cert(plan["pki"], os.path.join(cdir, "pki"), "kcm",
+                                           CONTROLLER_USER, "system:masters")
+        plan["kcm_kubeconfig"] = os.path.join(cdir, "kcm.kubeconfig")
+        _write_private(plan["kcm_kubeconfig"], yaml.safe_dump(
+            self._kubeconfig(name, server, kcm_crt, kcm_key, plan["pki"]["ca.crt"])))
+        plan["cluster"] = LabCluster(name=name, kubeconfig=kubeconfig, context=name, server=server,
+                                     ca_cert=plan["pki"]["ca.crt"], log_dir=log_dir,
+                                     audit_log=plan["audit_log"])
+        return plan
+
+    @staticmethod
+    def _kubeconfig(name, server, cert, key, ca):
+        return {
+            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": _b64file(ca)}}],
+            "users": [{"name": "%s-admin" % name, "user": {
+                "client-certificate-data": _b64file(cert), "client-key-data": _b64file(key)}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": "%s-admin" % name}}],
+            "current-context": name,
+        }
+
+    def _spawn(self, name, component, plan, argv):
+        log_path = os.path.join(plan["log_dir"], "%s.log" % component)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        self._procs.append((name, component, proc))
+        plan["cluster"].pids[component] = proc.pid
+
+    def _proc(self, name, component):
+        for pname, pcomp, proc in self._procs:
+            if (pname, pcomp) == (name, component):
+                return proc
+        return None
+
+    def _wait_https(self, name, component, plan, url, timeout, client_cert=False):
+        ctx = ssl.create_default_context(cafile=plan["pki"]["ca.crt"]) if client_cert else ssl._create_unverified_context()
+        if client_cert:
+            ctx.load_cert_chain(plan["pki"]["admin.crt"], plan["pki"]["admin.key"])
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            proc = self._proc(name, component)
+            if proc is not None and proc.poll() is not None:
+                raise LabError("%s of cluster %s exited with %s; see %s" % (
+                    component, name, proc.returncode, os.path.join(plan["log_dir"], component + ".log")))
+            try:
+                with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError) as exc:
+                last = str(exc)
+            time.sleep(0.25)
+        raise LabError("%s of cluster %s not ready after %ss (%s); see %s" % (
+            component, name, timeout, last, os.path.join(plan["log_dir"], component + ".log")))
+
+    @staticmethod
+    def _wait_default_serviceaccount(cluster, timeout):
+        """The serviceaccount controller creates 'default' in 'default':
+        proof that the controller-manager really runs its controllers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if cluster.kubectl("-n", "default", "get", "serviceaccount", "default", check=False).returncode == 0:
+                return
+            time.sleep(0.5)
+        raise LabError("cluster %s: no default ServiceAccount after %ss; see %s" % (
+            cluster.name, timeout, cluster.log_dir))
+
+    # --- state and stop ---------------------------------------------------
+    def save_state(self):
+        state = {"root": self.root, "names": self.names,
+                 "clusters": [asdict(self.clusters[n]) for n in self.names if n in self.clusters]}
+        _write_private(os.path.join(self.root, STATE_FILE), json.dumps(state, indent=2))
+
+    @classmethod
+    def from_state(cls, root):
+        path = os.path.join(root, STATE_FILE)
+        with open(path) as handle:
+            state = json.load(handle)
+        fleet = cls(state["root"], state["names"])
+        for data in state["clusters"]:
+            fleet.clusters[data["name"]] = LabCluster(**data)
+        return fleet
+
+    def pids(self):
+        found = [p.pid for _, _, p in self._procs]
+        for cluster in self.clusters.values():
+            found.extend(cluster.pids.values())
+        return sorted(set(found))
+
+    def stop(self, timeout=20):
+        """Stop every process of the fleet; raise if any is left running."""
+        pids = [pid for pid in self.pids() if _is_lab_process(pid, self.root)]
+        # controller-managers first, then apiservers, then etcd
+        order = {"kube-controller-manager": 0, "kube-apiserver": 1, "etcd": 2}
+        pids.sort(key=lambda pid: order.get(_comm(pid), 3))
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            for _, _, proc in self._procs:
+                proc.poll()
+            time.sleep(0.1)
+        for pid in pids:
+            if _alive(pid):
+                _signal(pid, signal.SIGKILL)
+        for _, _, proc in self._procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        left = [pid for pid in pids if _alive(pid)]
+        if left:
+            raise LabError("lab processes still running after stop: %s" % left)
+        state = os.path.join(self.root, STATE_FILE)
+        if os.path.exists(state):
+            os.unlink(state)
+        return pids
+
+    # --- inventory ----------------------------------------------------------
+    def write_inventory(self, path=None, directory=None):
+        """The Ansible inventory of this fleet (the roles' inventory contract)."""
+        path = path or os.path.join(self.root, "inventory.yml")
+        directory = directory or self.names[0]
+        hosts = {}
+        for name in self.names:
+            cluster = self.clusters[name]
+            labels = dict(FLEET_LABELS.get(name, {"stage": "lab"}))
+            labels["role"] = "directory" if name == directory else "replica"
+            hosts[name] = {
+                "mc_kubeconfig": cluster.kubeconfig,
+                "mc_context": cluster.context,
+                "mc_api_endpoint": cluster.server,
+                "mc_console_url": "https://%s.console.lab.invalid" % name,
+                "mc_labels": labels,
+            }
+        inventory = {"all": {
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "children": {
+                "directory": {"hosts": {directory: hosts[directory]}},
+                "replicas": {"hosts": {n: hosts[n] for n in self.names if n != directory}},
+            }}}
+        with open(path, "w") as handle:
+            handle.write("# Written by the coreos.multicluster lab: one host per cluster.\n")
+            yaml.safe_dump(inventory, handle, sort_keys=False)
+        return path
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().split(") ")[-1][0] != "Z"
+    except OSError:
+        return False
+
+
+def _is_lab_process(pid, root):
+    """Only signal a pid that still is one of ours (pids get reused)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return root.encode() in handle.read()
+    except OSError:
+        return False
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def external_clusters(contexts, kubeconfig=None):
+    """Clusters named by kubeconfig contexts (MC_LAB_CONTEXTS), for running
+    the integration suite against existing clusters (kind, cloud)."""
+    from kubernetes import config
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser("~/.kube/config")
+    result = []
+    for context in contexts:
+        api = config.new_client_from_config(config_file=kubeconfig, context=context)
+        ca = api.configuration.ssl_ca_cert or ""
+        result.append(LabCluster(name=context.replace("_", "-").lower()[:63], kubeconfig=kubeconfig,
+                                 context=context, server=api.configuration.host, ca_cert=ca))
+    return result
