@@ -37,6 +37,7 @@ tree:
 	@git ls-files -z --cached --others --exclude-standard | \
 	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
 	  rsync -a --from0 --files-from=- ./ $(TREE)/
+	@cd $(TREE) && git init -q && git add -A   # ansible-test lists targets through git
 
 # --- the lab ---------------------------------------------------------------------
 lab-up: venv lab-bin
@@ -53,6 +54,9 @@ lint: venv
 	$(BIN)/ansible-lint --profile production --offline
 
 sanity: venv tree
+	@pipv=$$($(BIN)/python -c 'from ansible_test._internal.python_requirements import get_venv_packages; print("x")' >/dev/null 2>&1; \
+	  grep -o "pip='[0-9.]*'" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | grep -o '[0-9.]*[0-9]'); \
+	  mkdir -p ~/.ansible/test/cache && cp tests/tools/get_pip.py ~/.ansible/test/cache/get_pip_$${pipv//./_}.py
 	cd $(TREE) && $(BIN)/ansible-test sanity --python 3.11 --requirements --color no
 
 unit: venv tree

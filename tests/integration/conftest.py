@@ -42,3 +42,104 @@ def pytest_runtest_makereport(item, call):
             lines.extend("%s: %s" % (cluster.name, path) for path in cluster.logs())
         if lines:
             report.sections.append(("lab logs", "\n".join(lines)))
+
+
+# --- the collection under test, run through real ansible-playbook ----------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REGISTRY_MANIFEST = os.path.join(ROOT, "roles", "registry", "files", "registry.yml")
+
+
+@pytest.fixture(scope="session")
+def collection_path():
+    """build/ (holding ansible_collections/coreos/multicluster), made fresh."""
+    import subprocess
+    subprocess.run(["make", "-s", "tree"], cwd=ROOT, check=True, timeout=300)
+    return os.path.join(ROOT, "build")
+
+
+@pytest.fixture(scope="session")
+def registry(fleet):
+    """The fleet with the registry's cluster-wide objects installed and each
+    cluster's tectonic-config ConfigMap naming it."""
+    for cluster in fleet:
+        cluster.kubectl("apply", "-f", REGISTRY_MANIFEST)
+        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                        "crd/clusters.multicluster.coreos.com")
+        cm = cluster.kubectl("-n", "tectonic-system", "create", "configmap", "tectonic-config",
+                             "--from-literal=clusterName=%s" % cluster.name, "--dry-run=client", "-o", "yaml")
+        cluster.kubectl("apply", "-f", "-", input_text=cm.stdout)
+    return fleet
+
+
+class ModuleRun:
+    """What one ansible-playbook run of one task returned."""
+
+    def __init__(self, result, stdout, stderr, rc):
+        self.result = result
+        self.stdout = stdout
+        self.stderr = stderr
+        self.rc = rc
+
+    def __getitem__(self, key):
+        return self.result[key]
+
+    def get(self, key, default=None):
+        return self.result.get(key, default)
+
+    @property
+    def changed(self):
+        return self.result.get("changed")
+
+    @property
+    def failed(self):
+        return bool(self.result.get("failed"))
+
+
+@pytest.fixture(scope="session")
+def run_module(collection_path, tmp_path_factory):
+    """run_module(name, args, check=False, diff=True, env=None) -> ModuleRun.
+
+    Runs one task of the module (FQCN or short name) with ansible-playbook on
+    localhost, as a user would; returns its result, and the raw output for
+    leak checks."""
+    import json
+    import subprocess
+    import yaml
+
+    workdir = tmp_path_factory.mktemp("playbooks")
+    counter = [0]
+
+    def run(name, args, check=False, diff=True, env=None, no_log_ok=False):
+        counter[0] += 1
+        fqcn = name if "." in name else "coreos.multicluster." + name
+        play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+            {"name": "under test", fqcn: args, "check_mode": check, "diff": diff,
+             "ignore_errors": True}]}]
+        path = workdir / ("play%03d.yml" % counter[0])
+        path.write_text(yaml.safe_dump(play))
+        run_env = dict(os.environ)
+        run_env.update({
+            "ANSIBLE_COLLECTIONS_PATH": collection_path,
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_PYTHON_INTERPRETER": _venv_python(),
+        })
+        run_env.update(env or {})
+        proc = subprocess.run([os.path.join(os.path.dirname(_venv_python()), "ansible-playbook"), str(path)],
+                              capture_output=True, text=True, env=run_env, timeout=300, check=False)
+        try:
+            out = json.loads(proc.stdout)
+            result = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        except (ValueError, KeyError, IndexError):
+            raise AssertionError("ansible-playbook gave no result (rc=%s): %s %s" % (
+                proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+        return ModuleRun(result, proc.stdout, proc.stderr, proc.returncode)
+
+    return run
+
+
+def _venv_python():
+    import sys
+    return sys.executable

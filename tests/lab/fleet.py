@@ -334,7 +334,7 @@ class Fleet:
         return fleet
 
     def pids(self):
-        found = [p.pid for _, _, p in self._procs]
+        found = [entry[2].pid for entry in self._procs]
         for cluster in self.clusters.values():
             found.extend(cluster.pids.values())
         return sorted(set(found))
@@ -349,15 +349,15 @@ class Fleet:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-            for _, _, proc in self._procs:
-                proc.poll()
+            for entry in self._procs:
+                entry[2].poll()
             time.sleep(0.1)
         for pid in pids:
             if _alive(pid):
                 _signal(pid, signal.SIGKILL)
-        for _, _, proc in self._procs:
+        for entry in self._procs:
             try:
-                proc.wait(timeout=5)
+                entry[2].wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
         left = [pid for pid in pids if _alive(pid)]
