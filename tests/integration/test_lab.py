@@ -76,22 +76,18 @@ def test_controller_manager_runs_on_every_cluster(fleet):
     for cluster in fleet:
         core = client.CoreV1Api(cluster.api_client())
         core.create_namespaced_service_account("default", {"metadata": {"name": "kcm-probe"}})
-
-        def token_secret():
-            account = core.read_namespaced_service_account("kcm-probe", "default")
-            return account.secrets[0].name if account.secrets else None
-
-
-        first = _wait_for(token_secret)
+        first = _wait_for(lambda c=core: _token_secret(c, "kcm-probe"))
         assert first, "no token Secret on %s: its controller-manager is not running" % cluster.name
         core.delete_namespaced_secret(first, "default")
-        def replaced():
-            current = token_secret()
-            return current if current and current != first else None
-
-        second = _wait_for(replaced)
+        second = _wait_for(lambda c=core, old=first: _token_secret(c, "kcm-probe", not_named=old))
         assert second and second != first
         core.delete_namespaced_service_account("kcm-probe", "default")
+
+
+def _token_secret(core, account_name, not_named=None):
+    account = core.read_namespaced_service_account(account_name, "default")
+    names = [ref.name for ref in account.secrets or [] if ref.name != not_named]
+    return names[0] if names else None
 
 
 def _wait_for(fn, timeout=30):
