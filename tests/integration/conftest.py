@@ -118,14 +118,7 @@ def run_module(collection_path, tmp_path_factory):
              "ignore_errors": True}]}]
         path = workdir / ("play%03d.yml" % counter[0])
         path.write_text(yaml.safe_dump(play))
-        run_env = dict(os.environ)
-        run_env.update({
-            "ANSIBLE_COLLECTIONS_PATH": collection_path,
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-            "ANSIBLE_LOCALHOST_WARNING": "False",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
-            "ANSIBLE_PYTHON_INTERPRETER": _venv_python(),
-        })
+        run_env = ansible_env(collection_path)
         run_env.update(env or {})
         proc = subprocess.run([os.path.join(os.path.dirname(_venv_python()), "ansible-playbook"), str(path)],
                               capture_output=True, text=True, env=run_env, timeout=300, check=False)
@@ -143,3 +136,101 @@ def run_module(collection_path, tmp_path_factory):
 def _venv_python():
     import sys
     return sys.executable
+
+
+def ansible_env(collection_path):
+    """The environment of an ansible-playbook run under test: the built
+    collection, and the test suite's JSON stdout callback (mc_json)."""
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": collection_path,
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(ROOT, "tests", "integration", "callback_plugins"),
+        "ANSIBLE_STDOUT_CALLBACK": "mc_json",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "ANSIBLE_PYTHON_INTERPRETER": _venv_python(),
+    })
+    return env
+
+
+# --- playbooks over a kubeconfig inventory ------------------------------------------
+
+class PlaybookRun:
+    """What one ansible-playbook run printed, parsed from the json callback."""
+
+    def __init__(self, proc):
+        import json
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        try:
+            self.data = json.loads(proc.stdout)
+        except ValueError:
+            raise AssertionError("ansible-playbook printed no JSON (rc=%s): %s %s" % (
+                proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+        self.stats = self.data.get("stats", {})
+
+    def changed(self):
+        """{host: number of changed tasks}."""
+        return {host: stats.get("changed", 0) for host, stats in self.stats.items()}
+
+    def failed_hosts(self):
+        return sorted(host for host, stats in self.stats.items()
+                      if stats.get("failures") or stats.get("unreachable"))
+
+    def task_results(self, name):
+        """{host: result} of every task whose name contains *name*."""
+        found = {}
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                if name in task["task"]["name"]:
+                    found.update(task["hosts"])
+        return found
+
+    def summary(self):
+        results = self.task_results("Summary | per cluster")
+        return [line for result in results.values() for line in (result.get("msg") or [])]
+
+
+@pytest.fixture(scope="session")
+def run_playbook(collection_path):
+    """run_playbook(playbook, inventory, extra_vars=None, limit=None, check=False) -> PlaybookRun.
+
+    playbook: a file under playbooks/ (by path) or a FQCN (coreos.multicluster.site)."""
+    import json
+    import subprocess
+    import sys
+
+    def run(playbook, inventory, extra_vars=None, limit=None, check=False, forks=5):
+        argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+                "--forks", str(forks)]
+        if "." not in playbook or playbook.endswith(".yml"):
+            playbook = os.path.join(ROOT, "playbooks", playbook)
+        argv.append(playbook)
+        if extra_vars:
+            argv += ["-e", json.dumps(extra_vars)]
+        if limit:
+            argv += ["--limit", limit]
+        if check:
+            argv.append("--check")
+        env = ansible_env(collection_path)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=False)
+        return PlaybookRun(proc)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def site_fleet(tmp_path_factory):
+    """A fleet of its own for the playbook tests (they change everything on
+    it), with the lab's inventory. Not available against external clusters."""
+    if os.environ.get("MC_LAB_CONTEXTS"):
+        pytest.skip("playbook tests need a lab fleet of their own")
+    lab = Fleet(str(tmp_path_factory.mktemp("site-lab")), DEFAULT_NAMES)
+    clusters = lab.start()
+    _CLUSTERS.extend(clusters)
+    inventory = lab.write_inventory()
+    try:
+        yield {"clusters": clusters, "inventory": inventory, "root": lab.root}
+    finally:
+        lab.stop()

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The connection options of plugins/module_utils/args_common.py (CONNECTION_ARG_SPEC).
+
+    DOCUMENTATION = r"""
+options:
+  kubeconfig:
+    description:
+      - Path to a kubeconfig file, or a kubeconfig given as a dictionary.
+      - Can also be set with the E(K8S_AUTH_KUBECONFIG) environment variable.
+      - When neither O(kubeconfig) nor O(host) is set, the default kubeconfig is used (E(KUBECONFIG) or
+        C(~/.kube/config)) if it exists, else the in-cluster service account when running in a pod.
+      - A dictionary is not hidden from logs; prefer a file (or Ansible Vault) for credentials.
+    type: raw
+  context:
+    description:
+      - The kubeconfig context to use. Defaults to the kubeconfig's current context.
+      - Can also be set with the E(K8S_AUTH_CONTEXT) environment variable.
+      - It also names the cluster in messages.
+    type: str
+  host:
+    description:
+      - URL of the Kubernetes API server, for example V(https://api.example.com:6443).
+      - Overrides the server of the kubeconfig, if one is loaded.
+      - Can also be set with the E(K8S_AUTH_HOST) environment variable.
+    type: str
+  api_key:
+    description:
+      - Bearer token used to authenticate with the API server. Overrides the kubeconfig's credentials.
+      - Can also be set with the E(K8S_AUTH_API_KEY) environment variable.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the API server's TLS certificate.
+      - Can also be set with the E(K8S_AUTH_VERIFY_SSL) or E(K8S_AUTH_VALIDATE_CERTS) environment variable.
+      - When not set, the kubeconfig decides (verification is on unless it says C(insecure-skip-tls-verify)).
+    type: bool
+    aliases: [verify_ssl]
+  ca_cert:
+    description:
+      - Path to a CA certificate bundle used to verify the API server's certificate.
+      - Can also be set with the E(K8S_AUTH_SSL_CA_CERT) or E(K8S_AUTH_CA_CERT) environment variable.
+    type: path
+    aliases: [ssl_ca_cert]
+  client_cert:
+    description:
+      - Path to a client certificate used to authenticate with the API server.
+      - Can also be set with the E(K8S_AUTH_CERT_FILE) or E(K8S_AUTH_CLIENT_CERT) environment variable.
+    type: path
+    aliases: [cert_file]
+  client_key:
+    description:
+      - Path to the private key of O(client_cert).
+      - Can also be set with the E(K8S_AUTH_KEY_FILE) or E(K8S_AUTH_CLIENT_KEY) environment variable.
+    type: path
+    aliases: [key_file]
+  proxy:
+    description:
+      - URL of an HTTP proxy to reach the API server through.
+      - Can also be set with the E(K8S_AUTH_PROXY) environment variable.
+    type: str
+notes:
+  - The connection options and their C(K8S_AUTH_*) variables are those of M(kubernetes.core.k8s), so an AWX
+    C(OpenShift or Kubernetes API Bearer Token) credential works as it is.
+"""
+
+    # The sub-options of a dict option naming a second cluster (args_common.connection_suboption_spec()).
+    # The module documents the option itself (description, type: dict) and adds
+    # coreos.multicluster.connection.<option name> to extends_documentation_fragment.
+    CLUSTER_CONNECTION = r"""
+options:
+  cluster_connection:
+    suboptions:
+      kubeconfig:
+        description:
+          - Path to a kubeconfig file, or a kubeconfig given as a dictionary.
+          - No environment variable is read for it.
+        type: raw
+      context:
+        description:
+          - The kubeconfig context to use. Defaults to the kubeconfig's current context.
+        type: str
+      host:
+        description:
+          - URL of the Kubernetes API server. Overrides the server of the kubeconfig, if one is loaded.
+        type: str
+      api_key:
+        description:
+          - Bearer token used to authenticate with the API server.
+        type: str
+      validate_certs:
+        description:
+          - Whether to verify the API server's TLS certificate. When not set, the kubeconfig decides.
+        type: bool
+        aliases: [verify_ssl]
+      ca_cert:
+        description:
+          - Path to a CA certificate bundle used to verify the API server's certificate.
+        type: path
+        aliases: [ssl_ca_cert]
+      client_cert:
+        description:
+          - Path to a client certificate used to authenticate with the API server.
+        type: path
+        aliases: [cert_file]
+      client_key:
+        description:
+          - Path to the private key of the client certificate.
+        type: path
+        aliases: [key_file]
+      proxy:
+        description:
+          - URL of an HTTP proxy to reach the API server through.
+        type: str
+"""
+
+    REPLICA_CONNECTION = CLUSTER_CONNECTION.replace("  cluster_connection:", "  replica_connection:", 1)

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters behind the playbooks' closing summary."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def summary_line(result, step):
+    """One registered task result (or loop item result) -> a summary record."""
+    label = result.get("item")
+    if isinstance(label, dict):
+        label = label.get("name") or label.get("item")
+    name = "%s %s" % (step, label) if label is not None else step
+    if result.get("failed") or result.get("unreachable"):
+        return {"step": name, "status": "failed", "msg": str(result.get("msg") or "failed")}
+    if result.get("skipped"):
+        return {"step": name, "status": "skipped"}
+    return {"step": name, "status": "changed" if result.get("changed") else "ok"}
+
+
+# The roles leave their records in <role>_summary, read in this order.
+ROLES = ("registry", "directory_setup", "replica_onboarding", "deregistration")
+
+
+def summary_table(hostvars, hosts):
+    """Per cluster: what changed, what was already in place, what failed and why."""
+    lines = []
+    totals = {"changed": 0, "ok": 0, "failed": 0, "skipped": 0}
+    for host in hosts:
+        facts = hostvars.get(host) or {}
+        records = [record for role in ROLES for record in (facts.get(role + "_summary") or [])]
+        if not records:
+            continue
+        lines.append("%s:" % host)
+        for record in records:
+            status = record.get("status", "ok")
+            totals[status] = totals.get(status, 0) + 1
+            text = "  %-8s %s" % (status, record.get("step", ""))
+            if record.get("msg"):
+                text += ": " + record["msg"]
+            lines.append(text)
+    lines.append("total: %d changed, %d already in place, %d failed" % (totals["changed"], totals["ok"], totals["failed"]))
+    return lines
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"summary_line": summary_line, "summary_table": summary_table}

@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mc_cluster_info
+short_description: Read Clusters from the multi-cluster directory
+version_added: 0.1.0
+author:
+  - coreos.multicluster contributors (@coreos)
+description:
+  - Reads C(Cluster) objects (C(multicluster.coreos.com/v1)) from the directory, or from a replica
+    that pulled them - one by name, or all that match a label selector.
+  - Returns the objects and a flat, inventory-friendly view of each.
+options:
+  name:
+    description:
+      - Name of one Cluster. Mutually exclusive with O(label_selectors).
+    type: str
+  label_selectors:
+    description:
+      - Label selectors, joined with commas, for example C(stage=production) or C(role in (replica)).
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - coreos.multicluster.connection
+attributes:
+  check_mode:
+    description: Can run in check mode and return the changes it would make without making them.
+    support: full
+    details: Reads only.
+  diff_mode:
+    description: Would return the objects before and after a change in diff mode; this module changes nothing.
+    support: none
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: All production clusters of the fleet
+  coreos.multicluster.mc_cluster_info:
+    kubeconfig: /etc/fleet/west-coast-production.kubeconfig
+    label_selectors:
+      - stage=production
+  register: production
+
+- name: Print their API servers
+  ansible.builtin.debug:
+    msg: "{{ production.fleet | map(attribute='server') | list }}"
+
+- name: One cluster
+  coreos.multicluster.mc_cluster_info:
+    name: east-coast-production
+  register: east
+"""
+
+RETURN = r"""
+clusters:
+  description: The Cluster objects found, without server-owned metadata, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+fleet:
+  description: One flat dict per Cluster, in the same order as RV(clusters).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Cluster name., type: str}
+    labels: {description: Its labels., type: dict}
+    console_url: {description: Console URL or null., type: str}
+    directory: {description: Whether it is the directory., type: bool}
+    endpoints: {description: API server addresses., type: list, elements: str}
+    server: {description: The first API server address., type: str}
+    kube_system_uid: {description: "Recorded kube-system namespace UID, or null.", type: str}
+  sample:
+    - name: west-coast-production
+      labels: {stage: production, cloud: aws, region: us-west-1, role: directory}
+      console_url: https://west-coast-production.west.example.com
+      directory: true
+      endpoints: [https://west-coast-production-api.west.example.com:443]
+      server: https://west-coast-production-api.west.example.com:443
+      kube_system_uid: 2c0e9e37-5a8e-4c1e-9f0e-6f1f0f7f4b11
+"""
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import info
+from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
+
+
+def argument_spec():
+    spec = dict(CONNECTION_ARG_SPEC)
+    spec.update(
+        name=dict(type="str"),
+        label_selectors=dict(type="list", elements="str", default=[]),
+    )
+    return spec
+
+
+def main():
+    module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
+                                mutually_exclusive=[("name", "label_selectors")])
+    try:
+        result = info(module.client(), module.params["name"], ",".join(module.params["label_selectors"]))
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_from_exception(exc)
+    module.exit_result(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""The replica's directory-sync Secret: canonical content, plans, views, and
+the present/absent flows against an in-memory replica."""
+
+import base64
+import copy
+import json
+
+import pytest
+import yaml
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import sync_secret as ss
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+
+SERVER = "https://directory.example.com:6443"
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.sig-s3cr3t"
+
+
+def config(token=TOKEN, server=SERVER):
+    return build_kubeconfig(server, token, b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+
+
+def params(**kw):
+    base = {"state": "present", "kubeconfig_content": config(), "name": "directory-sync",
+            "namespace": "tectonic-system", "deployment": "directory-sync", "verify_credential": True}
+    base.update(kw)
+    return base
+
+
+def stored(secret):
+    return base64.b64decode(secret["data"]["kubeconfig"]).decode()
+
+
+# --- pure ---------------------------------------------------------------------------------------------
+
+def test_dict_text_and_json_are_the_same_content():
+    as_dict = ss.validate(params())
+    as_text = ss.validate(params(kubeconfig_content=yaml.safe_dump(config(), sort_keys=False)))
+    as_json = ss.validate(params(kubeconfig_content=json.dumps(config(), indent=4)))
+    assert as_dict["text"] == as_text["text"] == as_json["text"]
+    assert as_dict["hash"] == as_text["hash"] and len(as_dict["hash"]) == 64
+    assert as_dict["server"] == SERVER
+
+
+@pytest.mark.parametrize("content, match", [
+    ("clusters: [\nusers: " + TOKEN, "not valid YAML"),
+    ("just text " + TOKEN, "not a kubeconfig"),
+    ({"apiVersion": "v1", "users": [{"name": "u", "user": {"token": TOKEN}}]}, "no current-context"),
+    ("", "required with state=present"),
+    (None, "required with state=present"),
+    (["a", TOKEN], "not a kubeconfig"),
+])
+def test_bad_content_is_refused_without_quoting_it(content, match):
+    with pytest.raises(MulticlusterError, match=match) as err:
+        ss.validate(params(kubeconfig_content=content))
+    assert "s3cr3t" not in str(err.value)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"name": "Directory_Sync"}, "name 'Directory_Sync'"),
+    ({"namespace": "tectonic.system"}, "namespace"),
+    ({"deployment": "Bad"}, "deployment"),
+])
+def test_bad_names_are_refused(kw, match):
+    with pytest.raises(MulticlusterError, match=match):
+        ss.validate(params(**kw))
+
+
+def test_absent_needs_no_content():
+    assert ss.validate(params(state="absent", kubeconfig_content=None))["name"] == "directory-sync"
+    assert ss.validate(params(deployment=""))["deployment"] == ""
+
+
+def test_plans():
+    settings = ss.validate(params())
+    action, body = ss.plan_secret(None, settings)
+    assert action == "create" and stored(body) == settings["text"]
+    assert body["metadata"]["annotations"][ss.HASH_ANNOTATION] == settings["hash"]
+    # the same kubeconfig, formatted otherwise, is no change
+    hand_made = copy.deepcopy(body)
+    hand_made["data"]["kubeconfig"] = base64.b64encode(json.dumps(config()).encode()).decode()
+    assert ss.plan_secret(hand_made, settings) is None
+    other = ss.validate(params(kubeconfig_content=config(token="another")))
+    action, patch = ss.plan_secret(body, other)
+    assert action == "patch" and stored(patch) == other["text"]
+    assert ss.plan_secret({"data": {"kubeconfig": "!!not base64"}}, settings)[0] == "patch"
+
+    deployment = {"metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
+                  "spec": {"template": {"metadata": {}}}}
+    assert ss.plan_deployment(None, "abc") is None
+    assert ss.plan_deployment(deployment, "abc") == {
+        "spec": {"template": {"metadata": {"annotations": {ss.HASH_ANNOTATION: "abc"}}}}}
+    deployment["spec"]["template"]["metadata"]["annotations"] = {ss.HASH_ANNOTATION: "abc"}
+    assert ss.plan_deployment(deployment, "abc") is None
+
+
+def test_secret_view_shows_keys_and_hashes_only():
+    settings = ss.validate(params())
+    _action, body = ss.plan_secret(None, settings)
+    body["data"]["extra"] = base64.b64encode(b"other-s3cr3t").decode()
+    view = ss.secret_view(body)
+    assert set(view["data"]) == {"kubeconfig", "extra"}
+    assert all(value.startswith("sha256:") for value in view["data"].values())
+    assert "s3cr3t" not in json.dumps(view) and TOKEN not in json.dumps(view)
+
+
+# --- flows, against an in-memory replica ----------------------------------------------------------------
+
+class NotFound(Exception):
+    status = 404
+
+
+class FakeReplica:
+    label = "fake-replica"
+    server = "https://replica.example.com:6443"
+
+    def __init__(self, check_mode=False):
+        self.objects = {}
+        self.writes = []
+        self.check_mode = check_mode
+        self.core = self.apps = self
+
+    @property
+    def dry_run(self):
+        return "All" if self.check_mode else None
+
+    def read(self, kind, name, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except NotFound:
+            return None
+
+    def call(self, action, kind, name, fn, *args, **kwargs):
+        return fn(*args, **kwargs)
+
+    write = call
+
+    def delete(self, kind, name, fn, *args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+            return True
+        except NotFound:
+            return False
+
+    def to_dict(self, obj):
+        return copy.deepcopy(obj)
+
+    def _get(self, kind, name, namespace):
+        try:
+            return copy.deepcopy(self.objects[(kind, namespace, name)])
+        except KeyError:
+            raise NotFound()
+
+    def _put(self, kind, name, namespace, obj, dry_run, verb):
+        if not dry_run:
+            self.writes.append((verb, kind, name))
+            self.objects[(kind, namespace, name)] = copy.deepcopy(obj)
+        return copy.deepcopy(obj)
+
+    def read_namespaced_secret(self, name, namespace):
+        return self._get("Secret", name, namespace)
+
+    def create_namespaced_secret(self, namespace, body, dry_run=None):
+        assert ("Secret", namespace, body["metadata"]["name"]) not in self.objects
+        return self._put("Secret", body["metadata"]["name"], namespace, body, dry_run, "create")
+
+    def patch_namespaced_secret(self, name, namespace, body, dry_run=None):
+        obj = self._get("Secret", name, namespace)
+        obj["data"].update(body["data"])
+        obj["metadata"].setdefault("annotations", {}).update(body["metadata"]["annotations"])
+        return self._put("Secret", name, namespace, obj, dry_run, "patch")
+
+    def delete_namespaced_secret(self, name, namespace, dry_run=None):
+        self._get("Secret", name, namespace)
+        if not dry_run:
+            self.writes.append(("delete", "Secret", name))
+            del self.objects[("Secret", namespace, name)]
+
+    def read_namespaced_deployment(self, name, namespace):
+        return self._get("Deployment", name, namespace)
+
+    def patch_namespaced_deployment(self, name, namespace, body, dry_run=None):
+        obj = self._get("Deployment", name, namespace)
+        template = obj["spec"]["template"].setdefault("metadata", {})
+        template.setdefault("annotations", {}).update(body["spec"]["template"]["metadata"]["annotations"])
+        return self._put("Deployment", name, namespace, obj, dry_run, "patch")
+
+
+class Verifier:
+    def __init__(self, error=None):
+        self.calls = []
+        self.error = error
+
+    def __call__(self, config, server):
+        self.calls.append(server)
+        if self.error:
+            raise MulticlusterError("the credential cannot list Clusters on directory '%s': %s" % (server, self.error))
+
+
+def run(replica, verifier=None, **kw):
+    return ss.ensure_present(replica, params(**kw), verifier=verifier or Verifier())
+
+
+def test_check_apply_check_apply():
+    replica = FakeReplica(check_mode=True)
+    verifier = Verifier()
+    check = run(replica, verifier)
+    assert check["changed"] and not replica.writes and verifier.calls == [SERVER]
+    assert check["secret"]["present"] and not check["deployment"]["present"]
+    replica.check_mode = False
+    apply = run(replica, verifier)
+    assert apply["changed"] and replica.writes == [("create", "Secret", "directory-sync")]
+    assert stored(replica.objects[("Secret", "tectonic-system", "directory-sync")]) == ss.canonical(config())
+    replica.writes.clear()
+    for check_mode in (True, False):
+        replica.check_mode = check_mode
+        again = run(replica, verifier, kubeconfig_content=yaml.safe_dump(config()))
+        assert not again["changed"]
+    assert not replica.writes
+    assert len(verifier.calls) == 2, "an unchanged credential is not verified again"
+    assert TOKEN not in json.dumps(apply)
+
+
+def test_a_credential_that_cannot_list_clusters_writes_nothing():
+    replica = FakeReplica()
+    with pytest.raises(MulticlusterError, match="cannot list Clusters on directory '%s': Unauthorized" % SERVER):
+        run(replica, Verifier("Unauthorized"))
+    assert not replica.writes
+    unverified = run(replica, Verifier("Unauthorized"), verify_credential=False)
+    assert unverified["changed"]
+
+
+def test_new_content_rolls_the_deployment():
+    replica = FakeReplica()
+    run(replica)
+    replica.objects[("Deployment", "tectonic-system", "directory-sync")] = {
+        "metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
+        "spec": {"template": {"metadata": {"labels": {"app": "directory-sync"}}}}}
+    replica.writes.clear()
+    # the Deployment came after the Secret: it is given the current hash once
+    first = run(replica)
+    assert first["changed"] and first["deployment"]["updated"]
+    assert replica.writes == [("patch", "Deployment", "directory-sync")]
+    replica.writes.clear()
+    assert not run(replica)["changed"] and not replica.writes
+
+    rotated = run(replica, kubeconfig_content=config(token="new-token"))
+    assert rotated["changed"] and rotated["deployment"]["updated"]
+    assert replica.writes == [("patch", "Secret", "directory-sync"), ("patch", "Deployment", "directory-sync")]
+    annotations = replica.objects[("Deployment", "tectonic-system", "directory-sync")]["spec"]["template"]["metadata"]
+    assert annotations["annotations"][ss.HASH_ANNOTATION] == rotated["credential_hash"]
+    assert rotated["diff"]["before"]["secret"]["data"]["kubeconfig"] != rotated["diff"]["after"]["secret"]["data"][
+        "kubeconfig"]
+    assert "new-token" not in json.dumps(rotated)
+
+
+def test_absent():
+    replica = FakeReplica()
+    run(replica)
+    replica.writes.clear()
+    replica.check_mode = True
+    assert ss.ensure_absent(replica, params(state="absent"))["changed"] and not replica.writes
+    replica.check_mode = False
+    assert ss.ensure_absent(replica, params(state="absent"))["changed"]
+    assert replica.writes == [("delete", "Secret", "directory-sync")]
+    assert not ss.ensure_absent(replica, params(state="absent"))["changed"]
+
+
+def test_verify_credential_names_the_directory_and_the_reason():
+    server = "https://127.0.0.1:1"
+    with pytest.raises(MulticlusterError, match="^the credential cannot list Clusters on directory 'https://127.0.0.1:1': "
+                                                "cannot connect to .*connection refused") as err:
+        ss.verify_credential(config(server=server), server)
+    assert "s3cr3t" not in str(err.value)
+    broken = config()
+    broken["users"][0]["user"] = {"exec": {"command": "/nonexistent/s3cr3t-helper", "apiVersion": "v1"}}
+    with pytest.raises(MulticlusterError, match="^the credential cannot list Clusters on directory") as err:
+        ss.verify_credential(broken, SERVER)
+    assert "s3cr3t" not in str(err.value)
+
+
+# --- reading the replica's current credential (mc_replica_credentials' replica_connection) ------------
+
+def test_read_replica_credential_returns_the_stored_kubeconfig():
+    replica = FakeReplica()
+    settings = ss.validate(params())
+    replica.objects[("Secret", "tectonic-system", "directory-sync")] = ss.desired_secret(settings)
+    text, warning = ss.read_replica_credential(lambda: replica, "present")
+    assert warning is None and yaml.safe_load(text) == config()
+    assert replica.writes == []
+
+
+def test_read_replica_credential_without_a_secret_is_no_credential():
+    assert ss.read_replica_credential(FakeReplica, "present") == (None, None)
+
+
+def _unreachable():
+    raise MulticlusterError("read Secret tectonic-system/directory-sync on cluster 'gone': connection refused",
+                            cluster="gone")
+
+
+def test_an_unreadable_replica_fails_onboarding_before_any_write():
+    with pytest.raises(MulticlusterError, match="read the current credential of the replica.*connection refused") as err:
+        ss.read_replica_credential(_unreachable, "present")
+    assert err.value.cluster == "gone"
+
+
+def test_an_unreadable_replica_is_only_a_warning_when_de_registering():
+    text, warning = ss.read_replica_credential(_unreachable, "absent")
+    assert text is None
+    assert "connection refused" in warning and "cannot be tested" in warning
