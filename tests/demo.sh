@@ -1,23 +1,60 @@
 #!/usr/bin/env bash
-# make demo: bring up the lab fleet (if it is not up) and run the main job on it.
+# make demo: the main job on the lab fleet.
+#   1. bring up three real clusters (if they are not up) and their inventory
+#   2. site.yml: registry everywhere, the directory, every replica onboarded
+#   3. show the directory's Clusters and each replica's sync Secret
+#   4. de-register central-production, show it gone and its old credential refused
+# The fleet stays up afterwards; 'make lab-down' stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB_DIR="${MC_LAB_DIR:-$PWD/.lab}"
-PY="${PY:-.venv/bin/python}"
+BIN="${BIN:-$PWD/.venv/bin}"
+export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$PWD/build}"
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_LOCALHOST_WARNING=false
+export ANSIBLE_FORCE_COLOR=false ANSIBLE_NOCOLOR=true
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+kc() { local name=$1; shift; kubectl --kubeconfig "$LAB_DIR/$name.kubeconfig" "$@"; }
+playbook() { "$BIN/ansible-playbook" -i "$LAB_DIR/inventory.yml" "$@"; }
 
 if [ ! -f "$LAB_DIR/lab.json" ]; then
-  "$PY" -m tests.lab up --dir "$LAB_DIR"
+  "$BIN/python" -m tests.lab up --dir "$LAB_DIR"
 else
   echo "lab fleet already up in $LAB_DIR"
 fi
-echo
-for kc in "$LAB_DIR"/*.kubeconfig; do
-  name=$(basename "$kc" .kubeconfig)
-  echo "== $name: kubectl get namespaces"
-  kubectl --kubeconfig "$kc" get namespaces
-  echo
+DIRECTORY=west-coast-production
+REPLICAS=(east-coast-production central-production)
+
+say "ansible-playbook coreos.multicluster.site -i $LAB_DIR/inventory.yml"
+playbook coreos.multicluster.site
+
+say "kubectl get clusters   (on the directory, $DIRECTORY)"
+kc "$DIRECTORY" get clusters
+
+for replica in "${REPLICAS[@]}"; do
+  say "kubectl -n tectonic-system get secret directory-sync   (on $replica)"
+  kc "$replica" -n tectonic-system get secret directory-sync
 done
-echo "== inventory ($LAB_DIR/inventory.yml)"
-.venv/bin/ansible-inventory -i "$LAB_DIR/inventory.yml" --graph
-echo
-echo "The fleet stays up for you to explore; 'make lab-down' stops it."
+
+# Keep central-production's credential (0600, removed on exit) to prove it is refused afterwards.
+old=$(mktemp)
+trap 'rm -f "$old"' EXIT
+chmod 600 "$old"
+kc central-production -n tectonic-system get secret directory-sync -o 'jsonpath={.data.kubeconfig}' | base64 -d > "$old"
+
+say "ansible-playbook coreos.multicluster.deregister_replica --limit central-production"
+playbook coreos.multicluster.deregister_replica --limit central-production
+
+say "kubectl get clusters   (on the directory: central-production is gone)"
+kc "$DIRECTORY" get clusters
+
+say "kubectl get clusters with central-production's old credential"
+if out=$(kubectl --kubeconfig "$old" get clusters 2>&1); then
+  echo "$out"
+  echo "demo: the old credential still works: de-registration did not revoke it" >&2
+  exit 1
+fi
+echo "$out"
+
+say "done"
+echo "The fleet stays up for you to explore (kubeconfigs and inventory in $LAB_DIR); 'make lab-down' stops it."

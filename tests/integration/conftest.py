@@ -178,6 +178,16 @@ class PlaybookRun:
         return sorted(host for host, stats in self.stats.items()
                       if stats.get("failures") or stats.get("unreachable"))
 
+    def failures(self):
+        """[(host, task, msg)] of every failed task result (rescued ones included)."""
+        found = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                for host, result in task["hosts"].items():
+                    if result.get("failed"):
+                        found.append((host, task["task"]["name"], str(result.get("msg"))[:1000]))
+        return found
+
     def task_results(self, name):
         """{host: result} of every task whose name contains *name*."""
         found = {}

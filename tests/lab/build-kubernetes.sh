@@ -12,14 +12,24 @@ DEB_VERSION="${MC_LAB_DEB_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
 CACHE="${MC_LAB_CACHE:-$HOME/.cache/coreos-multicluster}"
 OUT="$CACHE/kubernetes/$DEB_VERSION/bin"
 
+log() { echo "build-kubernetes: $*" >&2; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# The lab's other two programs: etcd (Debian's etcd-server) and kubectl.
+if ! command -v etcd >/dev/null || ! command -v kubectl >/dev/null; then
+  missing=()
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v kubectl >/dev/null || missing+=(kubectl)
+  log "installing ${missing[*]}"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
 if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/kube-controller-manager" ]; then
   echo "$OUT"
   exit 0
 fi
-
-log() { echo "build-kubernetes: $*" >&2; }
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 src_list=/etc/apt/sources.list.d/coreos-multicluster-src.sources
 if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then

@@ -1,0 +1,138 @@
+"""Roles and playbooks over the lab's kubeconfig inventory, with ansible-playbook."""
+
+import base64
+import copy
+import os
+
+import yaml
+from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
+
+
+def _clusters_on(cluster):
+    out = cluster.kubectl("get", "clusters", "-o", "jsonpath={.items[*].metadata.name}", check=False)
+    return sorted(out.stdout.split()) if out.returncode == 0 else None
+
+
+def _sync_kubeconfig(cluster):
+    out = cluster.kubectl("-n", "tectonic-system", "get", "secret", "directory-sync",
+                          "-o", "jsonpath={.data.kubeconfig}", check=False)
+    if out.returncode != 0 or not out.stdout:
+        return None
+    return yaml.safe_load(base64.b64decode(out.stdout))
+
+
+def _can_list_clusters(kubeconfig_dict):
+    from kubernetes import config
+    api = config.new_client_from_config_dict(kubeconfig_dict)
+    try:
+        k8s.CustomObjectsApi(api).list_cluster_custom_object("multicluster.coreos.com", "v1", "clusters")
+        return True
+    except ApiException as exc:
+        return exc.status
+
+
+def test_site_onboards_the_fleet_and_converges(site_fleet, run_playbook):
+    west, east, central = site_fleet["clusters"]
+    inventory = site_fleet["inventory"]
+
+    first = run_playbook("site.yml", inventory)
+    assert first.rc == 0, first.failures()
+    assert first.failed_hosts() == []
+    names = ["central-production", "east-coast-production", "west-coast-production"]
+    assert _clusters_on(west) == names
+    directory_flag = west.kubectl("get", "cluster", "west-coast-production",
+                                  "-o", "jsonpath={.metadata.annotations.multicluster\\.coreos\\.com/directory}")
+    assert directory_flag.stdout == "true"
+    for replica in (east, central):
+        kubeconfig = _sync_kubeconfig(replica)
+        assert kubeconfig, "no directory-sync Secret on %s" % replica.name
+        assert kubeconfig["clusters"][0]["cluster"]["server"] == west.server
+        assert _can_list_clusters(kubeconfig) is True
+        assert _clusters_on(replica) == []  # the registry is installed; the syncer fills it
+    summary = "\n".join(first.summary())
+    assert "east-coast-production:" in summary and "total:" in summary and "0 failed" in summary
+
+    marks = {c.name: c.audit_mark() for c in site_fleet["clusters"]}
+    check = run_playbook("site.yml", inventory, check=True)
+    assert check.rc == 0, check.failures()
+    assert set(check.changed().values()) == {0}, check.changed()
+    second = run_playbook("site.yml", inventory)
+    assert second.rc == 0
+    assert set(second.changed().values()) == {0}, second.changed()
+    for cluster in site_fleet["clusters"]:
+        assert cluster.writes_since(marks[cluster.name]) == [], cluster.name
+    assert "0 changed" in "\n".join(second.summary())
+
+
+def test_deregistration_refuses_several_without_confirmation(site_fleet, run_playbook):
+    west = site_fleet["clusters"][0]
+    mark = west.audit_mark()
+    refused = run_playbook("deregister_replica.yml", site_fleet["inventory"])
+    assert refused.rc != 0
+    assert "would de-register 2 replicas" in refused.stdout
+    assert west.writes_since(mark) == []
+    assert "east-coast-production" in _clusters_on(west)
+
+
+def test_deregister_one_replica(site_fleet, run_playbook):
+    west, _east, central = site_fleet["clusters"]
+    old = _sync_kubeconfig(central)
+    assert _can_list_clusters(old) is True
+    run = run_playbook("coreos.multicluster.deregister_replica", site_fleet["inventory"], limit="central-production")
+    assert run.rc == 0, run.failures()
+    assert "central-production" not in _clusters_on(west)
+    assert _sync_kubeconfig(central) is None
+    assert _can_list_clusters(old) == 401
+    assert "old token refused" in "\n".join(run.summary())
+    # the others are untouched
+    assert _can_list_clusters(_sync_kubeconfig(site_fleet["clusters"][1])) is True
+
+
+def test_one_unreachable_replica_does_not_stop_the_others(site_fleet, run_playbook, tmp_path):
+    """A replica whose cluster is gone: its onboarding fails with the reason,
+    the others converge; its de-registration still cleans the directory."""
+    inventory = yaml.safe_load(open(site_fleet["inventory"]))
+    replicas = inventory["all"]["children"]["replicas"]["hosts"]
+    dead = copy.deepcopy(replicas["east-coast-production"])
+    dead_kubeconfig = yaml.safe_load(open(dead["mc_kubeconfig"]))
+    dead_kubeconfig["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    path = tmp_path / "gone.kubeconfig"
+    path.write_text(yaml.safe_dump(dead_kubeconfig))
+    os.chmod(path, 0o600)
+    dead.update({"mc_kubeconfig": str(path), "mc_api_endpoint": "https://127.0.0.1:1",
+                 "mc_labels": {"stage": "production", "role": "replica"}})
+    replicas["gone-production"] = dead
+    dead["mc_context"] = dead_kubeconfig["contexts"][0]["name"]
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+
+    run = run_playbook("onboard_replica.yml", inv)
+    assert run.rc != 0
+    assert run.failed_hosts() == ["gone-production"]
+    summary = "\n".join(run.summary())
+    assert "gone-production:" in summary and "127.0.0.1:1" in summary
+    assert _can_list_clusters(_sync_kubeconfig(site_fleet["clusters"][1])) is True
+
+    # register it without the identity check, then de-register it although it is unreachable
+    west = site_fleet["clusters"][0]
+    run = run_playbook("setup_directory.yml", inv, extra_vars={"directory_setup_verify_identity": False})
+    assert "gone-production" in _clusters_on(west)
+    gone = run_playbook("deregister_replica.yml", inv, limit="gone-production")
+    assert gone.rc == 0, gone.failures()
+    assert "gone-production" not in _clusters_on(west)
+    assert "not cleaned" in "\n".join(gone.summary())
+
+
+def test_preflight_names_what_is_missing(site_fleet, run_playbook, tmp_path):
+    inventory = yaml.safe_load(open(site_fleet["inventory"]))
+    del inventory["all"]["children"]["replicas"]["hosts"]["east-coast-production"]["mc_api_endpoint"]
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+    west = site_fleet["clusters"][0]
+    mark = west.audit_mark()
+    run = run_playbook("onboard_replica.yml", inv, limit="east-coast-production")
+    assert run.rc != 0
+    assert "needs mc_kubeconfig (a readable kubeconfig path),\nmc_api_endpoint" in run.stdout or \
+        "mc_api_endpoint (an https:// URL)" in run.stdout
+    assert west.writes_since(mark) == []
