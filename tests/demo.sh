@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 LAB_DIR="${MC_LAB_DIR:-$PWD/.lab}"
 BIN="${BIN:-$PWD/.venv/bin}"
 export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$PWD/build}"
-export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_LOCALHOST_WARNING=false
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_LOCALHOST_WARNING=false
 export ANSIBLE_FORCE_COLOR=false ANSIBLE_NOCOLOR=true
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 kc() { local name=$1; shift; kubectl --kubeconfig "$LAB_DIR/$name.kubeconfig" "$@"; }
 playbook() { "$BIN/ansible-playbook" -i "$LAB_DIR/inventory.yml" "$@"; }
 
