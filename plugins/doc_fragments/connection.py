@@ -122,4 +122,49 @@ options:
         type: str
 """
 
-    REPLICA_CONNECTION = CLUSTER_CONNECTION.replace("  cluster_connection:", "  replica_connection:", 1)
+    REPLICA_CONNECTION = r"""
+options:
+  replica_connection:
+    suboptions:
+      kubeconfig:
+        description:
+          - Path to a kubeconfig file, or a kubeconfig given as a dictionary.
+          - No environment variable is read for it.
+        type: raw
+      context:
+        description:
+          - The kubeconfig context to use. Defaults to the kubeconfig's current context.
+        type: str
+      host:
+        description:
+          - URL of the Kubernetes API server. Overrides the server of the kubeconfig, if one is loaded.
+        type: str
+      api_key:
+        description:
+          - Bearer token used to authenticate with the API server.
+        type: str
+      validate_certs:
+        description:
+          - Whether to verify the API server's TLS certificate. When not set, the kubeconfig decides.
+        type: bool
+        aliases: [verify_ssl]
+      ca_cert:
+        description:
+          - Path to a CA certificate bundle used to verify the API server's certificate.
+        type: path
+        aliases: [ssl_ca_cert]
+      client_cert:
+        description:
+          - Path to a client certificate used to authenticate with the API server.
+        type: path
+        aliases: [cert_file]
+      client_key:
+        description:
+          - Path to the private key of the client certificate.
+        type: path
+        aliases: [key_file]
+      proxy:
+        description:
+          - URL of an HTTP proxy to reach the API server through.
+        type: str
+"""

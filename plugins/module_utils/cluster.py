@@ -167,13 +167,13 @@ def merge_patch(before, after):
         if key not in after:
             patch[key] = None
         elif key not in before:
-            patch[key] = after[key]
+            patch[key] = copy.deepcopy(after[key])
         elif isinstance(before[key], dict) and isinstance(after[key], dict):
             sub = merge_patch(before[key], after[key])
             if sub:
                 patch[key] = sub
         elif before[key] != after[key]:
-            patch[key] = after[key]
+            patch[key] = copy.deepcopy(after[key])
     return patch
 
 

@@ -25,8 +25,8 @@ def _text(value):
         value = " ".join(str(v) for v in value)
     value = str(value)
     # Ansible markup -> Markdown
-    value = re.sub(r"[COVE]\(([^)]*)\)", r"`\1`", value)
     value = re.sub(r"RV\(([^)]*)\)", r"`\1`", value)
+    value = re.sub(r"[COVE]\(([^)]*)\)", r"`\1`", value)
     value = re.sub(r"[BI]\(([^)]*)\)", r"**\1**", value)
     value = re.sub(r"M\(([^)]*)\)", r"`\1`", value)
     value = re.sub(r"U\(([^)]*)\)", r"<\1>", value)

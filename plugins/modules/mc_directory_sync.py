@@ -1,0 +1,243 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mc_directory_sync
+short_description: Pull the Cluster list from the directory into a replica, once
+version_added: 0.1.0
+author:
+  - coreos.multicluster contributors (@coreos)
+description:
+  - Runs against a B(replica) cluster and makes its C(Cluster) objects (C(multicluster.coreos.com/v1)) match the
+    directory's, the way the replica's C(directory-sync) agent does continuously. Pull-only - the replica reads
+    the directory with its own view-only credential; nothing on the directory writes to replicas.
+  - The directory is read with the kubeconfig in the replica's Secret O(secret_namespace)/O(secret_name) (key
+    C(kubeconfig), as stored by M(coreos.multicluster.mc_sync_secret)), or with O(directory_kubeconfig).
+  - Creates the directory's Clusters that the replica lacks and updates those that differ (labels, annotations
+    and spec). Every Cluster it writes carries the label C(app.kubernetes.io/managed-by=directory-sync) and the
+    annotation C(multicluster.coreos.com/synced-from) naming the directory's API server.
+  - Deletes from the replica only Clusters carrying that label which the directory no longer has. A Cluster made on
+    the replica by hand is never changed or deleted; when it has the name of a directory Cluster it is left alone and
+    reported in the C(conflicts) return value.
+  - Objects are compared in a normalised form (labels, annotations other than C(kubectl.kubernetes.io/) ones,
+    spec), and nothing is written when nothing differs.
+  - When the directory refuses the credential (HTTP 401 or 403), cannot be reached, or has no Cluster API, nothing
+    on the replica's Clusters is changed, the module fails with the reason, and the failure is recorded.
+  - The outcome is recorded on the replica in ConfigMap C(tectonic-system/directory-sync-status), with the keys
+    C(directory), C(lastAttempt), C(lastSuccess), C(result) (V(ok) or V(failed)), C(message) and C(counts) (JSON).
+    It is written only when its content other than the two timestamps changes, or when the recorded
+    C(lastAttempt) is at least O(status_interval) seconds old, so that a run with nothing to change writes nothing;
+    the timestamps are therefore exact to within O(status_interval).
+options:
+  directory_kubeconfig:
+    description:
+      - A kubeconfig for the directory, as a dict, as YAML text or as the path of a file. Its current context is used.
+      - When not given, the kubeconfig stored in the replica's Secret O(secret_namespace)/O(secret_name) is used.
+    type: raw
+  secret_name:
+    description:
+      - Name of the replica's Secret holding the directory kubeconfig under key C(kubeconfig).
+    type: str
+    default: directory-sync
+  secret_namespace:
+    description:
+      - Namespace of that Secret.
+    type: str
+    default: tectonic-system
+  status_interval:
+    description:
+      - Seconds after which the status ConfigMap is written again even when its content did not change, so that
+        C(lastSuccess) and C(lastAttempt) stay current. Such a refresh alone is not reported as a change.
+      - V(0) writes the timestamps on every run.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - coreos.multicluster.connection
+attributes:
+  check_mode:
+    description: Can run in check mode and return the changes it would make without making them.
+    support: full
+    details: Cluster writes use server-side dry run; the status ConfigMap is not written.
+  diff_mode:
+    description: Returns the objects before and after the change in diff mode.
+    support: full
+    details: The Clusters created, updated or deleted, before and after. No credential appears in the diff.
+requirements:
+  - kubernetes >= 24.2.0
+notes:
+  - The connection options are for the replica; the directory is reached with its own kubeconfig.
+  - The replica needs the registry (role C(coreos.multicluster.registry)) - the Cluster API and namespace
+    C(tectonic-system).
+  - The directory kubeconfig only needs to get and list C(clusters.multicluster.coreos.com).
+  - For continuous sync, run the C(directory-sync) agent on the replica (C(containers/directory-sync) in the
+    collection); this module runs the same engine once, for example from an AWX schedule
+    (playbook C(coreos.multicluster.sync_replicas)).
+seealso:
+  - module: coreos.multicluster.mc_sync_secret
+  - module: coreos.multicluster.mc_replica_credentials
+"""
+
+EXAMPLES = r"""
+- name: Pull the Cluster list from the directory into a replica
+  coreos.multicluster.mc_directory_sync:
+    kubeconfig: /etc/fleet/east-coast-production.kubeconfig
+
+- name: With a directory kubeconfig from a file instead of the replica's Secret
+  coreos.multicluster.mc_directory_sync:
+    kubeconfig: /etc/fleet/east-coast-production.kubeconfig
+    directory_kubeconfig: /etc/fleet/east-coast-production-directory.kubeconfig
+
+- name: Show what a sync would change
+  coreos.multicluster.mc_directory_sync:
+    kubeconfig: /etc/fleet/central-production.kubeconfig
+  check_mode: true
+  diff: true
+  register: _sync
+
+- name: Report Clusters made on the replica by hand that block a directory Cluster
+  ansible.builtin.debug:
+    msg: "{{ _sync.conflicts }}"
+  when: _sync.conflicts | length > 0
+"""
+
+RETURN = r"""
+created:
+  description: Names of the Clusters created on the replica (in check mode, that would be).
+  returned: success
+  type: list
+  elements: str
+  sample: [central-production]
+updated:
+  description: Names of the Clusters updated on the replica.
+  returned: success
+  type: list
+  elements: str
+  sample: [west-coast-production]
+deleted:
+  description: Names of the Clusters deleted from the replica (the directory no longer has them).
+  returned: success
+  type: list
+  elements: str
+  sample: []
+conflicts:
+  description:
+    - Names of directory Clusters that exist on the replica without the C(app.kubernetes.io/managed-by=directory-sync)
+      label (made there by hand); they are left alone.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+counts:
+  description: Per kind of object (C(clusters)), how many the directory wants, how many the syncer holds, conflicts.
+  returned: success
+  type: dict
+  sample: {clusters: {desired: 3, held: 3, conflicts: 0}}
+status:
+  description: The status ConfigMap C(tectonic-system/directory-sync-status).
+  returned: success
+  type: dict
+  contains:
+    data:
+      description: Its data after the run (in check mode, as it would be written; the present data when not written).
+      type: dict
+    written:
+      description: Whether it was written by this run.
+      type: bool
+    changed:
+      description: Whether its content other than the timestamps changed.
+      type: bool
+  sample:
+    data:
+      directory: https://west-coast-production-api.west.example.com:443
+      result: ok
+      message: 3 Clusters in sync
+      counts: '{"clusters":{"conflicts":0,"desired":3,"held":3}}'
+      lastAttempt: "2026-07-01T10:00:00Z"
+      lastSuccess: "2026-07-01T10:00:00Z"
+    written: true
+    changed: true
+directory_server:
+  description: The directory API server read. On failure it is in C(details.directory_server).
+  returned: success
+  type: str
+  sample: https://west-coast-production-api.west.example.com:443
+diff:
+  description: The Clusters created, updated or deleted, before and after, under the key C(clusters).
+  returned: success, in diff mode
+  type: dict
+"""
+
+import os
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import (
+    narrow_no_log, parse_kubeconfig, resolve_kubeconfig, user_leaves)
+from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import read_credential, sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+
+
+def argument_spec():
+    spec = dict(CONNECTION_ARG_SPEC)
+    spec.update(
+        directory_kubeconfig=dict(type="raw", no_log=True),
+        secret_name=dict(type="str", default="directory-sync"),
+        secret_namespace=dict(type="str", default="tectonic-system", no_log=False),
+        status_interval=dict(type="int", default=300),
+    )
+    return spec
+
+
+def directory_config(replica, params):
+    """(kubeconfig dict, server) of the directory: the option, else the replica's Secret."""
+    value = params.get("directory_kubeconfig")
+    what = "directory_kubeconfig"
+    if value in (None, "", {}):
+        value = read_credential(replica, params["secret_namespace"], params["secret_name"])
+        what = "the kubeconfig in Secret %s/%s" % (params["secret_namespace"], params["secret_name"])
+    elif isinstance(value, str) and "\n" not in value and os.path.isfile(value):
+        try:
+            with open(value) as handle:
+                value = handle.read()
+        except (IOError, OSError) as exc:
+            raise MulticlusterError("cannot read directory_kubeconfig %s: %s" % (value, exc.strerror)) from None
+    config = parse_kubeconfig(value, what)
+    return config, resolve_kubeconfig(config, what)["server"]
+
+
+def run(module, params):
+    if params["status_interval"] < 0:
+        raise MulticlusterError("status_interval must be 0 or more seconds")
+    replica = module.client()
+    config, server = directory_config(replica, params)
+    module.no_log_values.update(user_leaves(config))
+    directory = ClusterClient({"kubeconfig": config})
+    result = sync(directory, replica, server, status_interval=params["status_interval"])
+    for name in result["conflicts"]:
+        module.warn("Cluster %s exists on cluster '%s' without the app.kubernetes.io/managed-by=directory-sync label "
+                    "(made there by hand): left alone" % (name, replica.label))
+    keys = ("changed", "created", "updated", "deleted", "conflicts", "counts", "status", "directory_server", "diff")
+    return dict((key, result[key]) for key in keys)
+
+
+def main():
+    module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = dict(module.params)
+    params["directory_kubeconfig"] = narrow_no_log(module, "directory_kubeconfig",
+                                                   keep=user_leaves(params["directory_kubeconfig"]))
+    try:
+        result = run(module, params)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_from_exception(exc)
+    module.exit_result(result)
+
+
+if __name__ == "__main__":
+    main()

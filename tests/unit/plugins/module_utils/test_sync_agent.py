@@ -1,0 +1,429 @@
+"""The directory-sync agent's pieces and loop, with fakes (no API server)."""
+
+import io
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import sync_agent as sa
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import Cancelled
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+
+SERVER = "https://directory.example.com:6443"
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.s3cr3t-signature"
+
+
+class Clock(object):
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+# --- backoff, health, logs --------------------------------------------------------------------------------
+
+def test_backoff_doubles_up_to_the_cap_with_jitter_and_resets():
+    high = sa.Backoff(1.0, 10.0, rand=lambda: 1.0)
+    assert [high.next() for dummy in range(6)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    low = sa.Backoff(1.0, 10.0, rand=lambda: 0.0)
+    assert [low.next() for dummy in range(3)] == [0.5, 1.0, 2.0]
+    low.reset()
+    assert low.failures == 0 and low.next() == 0.5
+
+
+def test_health_is_ok_only_after_a_recent_successful_sync():
+    clock = Clock()
+    health = sa.Health(window=120, live_window=180, clock=clock)
+    assert health.ready()[0] == 503 and health.ready()[1]["status"] == "starting"
+    health.record(True, "3 Clusters in sync")
+    code, body = health.ready()
+    assert code == 200 and body["status"] == "ok" and body["message"] == "3 Clusters in sync"
+    assert body["lastSuccess"] is not None and body["lastSuccess"] == body["lastAttempt"]
+    clock.advance(121)
+    assert health.ready() == (503, dict(body, status="stale"))
+    health.record(True, "again")
+    assert health.ready()[0] == 200
+    health.record(False, "the directory refused the credential (HTTP 401 Unauthorized)")
+    code, body = health.ready()
+    assert code == 503 and body["status"] == "failing" and "401" in body["message"]
+    # liveness follows the loop, not the directory
+    assert health.live()[0] == 200  # 121 s since the loop's last beat: within 180 s
+    clock.advance(60)
+    assert health.live() == (503, {"status": "stuck", "loopAge": 181.0})
+    health.beat()
+    assert health.live() == (200, {"status": "ok", "loopAge": 0.0})
+
+
+def test_logs_are_one_json_object_per_line_and_never_carry_a_bearer_token():
+    stream = io.StringIO()
+    sa.configure_logging(stream)
+    sa.log(logging.INFO, "synced", created=2, reason="header Authorization: Bearer %s" % TOKEN)
+    sa.log(logging.DEBUG, "not shown at info")
+    sa.log(logging.ERROR, "sync failed with token=%s" % TOKEN)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["level"] == "info" and first["msg"] == "synced" and first["created"] == 2
+    assert first["time"].endswith("Z") and "T" in first["time"]
+    assert second["level"] == "error"
+    assert TOKEN not in stream.getvalue()
+
+
+# --- the credential file ---------------------------------------------------------------------------------------
+
+def test_the_credential_file_is_loaded_reloaded_on_change_and_never_quoted(tmp_path):
+    path = tmp_path / "kubeconfig"
+    cred = sa.CredentialFile(str(path))
+    assert cred.fingerprint() is None and not cred.changed()
+    with pytest.raises(MulticlusterError, match=r"cannot read the directory kubeconfig .*kubeconfig: No such file"):
+        cred.load()
+    path.write_text(yaml.safe_dump(build_kubeconfig(SERVER, TOKEN)))
+    assert cred.changed()
+    config, server = cred.load()
+    assert server == SERVER and config["users"][0]["user"]["token"] == TOKEN
+    assert not cred.changed()
+    path.write_text("clusters: [\n  token: " + TOKEN)
+    assert cred.changed()
+    with pytest.raises(MulticlusterError, match="is not valid YAML") as err:
+        cred.load()
+    assert TOKEN not in str(err.value)
+    assert not cred.changed()  # the broken content is what was last loaded
+
+
+# --- the loop -------------------------------------------------------------------------------------------------
+
+class FakeCredential(object):
+    path = "/etc/directory-sync/kubeconfig"
+
+    def __init__(self):
+        self.content = "good"
+        self.loaded = None
+        self.loads = 0
+
+    def changed(self):
+        return self.content != self.loaded
+
+    def load(self):
+        self.loads += 1
+        self.loaded = self.content
+        if self.content is None:
+            raise MulticlusterError("cannot read the directory kubeconfig %s: No such file or directory" % self.path)
+        return {"token": self.content}, SERVER
+
+
+class FakeSync(object):
+    def __init__(self):
+        self.calls = []
+        self.error = None
+        self.version = 10
+
+    def __call__(self, directory, replica, server, status_interval=None, cancel=None):
+        self.calls.append((directory, server, status_interval, cancel))
+        if self.error is not None:
+            raise self.error
+        self.version += 1
+        return {"changed": True, "created": ["a"], "updated": [], "deleted": [], "conflicts": [],
+                "counts": {"clusters": {"desired": 1, "held": 1, "conflicts": 0}},
+                "status": {"data": {"message": "1 Cluster in sync"}, "written": True},
+                "resource_versions": {"clusters": str(self.version)}}
+
+
+class FakeWatcher(object):
+    def __init__(self):
+        self.follows = []
+
+    def follow(self, directory, version):
+        self.follows.append((directory, version))
+
+
+def make_agent(clock, **kw):
+    sync, credential, watcher, records = FakeSync(), FakeCredential(), FakeWatcher(), []
+    agent = sa.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
+                     backoff=sa.Backoff(1.0, 8.0, rand=lambda: 1.0), health=sa.Health(120, 180, clock=clock),
+                     watcher=watcher, sync_fn=sync, directory_factory=lambda config: ("directory", config["token"]),
+                     record_fn=lambda *args: records.append(args), clock=clock, wall=clock, **kw)
+    return agent, sync, credential, watcher, records
+
+
+@pytest.fixture(autouse=True)
+def quiet_logs():
+    sa.configure_logging(io.StringIO())
+
+
+def test_the_first_step_loads_the_credential_syncs_and_starts_the_watch():
+    clock = Clock()
+    agent, sync, credential, watcher, records = make_agent(clock)
+    wait = agent.step()
+    assert len(sync.calls) == 1
+    directory, server, interval, cancel = sync.calls[0]
+    assert directory == ("directory", "good") and server == SERVER and interval == 300
+    assert cancel() is False
+    assert watcher.follows == [(("directory", "good"), "11")]
+    assert agent.health.ready()[0] == 200 and agent.health.ready()[1]["message"] == "1 Cluster in sync"
+    assert 0 < wait <= 2  # the next look at the credential file
+    clock.advance(2)
+    agent.step()
+    assert len(sync.calls) == 1 and credential.loads == 1  # nothing due, file unchanged
+    clock.advance(58)
+    agent.step()
+    assert len(sync.calls) == 2  # the periodic resync
+    assert records == []
+
+
+def test_watch_events_trigger_one_sync_after_the_debounce():
+    clock = Clock()
+    agent, sync, dummy, dummy2, dummy3 = make_agent(clock)
+    agent.step()
+    agent.notify("ADDED", "a")
+    agent.notify("MODIFIED", "b")
+    assert agent.wake.is_set()
+    assert agent.step() == pytest.approx(sa.DEBOUNCE)
+    assert len(sync.calls) == 1
+    clock.advance(sa.DEBOUNCE)
+    agent.step()
+    assert len(sync.calls) == 2
+    clock.advance(1)
+    agent.step()
+    assert len(sync.calls) == 2
+
+
+def test_failures_back_off_and_a_new_credential_is_tried_at_once():
+    clock = Clock()
+    agent, sync, credential, watcher, dummy = make_agent(clock)
+    sync.error = MulticlusterError("sync Clusters from directory 'x' to cluster 'east': the directory refused the "
+                                   "credential (HTTP 401 Unauthorized)")
+    assert agent.step() == pytest.approx(1.0)
+    assert agent.health.ready()[1]["status"] == "failing"
+    clock.advance(0.5)
+    agent.notify("ADDED", "a")
+    clock.advance(0.3)
+    agent.step()
+    assert len(sync.calls) == 1  # events wait for the backoff
+    clock.advance(0.2)
+    agent.step()
+    assert len(sync.calls) == 2 and agent.backoff.failures == 2
+    clock.advance(0.9)
+    agent.step()
+    assert len(sync.calls) == 2  # the second backoff is 2 s
+    # the Secret changes: reloaded at the next look at the file (every 2 s) and tried at once, whatever the backoff
+    credential.content = "rotated"
+    sync.error = None
+    clock.advance(0.1)
+    agent.step()
+    assert len(sync.calls) == 3 and sync.calls[-1][0] == ("directory", "rotated")
+    assert agent.backoff.failures == 0 and agent.health.ready()[0] == 200
+    assert watcher.follows == [(("directory", "rotated"), "11")]
+
+
+def test_an_unreadable_credential_is_recorded_and_retried_after_the_backoff():
+    clock = Clock()
+    agent, sync, credential, dummy, records = make_agent(clock)
+    credential.content = None
+    agent.step()
+    assert sync.calls == [] and agent.directory is None
+    assert len(records) == 1
+    replica, server, message, now, interval, dry = records[0]
+    assert replica == "replica" and server == "" and "No such file" in message and interval == 300 and dry is False
+    assert agent.health.ready()[1]["status"] == "failing"
+    clock.advance(0.5)
+    agent.step()
+    assert credential.loads == 1  # within the backoff, and the file did not change
+    clock.advance(0.5)
+    agent.step()
+    assert credential.loads == 2 and len(records) == 2
+    credential.content = "good"
+    clock.advance(2)
+    agent.step()
+    assert len(sync.calls) == 1 and agent.health.ready()[0] == 200
+
+
+def test_a_cancelled_sync_changes_nothing_and_unexpected_errors_are_failures():
+    clock = Clock()
+    agent, sync, dummy, dummy2, dummy3 = make_agent(clock)
+    sync.error = Cancelled()
+    agent.step()
+    assert agent.health.ready()[1]["status"] == "starting" and agent.backoff.failures == 0
+    sync.error = KeyError("boom")
+    clock.advance(60)
+    agent.step()
+    code, body = agent.health.ready()
+    assert code == 503 and body["message"] == "unexpected error: KeyError: 'boom'"
+
+
+def test_run_returns_promptly_when_asked_to_stop():
+    agent, sync, dummy, dummy2, dummy3 = make_agent(time.monotonic)
+    thread = threading.Thread(target=agent.run)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not sync.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    agent.request_stop()
+    thread.join(2)
+    assert not thread.is_alive() and time.monotonic() - started < 1
+    assert len(sync.calls) == 1
+
+
+# --- the watch -------------------------------------------------------------------------------------------------
+
+class ApiError(Exception):
+    def __init__(self, status):
+        super(ApiError, self).__init__("(%s)" % status)
+        self.status = status
+        self.reason = "Gone" if status == 410 else "Unauthorized"
+        self.body = ""
+        self.headers = {}
+
+
+class FakeStream(object):
+    def __init__(self, events, error=None):
+        self.events = events
+        self.error = error
+        self.kwargs = None
+        self.stopped = False
+
+    def stream(self, fn, *args, **kwargs):
+        self.kwargs = kwargs
+        yield from self.events
+        if self.error is not None:
+            raise self.error
+
+    def stop(self):
+        self.stopped = True
+
+
+class FakeDirectory(object):
+    class custom(object):  # noqa: N801 - stands for the CustomObjectsApi attribute
+        @staticmethod
+        def list_cluster_custom_object(*args, **kwargs):
+            raise AssertionError("the fake stream does not call it")
+
+
+def event(kind, name, version):
+    return {"type": kind, "raw_object": {"metadata": {"name": name, "resourceVersion": version}}}
+
+
+def test_the_watch_reports_changes_and_resumes_from_the_last_version():
+    seen = []
+    streams = [FakeStream([event("ADDED", "a", "12"), event("BOOKMARK", None, "13"), event("DELETED", "b", "14")])]
+    watcher = sa.Watcher(lambda kind, name: seen.append((kind, name)), threading.Event(), timeout=60,
+                         stream_factory=lambda: streams[-1])
+    directory = FakeDirectory()
+    watcher.follow(directory, "11")
+    watcher.watch_once()
+    assert seen == [("ADDED", "a"), ("DELETED", "b")]
+    assert streams[0].kwargs["resource_version"] == "11" and streams[0].kwargs["timeout_seconds"] == 60
+    streams.append(FakeStream([]))
+    watcher.watch_once()
+    assert streams[1].kwargs["resource_version"] == "14"
+    watcher.follow(directory, "20")  # the same client: its own position is newer, kept
+    watcher.watch_once()
+    assert streams[1].kwargs["resource_version"] == "14"
+
+
+def test_an_expired_watch_asks_for_a_full_sync_and_waits_for_a_fresh_version():
+    seen = []
+    stream = FakeStream([], error=ApiError(410))
+    watcher = sa.Watcher(lambda kind, name: seen.append(kind), threading.Event(), stream_factory=lambda: stream)
+    directory = FakeDirectory()
+    watcher.follow(directory, "11")
+    watcher.watch_once()
+    assert seen == ["EXPIRED"]
+    fresh = FakeStream([])
+    watcher._stream_factory = lambda: fresh
+    watcher.follow(directory, "30")  # after the full sync
+    watcher.watch_once()
+    assert fresh.kwargs["resource_version"] == "30"
+
+
+def test_a_failing_watch_backs_off():
+    stop = threading.Event()
+    waits = []
+    stop.wait = waits.append
+    watcher = sa.Watcher(lambda *a: None, stop, backoff=sa.Backoff(1.0, 4.0, rand=lambda: 1.0),
+                         stream_factory=lambda: FakeStream([], error=ApiError(401)))
+    watcher.follow(FakeDirectory(), "11")
+    for dummy in range(4):
+        watcher.watch_once()
+    assert waits == [1.0, 2.0, 4.0, 4.0]
+
+
+# --- the command ------------------------------------------------------------------------------------------------
+
+def test_arguments_have_defaults_and_are_checked(monkeypatch):
+    monkeypatch.delenv("DIRECTORY_KUBECONFIG", raising=False)
+    args = sa.parse_args([])
+    assert args.directory_kubeconfig == "/etc/directory-sync/kubeconfig" and args.resync_period == 60
+    assert args.health_port == 8080 and args.status_interval == 300 and args.kubeconfig is None
+    monkeypatch.setenv("DIRECTORY_KUBECONFIG", "/run/secret/kubeconfig")
+    assert sa.parse_args([]).directory_kubeconfig == "/run/secret/kubeconfig"
+    for bad in (["--resync-period", "0"], ["--status-interval", "-1"], ["--log-level", "loud"]):
+        with pytest.raises(SystemExit):
+            sa.parse_args(bad)
+
+
+def get(port, path):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_health_endpoint_answers_from_the_health_record():
+    health = sa.Health(120, 180)
+    server = sa.serve_health(health, "127.0.0.1", 0)
+    try:
+        port = server.server_port
+        assert get(port, "/healthz") == (503, {"status": "starting", "lastAttempt": None, "lastSuccess": None,
+                                               "message": "no sync yet", "window": 120})
+        health.record(True, "in sync")
+        assert get(port, "/healthz")[0] == 200 and get(port, "/readyz")[0] == 200
+        assert get(port, "/livez")[0] == 200
+        assert get(port, "/other")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_main_fails_cleanly_without_a_replica(tmp_path):
+    stream = io.StringIO()
+    code = sa.main(["--kubeconfig", str(tmp_path / "missing"), "--health-port", "0"], stream=stream)
+    assert code == 2
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert entry["msg"] == "cannot connect to the replica" and "file does not exist" in entry["reason"]
+
+
+def test_main_stops_with_exit_code_0_on_sigterm(tmp_path, monkeypatch):
+    """main() in a thread of this process, stopped through the handler it installs."""
+    replica = tmp_path / "replica.kubeconfig"
+    replica.write_text(yaml.safe_dump(build_kubeconfig("https://127.0.0.1:9", "replica-token")))
+    handlers = {}
+    monkeypatch.setattr(sa.signal, "signal", handlers.__setitem__)
+    stream = io.StringIO()
+    result = []
+    thread = threading.Thread(target=lambda: result.append(sa.main(
+        ["--kubeconfig", str(replica), "--directory-kubeconfig", str(tmp_path / "none"), "--health-address",
+         "127.0.0.1", "--health-port", "0", "--backoff-max", "0.5"], stream=stream)))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while sa.signal.SIGTERM not in handlers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    handlers[sa.signal.SIGTERM](sa.signal.SIGTERM, None)
+    thread.join(5)
+    assert result == [0]
+    messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
+    assert messages[0] == "started" and messages[-1] == "stopped" and "sync failed" in messages
+    assert "replica-token" not in stream.getvalue()
