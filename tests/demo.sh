@@ -3,7 +3,9 @@
 #   1. bring up three real clusters (if they are not up) and their inventory
 #   2. site.yml: registry everywhere, the directory, every replica onboarded
 #   3. show the directory's Clusters and each replica's sync Secret
-#   4. de-register central-production, show it gone and its old credential refused
+#   4. sync_replicas.yml: each replica pulls the Cluster list with its own credential
+#   5. de-register central-production, show it gone, its old credential refused,
+#      and (after the next sync) gone from the other replica too
 # The fleet stays up afterwards; 'make lab-down' stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +39,16 @@ for replica in "${REPLICAS[@]}"; do
   kc "$replica" -n tectonic-system get secret directory-sync
 done
 
+say "ansible-playbook coreos.multicluster.sync_replicas"
+playbook coreos.multicluster.sync_replicas
+
+for replica in "${REPLICAS[@]}"; do
+  say "kubectl get clusters   (on the replica $replica, pulled from the directory)"
+  kc "$replica" get clusters
+  kc "$replica" -n tectonic-system get configmap directory-sync-status \
+    -o 'jsonpath=status: {.data.result} - {.data.message} (last success {.data.lastSuccess}){"\n"}'
+done
+
 # Keep central-production's credential (0600, removed on exit) to prove it is refused afterwards.
 old=$(mktemp)
 trap 'rm -f "$old"' EXIT
@@ -56,6 +68,12 @@ if out=$(kubectl --kubeconfig "$old" get clusters 2>&1); then
   exit 1
 fi
 echo "$out"
+
+say "ansible-playbook coreos.multicluster.sync_replicas   (east-coast-production pulls the change)"
+playbook coreos.multicluster.sync_replicas --limit east-coast-production
+
+say "kubectl get clusters   (on the replica east-coast-production: central-production is gone there too)"
+kc east-coast-production get clusters
 
 say "done"
 echo "The fleet stays up for you to explore (kubeconfigs and inventory in $LAB_DIR); 'make lab-down' stops it."

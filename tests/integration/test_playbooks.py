@@ -2,6 +2,7 @@
 
 import base64
 import copy
+import json
 import os
 
 import yaml
@@ -32,6 +33,35 @@ def _can_list_clusters(kubeconfig_dict):
         return exc.status
 
 
+def _can(cluster, *args):
+    """kubectl auth can-i as the directory-sync agent's ServiceAccount."""
+    out = cluster.kubectl("auth", "can-i", "--as", "system:serviceaccount:tectonic-system:directory-sync", *args,
+                          check=False)
+    return out.stdout.strip() == "yes"
+
+
+def _assert_sync_agent_deployed(clusters):
+    """The registry role deploys the agent with its own, least-privilege ServiceAccount; on a replica,
+    mc_sync_secret has rolled it onto the credential (pod template annotation)."""
+    for cluster in clusters:
+        deployment = json.loads(cluster.kubectl("-n", "tectonic-system", "get", "deployment", "directory-sync",
+                                                "-o", "json").stdout)
+        pod = deployment["spec"]["template"]["spec"]
+        assert deployment["metadata"]["labels"]["app"] == "directory-sync"
+        assert pod["serviceAccountName"] == "directory-sync"
+        assert pod["containers"][0]["image"] == "ghcr.io/coreos/directory-sync:0.1.0"
+        assert pod["volumes"][0]["secret"]["secretName"] == "directory-sync"
+        assert _can(cluster, "create", "clusters.multicluster.coreos.com")
+        assert _can(cluster, "delete", "clusters.multicluster.coreos.com")
+        assert _can(cluster, "-n", "tectonic-system", "patch", "configmap/directory-sync-status")
+        assert not _can(cluster, "-n", "tectonic-system", "patch", "configmap/tectonic-config")
+        assert not _can(cluster, "-n", "tectonic-system", "get", "secrets")
+        assert not _can(cluster, "create", "namespaces")
+        annotations = deployment["spec"]["template"].get("metadata", {}).get("annotations", {})
+        on_replica = cluster is not clusters[0]
+        assert ("multicluster.coreos.com/credential-hash" in annotations) == on_replica, cluster.name
+
+
 def test_site_onboards_the_fleet_and_converges(site_fleet, run_playbook):
     west, east, central = site_fleet["clusters"]
     inventory = site_fleet["inventory"]
@@ -52,6 +82,7 @@ def test_site_onboards_the_fleet_and_converges(site_fleet, run_playbook):
         assert _clusters_on(replica) == []  # the registry is installed; the syncer fills it
     summary = "\n".join(first.summary())
     assert "east-coast-production:" in summary and "total:" in summary and "0 failed" in summary
+    _assert_sync_agent_deployed(site_fleet["clusters"])
 
     marks = {c.name: c.audit_mark() for c in site_fleet["clusters"]}
     check = run_playbook("site.yml", inventory, check=True)
