@@ -96,6 +96,29 @@ def test_site_onboards_the_fleet_and_converges(site_fleet, run_playbook):
     assert "0 changed" in "\n".join(second.summary())
 
 
+def test_a_half_done_run_converges_when_run_again(site_fleet, run_playbook):
+    """What a run stopped half-way leaves (a replica registered but without
+    its credential and sync Secret, another's Cluster object not yet made) is
+    completed by the next run, which then leaves nothing to do."""
+    west, east, central = site_fleet["clusters"]
+    east.kubectl("-n", "tectonic-system", "delete", "secret", "directory-sync")
+    west.kubectl("-n", "tectonic-multi-cluster", "delete", "secret", "east-coast-production-credential-anchor")
+    west.kubectl("delete", "cluster", "central-production")
+
+    again = run_playbook("site.yml", site_fleet["inventory"])
+    assert again.rc == 0, again.failures()
+    assert again.changed()["east-coast-production"] > 0 and again.changed()["west-coast-production"] > 0
+    assert _clusters_on(west) == ["central-production", "east-coast-production", "west-coast-production"]
+    assert _can_list_clusters(_sync_kubeconfig(east)) is True
+    assert _can_list_clusters(_sync_kubeconfig(central)) is True
+
+    marks = {c.name: c.audit_mark() for c in site_fleet["clusters"]}
+    settled = run_playbook("site.yml", site_fleet["inventory"])
+    assert set(settled.changed().values()) == {0}, settled.changed()
+    for cluster in site_fleet["clusters"]:
+        assert cluster.writes_since(marks[cluster.name]) == [], cluster.name
+
+
 def test_deregistration_refuses_several_without_confirmation(site_fleet, run_playbook):
     west = site_fleet["clusters"][0]
     mark = west.audit_mark()
