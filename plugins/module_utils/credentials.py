@@ -801,13 +801,18 @@ def ensure_present(client, params, now=None, sleep=time.sleep, clock=time.monoto
                    client.ca_data(), revoked)
 
 
-def ensure_absent(client, params, sleep=time.sleep, clock=time.monotonic, probe=None):
+def ensure_absent(client, params, sleep=time.sleep, clock=time.monotonic, probe=None, token_unknown=None):
     """Revoke everything the directory holds for the replica: binding, account,
     anchor Secret, token Secrets. With verify_revoked, poll with the old token
-    until the directory refuses it."""
+    until the directory refuses it.
+
+    token_unknown: why the old token cannot be had (the replica holds none, or
+    cannot be read); verify_revoked then tests nothing and says so in
+    revocation_check, instead of failing: a replica gone for good, or one
+    de-registered already, is still de-registered."""
     settings = validate(params)
     token, problem = current_token(params.get("current_kubeconfig"))
-    if settings["verify_revoked"] and token is None:
+    if settings["verify_revoked"] and token is None and not token_unknown:
         raise MulticlusterError("verify_revoked needs the old token: %s" % problem)
     directory = _Directory(client, settings["name"])
     names = directory.names
@@ -831,7 +836,7 @@ def ensure_absent(client, params, sleep=time.sleep, clock=time.monotonic, probe=
     for name in sorted(secrets):
         directory.delete_secret(name)
     revoked = None
-    if settings["verify_revoked"] and not client.check_mode:
+    if settings["verify_revoked"] and token is not None and not client.check_mode:
         revoked = wait_refused(client, settings, token, sleep, clock, probe)
     result = {
         "changed": before != after,
@@ -842,6 +847,10 @@ def ensure_absent(client, params, sleep=time.sleep, clock=time.monotonic, probe=
     }
     if revoked is not None:
         result["revoked"] = revoked
+    if settings["verify_revoked"]:
+        result["revocation_check"] = ("old token refused" if revoked else
+                                      "not tested: %s" % token_unknown if token is None else
+                                      "not tested in check mode")
     return result
 
 

@@ -82,8 +82,10 @@ options:
       - Takes the same keys as the connection options (O(kubeconfig), O(context), O(host), ...), without
         environment fallbacks.
       - With O(state=present), a replica that cannot be read fails the module before anything is written.
-        With O(state=absent), it is a warning (a replica gone for good is still de-registered), and
-        O(verify_revoked) is skipped because the old token is unknown; RV(revoked) is then not returned.
+        With O(state=absent), it is a warning (a replica gone for good is still de-registered).
+      - With O(state=absent), when the replica cannot be read or holds no credential (it was de-registered
+        already), O(verify_revoked) has no old token to test; RV(revocation_check) says so and RV(revoked) is
+        not returned.
     type: dict
   rotate:
     description:
@@ -258,6 +260,13 @@ revoked:
   returned: when O(verify_revoked=true), not in check mode, and the old token is known
   type: bool
   sample: true
+revocation_check:
+  description:
+    - "What O(verify_revoked) found with O(state=absent): V(old token refused), V(not tested in check mode), or
+      V(not tested: <why>) when the old token could not be had from the replica."
+  returned: when O(verify_revoked=true) and O(state=absent)
+  type: str
+  sample: old token refused
 diff:
   description: Objects before and after, as names, uids and C(sha256:) token hashes.
   returned: always
@@ -297,19 +306,21 @@ def main():
                                 required_if=[("verify_revoked", True, ["current_kubeconfig", "replica_connection"], True)])
     params = dict(module.params)
     params["current_kubeconfig"] = narrow_no_log(module, "current_kubeconfig")
+    unknown = None
     try:
         if params["current_kubeconfig"] in (None, "") and params["replica_connection"]:
             current, warning = read_replica_credential(lambda: module.client(params["replica_connection"]),
                                                        params["state"])
             if current:  # the whole text is hidden; its token shows only in the kubeconfig returned on purpose
                 module.no_log_values.add(current)
-            params["current_kubeconfig"] = current
+            else:
+                unknown = "the replica could not be read" if warning else "the replica holds no credential"
             if warning:
                 module.warn(warning)
-                params["verify_revoked"] = False
+            params["current_kubeconfig"] = current
         directory = module.client()
         if params["state"] == "absent":
-            result = ensure_absent(directory, params)
+            result = ensure_absent(directory, params, token_unknown=unknown)
         else:
             result = ensure_present(directory, params)
     except Exception as exc:  # pylint: disable=broad-except

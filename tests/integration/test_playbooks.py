@@ -139,6 +139,10 @@ def test_deregister_one_replica(site_fleet, run_playbook):
     assert _sync_kubeconfig(central) is None
     assert _can_list_clusters(old) == 401
     assert "old token refused" in "\n".join(run.summary())
+    again = run_playbook("deregister_replica.yml", site_fleet["inventory"], limit="central-production")
+    assert again.rc == 0, again.failures()
+    assert again.changed() == {"central-production": 0}
+    assert "not tested: the replica holds no credential" in "\n".join(again.summary())
     # the others are untouched
     assert _can_list_clusters(_sync_kubeconfig(site_fleet["clusters"][1])) is True
 

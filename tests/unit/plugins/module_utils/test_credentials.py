@@ -607,6 +607,23 @@ def test_verify_revoked_without_a_token_is_refused_before_any_write():
     assert not directory.writes
 
 
+def test_an_unknown_old_token_revokes_all_the_same_and_says_it_was_not_tested():
+    """A replica gone for good (or de-registered already) holds no token to test."""
+    directory = FakeDirectory()
+    present(directory)
+    probes = []
+    gone = cr.ensure_absent(directory, params(state="absent", verify_revoked=True), probe=lambda: probes.append(1),
+                            token_unknown="the replica could not be read")
+    assert gone["changed"] and "revoked" not in gone and probes == []
+    assert gone["revocation_check"] == "not tested: the replica could not be read"
+    assert all(value is None for value in gone["diff"]["after"].values())
+    directory.writes.clear()
+    again = cr.ensure_absent(directory, params(state="absent", verify_revoked=True),
+                             token_unknown="the replica holds no credential")
+    assert not again["changed"] and not directory.writes
+    assert again["revocation_check"] == "not tested: the replica holds no credential"
+
+
 def test_a_concurrent_create_is_taken_as_it_is():
     directory = FakeDirectory()
     real_create = directory.create_namespaced_service_account
