@@ -10,13 +10,14 @@ export MC_LAB_DIR := $(LAB_DIR)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration test demo docs changelog clean
+.PHONY: help venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration molecule test demo bench docs docs-check clean
 
 help:
 	@echo "make demo       bring up the lab fleet and run the main job on it"
 	@echo "make test       ansible-lint, ansible-test sanity, unit and integration tests"
 	@echo "make lab-up     start the three-cluster lab fleet (prints its folder)"
 	@echo "make lab-down   stop it; nothing is left running"
+	@echo "make bench      benchmarks on the lab (figures, not pass/fail)"
 
 # --- set-up -------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -50,8 +51,9 @@ lab-status: venv
 	@$(BIN)/python -m tests.lab status --dir $(LAB_DIR)
 
 # --- gates -------------------------------------------------------------------------
-lint: venv
+lint: venv tree
 	$(BIN)/ansible-lint --profile production --offline
+	$(BIN)/antsibull-changelog lint
 
 sanity: venv tree
 	@pipv=$$($(BIN)/python -c 'from ansible_test._internal.python_requirements import get_venv_packages; print("x")' >/dev/null 2>&1; \
@@ -65,11 +67,22 @@ unit: venv tree
 integration: venv lab-bin tree
 	$(BIN)/pytest tests/integration -q
 
-test: lint sanity unit integration
+docs-check: venv tree
+	$(BIN)/python tests/tools/gen_docs.py --check
+
+# one molecule scenario per role, each against a lab fleet of its own (tests/molecule.sh)
+molecule: venv lab-bin tree
+	@tests/molecule.sh
+
+test: lint sanity unit docs-check integration molecule
 
 # --- the main job ------------------------------------------------------------------
 demo: venv lab-bin tree
 	@tests/demo.sh
+
+# benchmarks (not tests): print figures, assert nothing about time (tests/bench/)
+bench: venv lab-bin tree
+	@$(BIN)/python -m tests.bench
 
 docs: venv tree
 	$(BIN)/python tests/tools/gen_docs.py
