@@ -350,13 +350,18 @@ class ClusterClient(object):
         return self._run("read", kind, name, attempt, _group_of(fn, args, kwargs), _not_conflict)
 
     def delete(self, kind, name, fn, *args, **kwargs):
-        """True when deleted (or would be, in check mode), False when already gone."""
+        """True when deleted (or would be, in check mode), False when already gone.
+        NotFound on a retry counts as deleted: the attempt that failed in
+        transit (5xx, connection lost) may well have deleted it."""
+        tries = []
+
         def attempt():
+            tries.append(1)
             try:
                 fn(*args, **kwargs)
             except Exception as exc:  # pylint: disable=broad-except
                 if is_not_found(exc):
-                    return False
+                    return len(tries) > 1
                 raise
             return True
         return self._run("delete", kind, name, attempt, _group_of(fn, args, kwargs), _not_conflict)

@@ -40,6 +40,34 @@ def hash_secret_data(data):
     return hashed
 
 
+def secret_leaves(value):
+    """The strings of a structured value, as Ansible lists no_log values."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        if value:
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from secret_leaves(item)
+    elif isinstance(value, (list, tuple, set)):
+        for item in value:
+            yield from secret_leaves(item)
+    elif value is None or isinstance(value, bool):
+        return
+    elif isinstance(value, (int, float)):
+        yield str(value)
+
+
+def kubeconfig_user_leaves(config):
+    """The credential strings of a kubeconfig dict: everything under users[].user."""
+    leaves = set()
+    for entry in (config.get("users") if isinstance(config, dict) else None) or []:
+        if isinstance(entry, dict):
+            leaves.update(secret_leaves(entry.get("user")))
+    return leaves
+
+
 def _frames(exc):
     """File, line and code of each frame: no messages, no locals."""
     return "".join(traceback.format_tb(exc.__traceback__)) if exc.__traceback__ is not None else ""
@@ -47,6 +75,21 @@ def _frames(exc):
 
 class MulticlusterModule(AnsibleModule):
     """AnsibleModule plus a client per cluster and one way to fail."""
+
+    def __init__(self, *args, **kwargs):
+        super(MulticlusterModule, self).__init__(*args, **kwargs)
+        self._hide_kubeconfig_credentials()
+
+    def _hide_kubeconfig_credentials(self):
+        """A kubeconfig given as a dict (the connection option, or that of a
+        second cluster's sub-options) is not a no_log option, since its
+        server and context names are worth seeing; its users' credentials
+        are hidden wherever they would show (invocation, results, logs)."""
+        connections = [self.params] + [value for value in self.params.values()
+                                       if isinstance(value, dict) and "kubeconfig" in value]
+        for conn in connections:
+            if isinstance(conn.get("kubeconfig"), dict):
+                self.no_log_values.update(kubeconfig_user_leaves(conn["kubeconfig"]))
 
     def requires_kubernetes(self):
         """Fail with missing_required_lib when kubernetes or PyYAML is missing."""

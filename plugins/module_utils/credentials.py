@@ -43,7 +43,8 @@ except ImportError:  # pragma: no cover - MulticlusterModule.requires_kubernetes
     k8s_client = None
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import validate_name
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import hash_secret_data
+from ansible_collections.coreos.multicluster.plugins.module_utils.core import (
+    hash_secret_data, kubeconfig_user_leaves, secret_leaves)
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 
 NAMESPACE = "tectonic-multi-cluster"
@@ -225,36 +226,14 @@ def current_token(value):
     return token, None
 
 
-def secret_leaves(value):
-    """The strings of a structured value, as Ansible lists no_log values."""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if isinstance(value, str):
-        if value:
-            yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from secret_leaves(item)
-    elif isinstance(value, (list, tuple, set)):
-        for item in value:
-            yield from secret_leaves(item)
-    elif value is None or isinstance(value, bool):
-        return
-    elif isinstance(value, (int, float)):
-        yield str(value)
-
-
 def user_leaves(value):
-    """The credential strings of a kubeconfig (everything under users[].user)."""
+    """The credential strings of a kubeconfig given as a dict or as text
+    (everything under users[].user); none when it cannot be read."""
     try:
         config = parse_kubeconfig(value) if not isinstance(value, dict) else value
     except MulticlusterError:
         return set()
-    leaves = set()
-    for entry in config.get("users") or []:
-        if isinstance(entry, dict):
-            leaves.update(secret_leaves(entry.get("user")))
-    return leaves
+    return kubeconfig_user_leaves(config)
 
 
 def narrow_no_log(module, option, keep=()):

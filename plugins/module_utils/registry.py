@@ -11,7 +11,8 @@ import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import cluster as mc
 from ansible_collections.coreos.multicluster.plugins.module_utils import resources
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+    MissingResourceTypeError, MulticlusterError)
 
 CRD_NAME = mc.PLURAL + "." + mc.GROUP
 
@@ -61,8 +62,15 @@ def ensure_present(client, definitions, cluster_name, force=False, wait_timeout=
                                 "(force: true renames)" % (client.label, current, mc.CONFIG_NAMESPACE,
                                                            mc.CONFIG_MAP, cluster_name))
     results = []
+    dry_namespaces = set()  # created by a dry run only (check mode): what goes in them cannot exist yet
     for obj in objects:
-        results.append(resources.ensure(client, obj))
+        if obj["metadata"].get("namespace") in dry_namespaces:
+            results.append({"changed": True, "before": None, "after": resources.normalise(obj), "ref": resources.ref(obj)})
+            continue
+        result = resources.ensure(client, obj)
+        results.append(result)
+        if client.check_mode and obj["kind"] == "Namespace" and result["before"] is None:
+            dry_namespaces.add(obj["metadata"]["name"])
         if obj["kind"] == "CustomResourceDefinition" and not client.check_mode:
             wait_established(client, wait_timeout)
     return _summary(results)
@@ -72,8 +80,8 @@ def ensure_absent(client, definitions, force=False):
     objects = [resources.check_definition(obj) for obj in definitions or []]
     try:
         held = mc.list_clusters(client)
-    except MulticlusterError:
-        held = []  # no Cluster API: nothing it could hold
+    except MissingResourceTypeError:
+        held = []  # no Cluster API: nothing it could hold (any other error stops the removal)
     if held and not force:
         names = [obj["metadata"]["name"] for obj in held]
         raise MulticlusterError("refusing to remove the registry from cluster '%s': its Cluster API still holds %d "

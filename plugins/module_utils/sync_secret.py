@@ -182,7 +182,7 @@ def verify_credential(config, server):
     try:
         api = build_api_client({"kubeconfig": config})
     except MulticlusterError as exc:
-        raise MulticlusterError("%s: %s" % (prefix, exc)) from None
+        raise MulticlusterError("%s: %s" % (prefix, exc), cluster=server) from None
     try:
         retry(lambda: k8s_client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, PLURAL, limit=1,
                                                                                   _request_timeout=15),
@@ -191,7 +191,7 @@ def verify_credential(config, server):
         reason = api_reason(exc)
         if is_missing_type(exc):
             reason = "the Cluster API (%s/%s) is not installed there" % (GROUP, VERSION)
-        raise MulticlusterError("%s: %s" % (prefix, reason), details={"status": http_status(exc)}) from None
+        raise MulticlusterError("%s: %s" % (prefix, reason), cluster=server, details={"status": http_status(exc)}) from None
     finally:
         api.close()
 

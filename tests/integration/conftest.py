@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import yaml
 
 from tests.lab import DEFAULT_NAMES, Fleet, external_clusters
 
@@ -72,14 +73,49 @@ def registry(fleet):
     return fleet
 
 
+class Hidden(dict):
+    """A kubeconfig (or anything holding a credential) that pytest may show
+    in a failure report: it compares and serialises as the dict it is, but
+    its repr never shows the content."""
+
+    def __repr__(self):
+        return "<%d-key mapping holding a credential: not shown>" % len(self)
+
+
+class _Result(dict):
+    """A module result whose repr leaves out the kubeconfig it may return."""
+
+    def __repr__(self):
+        return repr({k: ("<not shown>" if k == "kubeconfig" and v else v) for k, v in self.items()})
+
+
+def _represent_hidden(dumper, data):
+    return dumper.represent_dict(dict(data))
+
+
+yaml.SafeDumper.add_representer(Hidden, _represent_hidden)
+yaml.SafeDumper.add_representer(_Result, _represent_hidden)
+
+
+def hidden(value):
+    """Hidden(value) for a dict, else value."""
+    return Hidden(value) if isinstance(value, dict) else value
+
+
 class ModuleRun:
-    """What one ansible-playbook run of one task returned."""
+    """What one ansible-playbook run of one task returned. A failing assert
+    may print the result or its kubeconfig: neither shows a credential."""
 
     def __init__(self, result, stdout, stderr, rc):
-        self.result = result
+        self.result = _Result(result)
+        if isinstance(self.result.get("kubeconfig"), dict):
+            self.result["kubeconfig"] = Hidden(self.result["kubeconfig"])
         self.stdout = stdout
         self.stderr = stderr
         self.rc = rc
+
+    def __repr__(self):
+        return "ModuleRun(rc=%s, result=%r)" % (self.rc, self.result)
 
     def __getitem__(self, key):
         return self.result[key]
@@ -117,7 +153,7 @@ def run_module(collection_path, tmp_path_factory):
             {"name": "under test", fqcn: args, "check_mode": check, "diff": diff,
              "ignore_errors": True}]}]
         path = workdir / ("play%03d.yml" % counter[0])
-        path.write_text(yaml.safe_dump(play))
+        write_private(path, yaml.safe_dump(play))  # module args may hold a kubeconfig
         run_env = ansible_env(collection_path)
         run_env.update(env or {})
         proc = subprocess.run([os.path.join(os.path.dirname(_venv_python()), "ansible-playbook"), str(path)],
@@ -126,11 +162,19 @@ def run_module(collection_path, tmp_path_factory):
             out = json.loads(proc.stdout)
             result = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
         except (ValueError, KeyError, IndexError):
-            raise AssertionError("ansible-playbook gave no result (rc=%s): %s %s" % (
-                proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+            # stderr only: stdout holds results, which may hold a kubeconfig
+            raise AssertionError("ansible-playbook gave no result (rc=%s): %s" % (proc.returncode, proc.stderr[-3000:]))
         return ModuleRun(result, proc.stdout, proc.stderr, proc.returncode)
 
     return run
+
+
+def write_private(path, text):
+    """Write a file that may hold a credential: mode 0600 from the start."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    return path
 
 
 def _venv_python():
@@ -166,8 +210,8 @@ class PlaybookRun:
         try:
             self.data = json.loads(proc.stdout)
         except ValueError:
-            raise AssertionError("ansible-playbook printed no JSON (rc=%s): %s %s" % (
-                proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+            # stderr only: stdout holds results, which may hold a kubeconfig
+            raise AssertionError("ansible-playbook printed no JSON (rc=%s): %s" % (proc.returncode, proc.stderr[-3000:]))
         self.stats = self.data.get("stats", {})
 
     def changed(self):

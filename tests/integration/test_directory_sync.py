@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 import yaml
 
+from tests.integration.conftest import write_private
 from tests.lab.fleet import free_port
 
 MANAGED = "app.kubernetes.io/managed-by"
@@ -64,7 +65,8 @@ def token_of(kubeconfig):
 
 
 def assert_no_leak(run, token):
-    assert token not in run.stdout and token not in run.stderr
+    leaked = token in run.stdout or token in run.stderr  # a boolean: a failing assert must not print the token
+    assert not leaked, "the token shows in the output"
 
 
 def wait_for(predicate, timeout, what, interval=0.5):
@@ -233,8 +235,7 @@ def test_clusters_made_on_the_replica_are_left_alone(onboarded, directory, run_m
 def test_directory_kubeconfig_option_and_the_playbook(onboarded, directory, run_module, run_playbook, tmp_path):
     replica = onboarded["replica"]
     path = tmp_path / "directory.kubeconfig"
-    path.write_text(yaml.safe_dump(onboarded["kubeconfig"]))
-    path.chmod(0o600)
+    write_private(path, yaml.safe_dump(onboarded["kubeconfig"]))
     mark = replica.audit_mark()
     for value in (onboarded["kubeconfig"], str(path), yaml.safe_dump(onboarded["kubeconfig"])):
         result = run_module("mc_directory_sync", sync_args(replica, directory_kubeconfig=value))
@@ -417,4 +418,5 @@ def test_the_agent_follows_the_directory_reloads_its_credential_and_stops_on_sig
     assert "directory credential changed: reloading" in messages and "sync failed" in messages
     assert all({"time", "level", "msg"} <= set(e) for e in entries)
     text = log_path.read_text()
-    assert token not in text and "not-a-valid-token" not in text
+    leaked = token in text or "not-a-valid-token" in text  # a boolean: a failing assert must not print them
+    assert not leaked, "a token shows in the agent's log"

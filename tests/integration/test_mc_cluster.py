@@ -173,3 +173,18 @@ def test_env_fallbacks_work_like_kubernetes_core(directory, run_module):
     env = {"K8S_AUTH_KUBECONFIG": directory.kubeconfig, "K8S_AUTH_CONTEXT": directory.context}
     result = run_module("mc_cluster_info", {}, env=env)
     assert not result.failed and result["clusters"] == []
+
+
+def test_a_kubeconfig_dict_keeps_its_credentials_out_of_the_output(directory, run_module):
+    """kubeconfig given as a dict (not a no_log option, so that its server
+    shows): the user's credentials are hidden in the invocation and results."""
+    import yaml
+    with open(directory.kubeconfig) as handle:
+        config = yaml.safe_load(handle)
+    config["current-context"] = directory.context
+    key_data = config["users"][0]["user"]["client-key-data"]
+    result = run_module("mc_cluster_info", {"kubeconfig": config})
+    assert not result.failed, result.get("msg")
+    leaked = key_data in result.stdout or key_data in result.stderr  # a boolean: never print the key
+    assert not leaked, "the client key of the kubeconfig dict shows in the output"
+    assert result["invocation"]["module_args"]["kubeconfig"]["clusters"][0]["cluster"]["server"] == directory.server

@@ -8,6 +8,8 @@ import json
 import pytest
 import yaml
 
+from tests.integration.conftest import hidden
+
 SYNC_NS = "tectonic-system"
 
 DEPLOYMENT = """\
@@ -46,7 +48,7 @@ def secret_content(cluster, name="directory-sync"):
     out = cluster.kubectl("-n", SYNC_NS, "get", "secret", name, "--ignore-not-found", "-o", "json").stdout
     if not out.strip():
         return None
-    return yaml.safe_load(base64.b64decode(json.loads(out)["data"]["kubeconfig"]).decode())
+    return hidden(yaml.safe_load(base64.b64decode(json.loads(out)["data"]["kubeconfig"]).decode()))
 
 
 def deployment_hash(cluster):

@@ -3,11 +3,12 @@
 import base64
 import copy
 import json
-import os
 
 import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
+
+from tests.integration.conftest import hidden, write_private
 
 
 def _clusters_on(cluster):
@@ -20,7 +21,7 @@ def _sync_kubeconfig(cluster):
                           "-o", "jsonpath={.data.kubeconfig}", check=False)
     if out.returncode != 0 or not out.stdout:
         return None
-    return yaml.safe_load(base64.b64decode(out.stdout))
+    return hidden(yaml.safe_load(base64.b64decode(out.stdout)))
 
 
 def _can_list_clusters(kubeconfig_dict):
@@ -43,7 +44,9 @@ def _can(cluster, *args):
 def _assert_sync_agent_deployed(clusters):
     """The registry role deploys the agent with its own, least-privilege ServiceAccount; on a replica,
     mc_sync_secret has rolled it onto the credential (pod template annotation)."""
-    for cluster in clusters:
+    directory = clusters[0].kubectl("-n", "tectonic-system", "get", "deployment", "directory-sync", check=False)
+    assert "NotFound" in directory.stderr, "the directory has no credential to sync with: no agent there"
+    for cluster in clusters[1:]:
         deployment = json.loads(cluster.kubectl("-n", "tectonic-system", "get", "deployment", "directory-sync",
                                                 "-o", "json").stdout)
         pod = deployment["spec"]["template"]["spec"]
@@ -58,13 +61,21 @@ def _assert_sync_agent_deployed(clusters):
         assert not _can(cluster, "-n", "tectonic-system", "get", "secrets")
         assert not _can(cluster, "create", "namespaces")
         annotations = deployment["spec"]["template"].get("metadata", {}).get("annotations", {})
-        on_replica = cluster is not clusters[0]
-        assert ("multicluster.coreos.com/credential-hash" in annotations) == on_replica, cluster.name
+        assert "multicluster.coreos.com/credential-hash" in annotations, cluster.name
 
 
 def test_site_onboards_the_fleet_and_converges(site_fleet, run_playbook):
     west, east, central = site_fleet["clusters"]
     inventory = site_fleet["inventory"]
+
+    # check mode on fresh clusters: the registry would be installed, nothing is written
+    marks = {c.name: c.audit_mark() for c in site_fleet["clusters"]}
+    dry = run_playbook("install_registry.yml", inventory, check=True)
+    assert dry.rc == 0, dry.failures()
+    assert all(changed > 0 for changed in dry.changed().values()), dry.changed()
+    for cluster in site_fleet["clusters"]:
+        assert cluster.writes_since(marks[cluster.name]) == [], cluster.name
+    assert _clusters_on(west) is None  # no Cluster API yet
 
     first = run_playbook("site.yml", inventory)
     assert first.rc == 0, first.failures()
@@ -156,8 +167,7 @@ def test_one_unreachable_replica_does_not_stop_the_others(site_fleet, run_playbo
     dead_kubeconfig = yaml.safe_load(open(dead["mc_kubeconfig"]))
     dead_kubeconfig["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
     path = tmp_path / "gone.kubeconfig"
-    path.write_text(yaml.safe_dump(dead_kubeconfig))
-    os.chmod(path, 0o600)
+    write_private(path, yaml.safe_dump(dead_kubeconfig))
     dead.update({"mc_kubeconfig": str(path), "mc_api_endpoint": "https://127.0.0.1:1",
                  "mc_labels": {"stage": "production", "role": "replica"}})
     replicas["gone-production"] = dead

@@ -427,3 +427,11 @@ def test_delete(cc):
     with pytest.raises(MulticlusterError, match="^delete Secret ns/x on cluster 'east': HTTP 500"):
         cc.delete("Secret", "ns/x", Fn(*[api_error(500, "x", "Internal Server Error")] * 5), "x", "ns")
     assert len(cc.sleeps) == 4
+
+
+def test_a_delete_retried_after_a_lost_answer_counts_as_deleted(cc):
+    """The first attempt deleted the object but its answer was lost (503): the
+    retry's NotFound means 'deleted', not 'was already gone'."""
+    fn = Fn(api_error(503, "x", "Service Unavailable"), not_found("x"))
+    assert cc.delete("Secret", "ns/x", fn, "x", "ns") is True
+    assert len(cc.sleeps) == 1
