@@ -374,11 +374,17 @@ class Agent(object):
     def _load_credential(self, now):
         try:
             config, server = self.credential.load()
+            directory = self._directory_factory(config)
         except MulticlusterError as exc:
-            self.directory = None
+            self.directory = None  # never go on with the credential this one replaced
             self._fail(str(exc), now)
             return False
-        self.directory = self._directory_factory(config)
+        except Exception as exc:  # pylint: disable=broad-except
+            self.directory = None
+            self._fail("cannot use the directory kubeconfig %s: %s: %s" % (
+                self.credential.path, type(exc).__name__, redact(str(exc))), now)
+            return False
+        self.directory = directory
         self.server = server
         log(logging.INFO, "directory credential loaded", directory=server, file=self.credential.path)
         return True

@@ -12,6 +12,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.lab import Fleet
+from tests.lab.fleet import ephemeral_port_range, free_port
 
 NS = "lab-rbac-probe"
 
@@ -130,3 +131,11 @@ def test_lab_cli_up_and_down(tmp_path):
     assert down.returncode == 0, down.stderr
     assert not [pid for pid in pids if os.path.exists("/proc/%d" % pid)
                 and open("/proc/%d/stat" % pid).read().split(") ")[-1][0] != "Z"]
+
+
+def test_lab_ports_are_distinct_and_outside_the_ephemeral_range():
+    # outgoing connections take ephemeral ports: one of them must never steal a lab port before its process binds it
+    low, high = ephemeral_port_range()
+    ports = [free_port() for dummy in range(200)]
+    assert len(set(ports)) == len(ports)
+    assert not [p for p in ports if low <= p <= high]

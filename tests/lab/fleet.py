@@ -9,6 +9,7 @@ tests use to prove that an idempotent re-run writes nothing.
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -79,10 +80,41 @@ def _binary(bin_dir, name):
         "holding kube-apiserver and kube-controller-manager)" % (name, bin_dir))
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+_handed_out = set()  # ports free_port() gave in this process, never given twice
+
+
+def ephemeral_port_range():
+    """The kernel's range for the local ports of outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low, high = (int(x) for x in handle.read().split())
+        return low, high
+    except (IOError, OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def free_port(rand=random.SystemRandom()):
+    """A port that is free now and lies outside the ephemeral range.
+
+    Ports are chosen before the processes start, and etcd and kube-apiserver
+    open outgoing connections meanwhile; a port from the ephemeral range (what
+    bind(0) gives) can be taken by one of them before kube-controller-manager
+    binds it ("address already in use").
+    """
+    low, high = ephemeral_port_range()
+    pool = range(10000, low) if low - 10000 >= 2000 else range(high + 1, 65536)
+    for dummy in range(500):
+        port = rand.choice(pool)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("lab: no free port in %d-%d" % (pool.start, pool.stop - 1))
 
 
 def _write_private(path, text):

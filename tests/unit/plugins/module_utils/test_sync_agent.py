@@ -248,6 +248,42 @@ def test_an_unreadable_credential_is_recorded_and_retried_after_the_backoff():
     assert len(sync.calls) == 1 and agent.health.ready()[0] == 200
 
 
+def test_a_new_credential_that_cannot_be_used_stops_the_old_one_and_is_reported():
+    clock = Clock()
+    sync, credential, watcher, records = FakeSync(), FakeCredential(), FakeWatcher(), []
+
+    def factory(config):
+        if config["token"] == "bad-ca":
+            raise MulticlusterError("the directory kubeconfig has an unreadable certificate-authority-data")
+        if config["token"] == "odd":
+            raise ValueError("odd value near bearer abc.def")
+        return ("directory", config["token"])
+
+    agent = sa.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
+                     backoff=sa.Backoff(1.0, 8.0, rand=lambda: 1.0), health=sa.Health(120, 180, clock=clock),
+                     watcher=watcher, sync_fn=sync, directory_factory=factory,
+                     record_fn=lambda *args: records.append(args), clock=clock, wall=clock)
+    agent.step()
+    assert len(sync.calls) == 1 and agent.directory == ("directory", "good")
+    credential.content = "bad-ca"
+    clock.advance(2)
+    agent.step()
+    assert agent.directory is None and len(sync.calls) == 1  # the replaced credential is not used any more
+    code, body = agent.health.ready()
+    assert code == 503 and "unreadable certificate-authority-data" in body["message"]
+    assert len(records) == 1 and "unreadable certificate-authority-data" in records[0][2]
+    credential.content = "odd"
+    clock.advance(2)
+    agent.step()
+    message = agent.health.ready()[1]["message"]
+    assert message.startswith("cannot use the directory kubeconfig /etc/directory-sync/kubeconfig: ValueError")
+    assert "abc.def" not in message and len(records) == 2
+    credential.content = "fixed"
+    clock.advance(2)
+    agent.step()
+    assert sync.calls[-1][0] == ("directory", "fixed") and agent.health.ready()[0] == 200
+
+
 def test_a_cancelled_sync_changes_nothing_and_unexpected_errors_are_failures():
     clock = Clock()
     agent, sync, dummy, dummy2, dummy3 = make_agent(clock)
