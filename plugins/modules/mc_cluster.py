@@ -68,16 +68,21 @@ options:
         connection options (O(kubeconfig), O(context), O(host), ...), without environment fallbacks.
     type: dict
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
   - coreos.multicluster.connection
   - coreos.multicluster.connection.cluster_connection
 attributes:
   check_mode:
-    description: Can run in check mode and return the changes it would make without making them.
     support: full
     details: Uses server-side dry run.
   diff_mode:
-    description: Returns the objects before and after the change in diff mode.
     support: full
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:

@@ -29,15 +29,20 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
   - coreos.multicluster.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return the changes it would make without making them.
     support: full
     details: Reads only.
   diff_mode:
-    description: Would return the objects before and after a change in diff mode; this module changes nothing.
     support: none
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 """

@@ -58,16 +58,21 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
   - coreos.multicluster.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return the changes it would make without making them.
     support: full
     details: Cluster writes use server-side dry run; the status ConfigMap is not written.
   diff_mode:
-    description: Returns the objects before and after the change in diff mode.
     support: full
     details: The Clusters created, updated or deleted, before and after. No credential appears in the diff.
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:

@@ -53,15 +53,20 @@ options:
     type: int
     default: 60
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
   - coreos.multicluster.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return the changes it would make without making them.
     support: full
     details: Uses server-side dry run; never waits.
   diff_mode:
-    description: Returns the objects before and after the change in diff mode.
     support: full
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 """

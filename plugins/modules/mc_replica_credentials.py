@@ -123,18 +123,23 @@ options:
     type: int
     default: 30
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
   - coreos.multicluster.connection
   - coreos.multicluster.connection.replica_connection
 attributes:
   check_mode:
-    description: Can run in check mode and return the changes it would make without making them.
     support: full
     details: Writes use server-side dry run. No token is minted and nothing is waited for; when a new token would be
       minted the result says C(changed=true) and the C(kubeconfig) return value is null.
   diff_mode:
-    description: Returns the objects before and after the change in diff mode.
     support: full
     details: Tokens show only as C(sha256:) hashes.
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:

@@ -61,16 +61,21 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
   - coreos.multicluster.connection
 attributes:
   check_mode:
-    description: Can run in check mode and return the changes it would make without making them.
     support: full
     details: Writes use server-side dry run; the credential is still checked against the directory (a read).
   diff_mode:
-    description: Returns the objects before and after the change in diff mode.
     support: full
     details: Secret data shows only as key names and C(sha256:) hashes.
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:

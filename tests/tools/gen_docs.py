@@ -86,7 +86,13 @@ def render(name, data):
         lines += ["## Attributes", "", "| attribute | support | details |", "| --- | --- | --- |"]
         for key in sorted(doc["attributes"]):
             attr = doc["attributes"][key]
-            lines.append("| %s | %s | %s |" % (key, attr.get("support", ""), _text(attr.get("details"))))
+            details = [_text(attr.get("details"))] if attr.get("details") else []
+            if attr.get("membership"):
+                details.append("module_defaults groups: " + ", ".join("`group/%s`" % g for g in attr["membership"]))
+            if attr.get("platforms"):
+                platforms = attr["platforms"]
+                details.append("platforms: " + (platforms if isinstance(platforms, str) else ", ".join(platforms)))
+            lines.append("| %s | %s | %s |" % (key, attr.get("support", ""), " ".join(details)))
         lines.append("")
     if doc.get("notes"):
         lines += ["## Notes", ""] + ["- " + _text(n) for n in doc["notes"]] + [""]

@@ -11,6 +11,7 @@ import yaml
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import credentials as cr
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.tests.unit.utils.fake_client import FakeClusterClient, NotFound
 
 NOW = 1_800_000_000
 SERVER = "https://directory.example.com:6443"
@@ -274,11 +275,7 @@ def test_narrow_no_log_does_not_release_what_another_option_hides():
 
 # --- the flows, against an in-memory directory ---------------------------------------------------------
 
-class NotFound(Exception):
-    status = 404
-
-
-class FakeDirectory:
+class FakeDirectory(FakeClusterClient):
     """Enough of a ClusterClient and of the typed APIs for credentials.py."""
 
     label = "fake-directory"
@@ -293,32 +290,6 @@ class FakeDirectory:
         self.uids = itertools.count(1)
         self.core = self.rbac = self.authn = self
         self.add("ClusterRole", "", cr.CLUSTER_ROLE, {"metadata": {"name": cr.CLUSTER_ROLE}})
-
-    @property
-    def dry_run(self):
-        return "All" if self.check_mode else None
-
-    # ClusterClient
-    def read(self, kind, name, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except NotFound:
-            return None
-
-    def call(self, action, kind, name, fn, *args, **kwargs):
-        return fn(*args, **kwargs)
-
-    write = call
-
-    def delete(self, kind, name, fn, *args, **kwargs):
-        try:
-            fn(*args, **kwargs)
-            return True
-        except NotFound:
-            return False
-
-    def to_dict(self, obj):
-        return copy.deepcopy(obj)
 
     def ca_data(self):
         return CA

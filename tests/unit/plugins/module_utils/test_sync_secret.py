@@ -11,6 +11,7 @@ import yaml
 from ansible_collections.coreos.multicluster.plugins.module_utils import sync_secret as ss
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import build_kubeconfig
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.tests.unit.utils.fake_client import FakeClusterClient, NotFound
 
 SERVER = "https://directory.example.com:6443"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.sig-s3cr3t"
@@ -106,11 +107,7 @@ def test_secret_view_shows_keys_and_hashes_only():
 
 # --- flows, against an in-memory replica ----------------------------------------------------------------
 
-class NotFound(Exception):
-    status = 404
-
-
-class FakeReplica:
+class FakeReplica(FakeClusterClient):
     label = "fake-replica"
     server = "https://replica.example.com:6443"
 
@@ -119,31 +116,6 @@ class FakeReplica:
         self.writes = []
         self.check_mode = check_mode
         self.core = self.apps = self
-
-    @property
-    def dry_run(self):
-        return "All" if self.check_mode else None
-
-    def read(self, kind, name, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except NotFound:
-            return None
-
-    def call(self, action, kind, name, fn, *args, **kwargs):
-        return fn(*args, **kwargs)
-
-    write = call
-
-    def delete(self, kind, name, fn, *args, **kwargs):
-        try:
-            fn(*args, **kwargs)
-            return True
-        except NotFound:
-            return False
-
-    def to_dict(self, obj):
-        return copy.deepcopy(obj)
 
     def _get(self, kind, name, namespace):
         try:
