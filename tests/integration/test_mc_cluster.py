@@ -188,3 +188,42 @@ def test_a_kubeconfig_dict_keeps_its_credentials_out_of_the_output(directory, ru
     leaked = key_data in result.stdout or key_data in result.stderr  # a boolean: never print the key
     assert not leaked, "the client key of the kubeconfig dict shows in the output"
     assert result["invocation"]["module_args"]["kubeconfig"]["clusters"][0]["cluster"]["server"] == directory.server
+
+
+def _bearer_token(cluster, name):
+    """A ServiceAccount token (TokenRequest API) bound to cluster-admin, as an AWX user would paste it."""
+    from kubernetes import client
+    api = cluster.api_client()
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    core.create_namespaced_service_account("default", {"metadata": {"name": name}})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]})
+    return core.create_namespaced_service_account_token(
+        name, "default", {"spec": {"audiences": [], "expirationSeconds": 600}}).status.token
+
+
+def test_awx_bearer_token_credential_drives_the_modules(directory, registry, run_module):
+    """What AWX's "OpenShift or Kubernetes API Bearer Token" credential injects, and nothing else."""
+    token = _bearer_token(directory, "awx-job")
+    try:
+        env = {"K8S_AUTH_HOST": directory.server, "K8S_AUTH_API_KEY": token,
+               "K8S_AUTH_VERIFY_SSL": "True", "K8S_AUTH_SSL_CA_CERT": directory.ca_cert}
+        args = {"name": "east-coast-production", "endpoints": [API], "labels": {"role": "replica"}}
+        made = run_module("mc_cluster", args, env=env)
+        assert not made.failed and made.changed, made.result
+        again = run_module("mc_cluster", args, env=env)
+        assert not again.failed and not again.changed, again.result
+        listed = run_module("mc_cluster_info", {}, env=env)
+        assert [c["name"] for c in listed["fleet"]] == ["east-coast-production"]
+        # Verify SSL with another cluster's CA: refused, and the error names the server
+        wrong_ca = dict(env, K8S_AUTH_SSL_CA_CERT=registry[1].ca_cert)
+        refused = run_module("mc_cluster_info", {}, env=wrong_ca)
+        assert refused.failed and directory.server in refused["msg"], refused.result
+        assert "certificate" in refused["msg"].lower(), refused["msg"]
+        leaked = any(token in run.stdout or token in run.stderr for run in (made, again, listed, refused))
+        assert not leaked, "the bearer token shows in the output"
+    finally:
+        directory.kubectl("delete", "serviceaccount", "-n", "default", "awx-job", "--ignore-not-found")
+        directory.kubectl("delete", "clusterrolebinding", "awx-job", "--ignore-not-found")
