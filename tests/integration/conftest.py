@@ -1,6 +1,7 @@
 """Session fixtures: the lab fleet (or existing clusters named by MC_LAB_CONTEXTS)."""
 
 import os
+import warnings
 
 import pytest
 import yaml
@@ -19,7 +20,7 @@ def fleet(tmp_path_factory):
     other Kubernetes binaries to the lab."""
     contexts = [c for c in os.environ.get("MC_LAB_CONTEXTS", "").split(",") if c]
     if contexts:
-        clusters = external_clusters(contexts)
+        clusters = external_clusters(contexts, str(tmp_path_factory.mktemp("external")))
         _CLUSTERS.extend(clusters)
         yield clusters
         return
@@ -30,6 +31,29 @@ def fleet(tmp_path_factory):
         yield clusters
     finally:
         lab.stop()
+
+
+class WritesNotAudited(UserWarning):
+    """A check of the write requests was not made: the cluster has no audit
+    log (an existing cluster named by MC_LAB_CONTEXTS, not a lab one)."""
+
+
+def writes(cluster, mark):
+    """The write requests (verb, resource, namespace, name) made on *cluster*
+    since *mark* (cluster.audit_mark()); None, after a WritesNotAudited
+    warning, on a cluster without an audit log."""
+    found = cluster.writes_since(mark)
+    if found is None:
+        warnings.warn(WritesNotAudited("%s has no audit log: its write requests are not checked" % cluster.name))
+    return found
+
+
+def assert_writes(cluster, mark, expected):
+    """The write requests made on *cluster* since *mark* are exactly *expected*
+    (on lab clusters, always; see writes() for the others)."""
+    found = writes(cluster, mark)
+    if found is not None:
+        assert found == expected, "%s: write requests %r, expected %r" % (cluster.name, found, expected)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -11,7 +11,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.lab import Fleet
+from tests.lab import Fleet, external_clusters
 from tests.lab.fleet import ephemeral_port_range, free_port
 
 NS = "lab-rbac-probe"
@@ -25,17 +25,22 @@ def _token_client(cluster, token):
     return client.ApiClient(cfg)
 
 
+def _create(fn, *args):
+    """Create, or find it there from an earlier run (existing clusters, MC_LAB_CONTEXTS, outlive a run)."""
+    try:
+        fn(*args)
+    except ApiException as exc:
+        assert exc.status == 409, exc.reason
+
+
 def _grant_configmap_reader(api):
     core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
-    try:
-        core.create_namespace({"metadata": {"name": NS}})
-    except ApiException as exc:
-        assert exc.status == 409
-    core.create_namespaced_service_account(NS, {"metadata": {"name": "reader"}})
-    rbac.create_namespaced_role(NS, {
+    _create(core.create_namespace, {"metadata": {"name": NS}})
+    _create(core.create_namespaced_service_account, NS, {"metadata": {"name": "reader"}})
+    _create(rbac.create_namespaced_role, NS, {
         "metadata": {"name": "configmap-reader"},
         "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]})
-    rbac.create_namespaced_role_binding(NS, {
+    _create(rbac.create_namespaced_role_binding, NS, {
         "metadata": {"name": "reader"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmap-reader"},
         "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": NS}]})
@@ -139,3 +144,25 @@ def test_lab_ports_are_distinct_and_outside_the_ephemeral_range():
     ports = [free_port() for dummy in range(200)]
     assert len(set(ports)) == len(ports)
     assert not [p for p in ports if low <= p <= high]
+
+
+def test_existing_clusters_named_by_contexts_get_a_kubeconfig_each(fleet, tmp_path):
+    """MC_LAB_CONTEXTS: contexts of one merged kubeconfig become clusters like the lab's."""
+    merged = tmp_path / "merged.kubeconfig"
+    view = subprocess.run(["kubectl", "config", "view", "--flatten"], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, KUBECONFIG=os.pathsep.join(c.kubeconfig for c in fleet)), check=True)
+    merged.write_text(view.stdout)
+    merged.chmod(0o600)
+    found = external_clusters([c.context for c in fleet], str(tmp_path / "external"), kubeconfig=str(merged))
+    assert [c.context for c in found] == [c.context for c in fleet]
+    for lab, ext in zip(fleet, found):
+        assert ext.server == lab.server and ext.kubeconfig != str(merged)
+        assert stat.S_IMODE(os.stat(ext.kubeconfig).st_mode) == 0o600
+        with open(ext.kubeconfig) as handle:
+            config = yaml.safe_load(handle)
+        assert [c["name"] for c in config["contexts"]] == [lab.context] and len(config["users"]) == 1
+        if lab.ca_cert:
+            with open(lab.ca_cert, "rb") as want, open(ext.ca_cert, "rb") as got:
+                assert got.read() == want.read()
+        assert ext.kubectl("get", "ns", "kube-system", "-o", "name").stdout.strip() == "namespace/kube-system"
+        assert ext.audit_mark() is None and ext.writes_since(ext.audit_mark()) is None

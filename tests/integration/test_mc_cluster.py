@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.integration.conftest import REGISTRY_MANIFEST
+from tests.integration.conftest import REGISTRY_MANIFEST, assert_writes
 
 API = "https://east-coast-production-api.example.com:443"
 
@@ -31,7 +31,7 @@ def test_register_check_apply_check_apply(directory, run_module):
     assert check.changed is True
     assert check["diff"]["before"] == {}
     assert check["diff"]["after"]["spec"] == {"KubernetesAPIEndpoints": {"ServerEndpoints": [{"ServerAddress": API}]}}
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
     assert directory.kubectl("get", "cluster", "east-coast-production", check=False).returncode != 0
 
     apply = run_module("mc_cluster", args)
@@ -46,7 +46,7 @@ def test_register_check_apply_check_apply(directory, run_module):
     assert again_check.changed is False
     again = run_module("mc_cluster", args)
     assert again.changed is False and not again.failed
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
 
 def test_update_labels_merge_and_purge(directory, run_module):
@@ -58,13 +58,13 @@ def test_update_labels_merge_and_purge(directory, run_module):
     check = run_module("mc_cluster", conn(directory, name="central-production", labels={"stage": "production"},
                                           purge_labels=True), check=True)
     assert check.changed and check["cluster"]["labels"] == {"stage": "production"}
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
     purged = run_module("mc_cluster", conn(directory, name="central-production", labels={"stage": "production"},
                                            purge_labels=True))
     assert purged.changed
     live = directory.kubectl("get", "cluster", "central-production", "-o", "jsonpath={.metadata.labels}").stdout
     assert "team" not in live and "stage" in live
-    assert directory.writes_since(mark) == [("patch", "clusters", "", "central-production")]
+    assert_writes(directory, mark, [("patch", "clusters", "", "central-production")])
 
 
 def test_second_directory_is_refused_naming_the_first(directory, run_module):
@@ -74,7 +74,7 @@ def test_second_directory_is_refused_naming_the_first(directory, run_module):
     second = run_module("mc_cluster", conn(directory, name="east-coast-production", endpoints=[API], directory=True))
     assert second.failed
     assert "west-coast-production already has the multicluster.coreos.com/directory annotation" in second["msg"]
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
 
 def test_identity_check(directory, registry, run_module):
@@ -98,7 +98,7 @@ def test_identity_check(directory, registry, run_module):
     finally:
         east.kubectl("-n", "tectonic-system", "patch", "configmap", "tectonic-config", "--type=merge",
                      "-p", '{"data":{"clusterName":"east-coast-production"}}')
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -112,7 +112,7 @@ def test_bad_input_is_refused_before_any_write(directory, run_module, bad, messa
     mark = directory.audit_mark()
     result = run_module("mc_cluster", conn(directory, **bad))
     assert result.failed and message in result["msg"]
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
 
 def test_absent_check_apply_and_again(directory, run_module):
@@ -126,7 +126,7 @@ def test_absent_check_apply_and_again(directory, run_module):
     mark = directory.audit_mark()
     again = run_module("mc_cluster", conn(directory, name="central-production", state="absent"))
     assert again.changed is False and not again.failed
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
 
 def test_registry_missing_gives_a_clear_error(registry, run_module):

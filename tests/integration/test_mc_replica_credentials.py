@@ -7,6 +7,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from tests.integration.conftest import assert_writes
+
 MODULE = "mc_replica_credentials"
 NS = "tectonic-multi-cluster"
 
@@ -71,7 +73,7 @@ def test_token_request_check_apply_check_apply_rotate_and_revoke(registry, run_m
     check = run_module(MODULE, args, check=True)
     assert not check.failed, check.result
     assert check.changed and check["kubeconfig"] is None and check["credential"]["minted"]
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
     first = run_module(MODULE, args)
     assert not first.failed, first.result
@@ -98,7 +100,7 @@ def test_token_request_check_apply_check_apply_rotate_and_revoke(registry, run_m
     second = run_module(MODULE, again)
     assert not second.failed and not second.changed, second.result
     assert second["kubeconfig"] == kubeconfig and not second["credential"]["minted"]
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
     assert_no_token_leak(second, token)
 
     # the same, given as YAML text (as read from the replica's Secret)
@@ -122,7 +124,7 @@ def test_token_request_check_apply_check_apply_rotate_and_revoke(registry, run_m
     mark = directory.audit_mark()
     check3 = run_module(MODULE, gone_args, check=True)
     assert not check3.failed and check3.changed and "revoked" not in check3.result
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
     gone = run_module(MODULE, gone_args)
     assert not gone.failed, gone.result
     assert gone.changed and gone["revoked"] is True
@@ -136,7 +138,7 @@ def test_token_request_check_apply_check_apply_rotate_and_revoke(registry, run_m
     mark = directory.audit_mark()
     repeat = run_module(MODULE, gone_args)
     assert not repeat.failed and not repeat.changed and repeat["revoked"] is True
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
 
 def test_deleting_the_anchor_revokes_and_the_next_run_mints(registry, run_module):
@@ -191,7 +193,7 @@ def test_service_account_token_type(registry, run_module):
     mark = directory.audit_mark()
     check = run_module(MODULE, args, check=True)
     assert not check.failed and check.changed and check["kubeconfig"] is None, check.result
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
     first = run_module(MODULE, args)
     assert not first.failed and first.changed, first.result
@@ -209,7 +211,7 @@ def test_service_account_token_type(registry, run_module):
     mark = directory.audit_mark()
     second = run_module(MODULE, args)
     assert not second.failed and not second.changed and second["kubeconfig"] == kubeconfig
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
     gone = run_module(MODULE, dict(args, state="absent", verify_revoked=True, current_kubeconfig=kubeconfig))
     assert not gone.failed and gone.changed and gone["revoked"] is True, gone.result
@@ -231,7 +233,7 @@ def test_bad_input_is_refused_before_any_write(registry, run_module, extra, mess
     mark = directory.audit_mark()
     result = run_module(MODULE, dict(connection(directory), **extra))
     assert result.failed and message in result["msg"], result.result
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
 
 def test_replica_connection_reads_the_current_credential_from_the_replica(registry, run_module):
@@ -254,7 +256,8 @@ def test_replica_connection_reads_the_current_credential_from_the_replica(regist
         same_token = token_of(again["kubeconfig"]) == token_of(first["kubeconfig"])
         assert same_token, "the token read from the replica was not the one kept"
         assert again["credential"]["token_sha256"] == first["credential"]["token_sha256"]
-        assert directory.writes_since(marks[0]) == [] and replica.writes_since(marks[1]) == []
+        assert_writes(directory, marks[0], [])
+        assert_writes(replica, marks[1], [])
         assert_no_token_leak(again, token_of(first["kubeconfig"]))
 
         gone = run_module(MODULE, dict(args, state="absent", verify_revoked=True))
@@ -281,7 +284,7 @@ def test_replica_connection_to_an_unreachable_replica(registry, run_module, tmp_
     assert refused.failed
     assert "read the current credential of the replica" in refused["msg"]
     assert "'dead'" in refused["msg"] and "127.0.0.1:1" in refused["msg"]
-    assert directory.writes_since(mark) == []
+    assert_writes(directory, mark, [])
 
     directory.kubectl("-n", NS, "create", "serviceaccount", "dead-replica")
     gone = run_module(MODULE, dict(args, state="absent", verify_revoked=True))

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from tests.integration.conftest import hidden
+from tests.integration.conftest import assert_writes, hidden
 
 SYNC_NS = "tectonic-system"
 
@@ -81,7 +81,7 @@ def test_check_apply_check_apply_and_rollout(registry, run_module, credential):
     check = run_module("mc_sync_secret", args, check=True)
     assert not check.failed, check.result
     assert check.changed and check["deployment"]["present"]
-    assert replica.writes_since(mark) == []
+    assert_writes(replica, mark, [])
     assert secret_content(replica) is None
 
     first = run_module("mc_sync_secret", args)
@@ -99,7 +99,7 @@ def test_check_apply_check_apply_and_rollout(registry, run_module, credential):
     mark = replica.audit_mark()
     second = run_module("mc_sync_secret", again)
     assert not second.failed and not second.changed, second.result
-    assert replica.writes_since(mark) == []
+    assert_writes(replica, mark, [])
     assert_no_leak(second, token)
 
     # a new credential: the Secret changes and the Deployment's pods are rolled
@@ -129,7 +129,7 @@ def test_a_credential_that_cannot_list_clusters_is_refused(registry, run_module,
         assert result.failed, result.result
         assert result["msg"].startswith("the credential cannot list Clusters on directory '%s'" % registry[0].server)
         assert "Unauthorized" in result["msg"]
-        assert replica.writes_since(mark) == []
+        assert_writes(replica, mark, [])
         assert_no_leak(result, token)
     assert secret_content(replica) is None
 
@@ -139,7 +139,7 @@ def test_a_credential_that_cannot_list_clusters_is_refused(registry, run_module,
     mark = replica.audit_mark()
     result = run_module("mc_sync_secret", dict(connection(replica), kubeconfig_content=wrong_cluster))
     assert result.failed and "cannot list Clusters on directory '%s'" % registry[2].server in result["msg"]
-    assert replica.writes_since(mark) == []
+    assert_writes(replica, mark, [])
 
 
 @pytest.mark.parametrize("content, message", [
@@ -152,7 +152,7 @@ def test_bad_content_is_refused_before_any_write(registry, run_module, content, 
     mark = replica.audit_mark()
     result = run_module("mc_sync_secret", dict(connection(replica), kubeconfig_content=content))
     assert result.failed and message in result["msg"], result.result
-    assert replica.writes_since(mark) == []
+    assert_writes(replica, mark, [])
     assert "s3cr3t" not in result.stdout
 
 
@@ -167,11 +167,11 @@ def test_missing_deployment_is_skipped_and_absent_removes_the_secret(registry, r
     mark = replica.audit_mark()
     check = run_module("mc_sync_secret", gone_args, check=True)
     assert not check.failed and check.changed
-    assert replica.writes_since(mark) == []
+    assert_writes(replica, mark, [])
     gone = run_module("mc_sync_secret", gone_args)
     assert not gone.failed and gone.changed
     assert secret_content(replica, "directory-sync-b") is None
     mark = replica.audit_mark()
     repeat = run_module("mc_sync_secret", gone_args)
     assert not repeat.failed and not repeat.changed
-    assert replica.writes_since(mark) == []
+    assert_writes(replica, mark, [])

@@ -8,7 +8,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from tests.integration.conftest import hidden, write_private
+from tests.integration.conftest import assert_writes, hidden, write_private
 
 
 def _clusters_on(cluster):
@@ -74,7 +74,7 @@ def test_site_onboards_the_fleet_and_converges(site_fleet, run_playbook):
     assert dry.rc == 0, dry.failures()
     assert all(changed > 0 for changed in dry.changed().values()), dry.changed()
     for cluster in site_fleet["clusters"]:
-        assert cluster.writes_since(marks[cluster.name]) == [], cluster.name
+        assert_writes(cluster, marks[cluster.name], [])
     assert _clusters_on(west) is None  # no Cluster API yet
 
     first = run_playbook("site.yml", inventory)
@@ -103,7 +103,7 @@ def test_site_onboards_the_fleet_and_converges(site_fleet, run_playbook):
     assert second.rc == 0
     assert set(second.changed().values()) == {0}, second.changed()
     for cluster in site_fleet["clusters"]:
-        assert cluster.writes_since(marks[cluster.name]) == [], cluster.name
+        assert_writes(cluster, marks[cluster.name], [])
     assert "0 changed" in "\n".join(second.summary())
 
 
@@ -127,7 +127,7 @@ def test_a_half_done_run_converges_when_run_again(site_fleet, run_playbook):
     settled = run_playbook("site.yml", site_fleet["inventory"])
     assert set(settled.changed().values()) == {0}, settled.changed()
     for cluster in site_fleet["clusters"]:
-        assert cluster.writes_since(marks[cluster.name]) == [], cluster.name
+        assert_writes(cluster, marks[cluster.name], [])
 
 
 def test_deregistration_refuses_several_without_confirmation(site_fleet, run_playbook):
@@ -136,7 +136,7 @@ def test_deregistration_refuses_several_without_confirmation(site_fleet, run_pla
     refused = run_playbook("deregister_replica.yml", site_fleet["inventory"])
     assert refused.rc != 0
     assert "would de-register 2 replicas" in refused.stdout
-    assert west.writes_since(mark) == []
+    assert_writes(west, mark, [])
     assert "east-coast-production" in _clusters_on(west)
 
 
@@ -203,4 +203,4 @@ def test_preflight_names_what_is_missing(site_fleet, run_playbook, tmp_path):
     assert run.rc != 0
     assert "needs mc_kubeconfig (a readable kubeconfig path),\nmc_api_endpoint" in run.stdout or \
         "mc_api_endpoint (an https:// URL)" in run.stdout
-    assert west.writes_since(mark) == []
+    assert_writes(west, mark, [])

@@ -461,15 +461,35 @@ def _signal(pid, sig):
         pass
 
 
-def external_clusters(contexts, kubeconfig=None):
+def external_clusters(contexts, workdir, kubeconfig=None):
     """Clusters named by kubeconfig contexts (MC_LAB_CONTEXTS), for running
-    the integration suite against existing clusters (kind, cloud)."""
-    from kubernetes import config
-    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser("~/.kube/config")
+    the integration suite against existing clusters (kind, cloud).
+
+    Each gets a kubeconfig of its own in *workdir* (``kubectl config view
+    --minify --flatten``: that context only, files inlined, mode 0600) and its
+    CA in a file, as a lab cluster has. They have no audit log: the tests'
+    checks of write requests are not made on them (a warning says so)."""
+    import base64
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    os.makedirs(workdir, mode=0o700, exist_ok=True)
     result = []
     for context in contexts:
-        api = config.new_client_from_config(config_file=kubeconfig, context=context)
-        ca = api.configuration.ssl_ca_cert or ""
-        result.append(LabCluster(name=context.replace("_", "-").lower()[:63], kubeconfig=kubeconfig,
-                                 context=context, server=api.configuration.host, ca_cert=ca))
+        view = subprocess.run(["kubectl", "config", "view", "--minify", "--flatten", "--context", context],
+                              env=dict(os.environ, KUBECONFIG=kubeconfig), capture_output=True, text=True,
+                              timeout=60, check=False)
+        if view.returncode != 0:
+            raise RuntimeError("MC_LAB_CONTEXTS: context %r: %s" % (context, view.stderr.strip()))
+        config = yaml.safe_load(view.stdout)
+        config["current-context"] = context
+        name = context.replace("_", "-").lower()[:63]
+        path = os.path.join(workdir, "%s.kubeconfig" % name)
+        _write_private(path, yaml.safe_dump(config))
+        cluster = config["clusters"][0]["cluster"]
+        ca_cert = ""
+        if cluster.get("certificate-authority-data"):
+            ca_cert = os.path.join(workdir, "%s-ca.crt" % name)
+            with open(ca_cert, "wb") as handle:
+                handle.write(base64.b64decode(cluster["certificate-authority-data"]))
+        result.append(LabCluster(name=name, kubeconfig=path, context=context, server=cluster["server"],
+                                 ca_cert=ca_cert))
     return result
