@@ -257,6 +257,7 @@ class Watcher(object):
         self._lock = threading.Lock()
         self._changed = threading.Event()
         self._target = (0, None, None)  # generation, directory client, resourceVersion
+        self._stream = None  # the watch in progress, for drop()
         self.thread = None
 
     def follow(self, directory, resource_version):
@@ -266,6 +267,16 @@ class Watcher(object):
             if current is directory and version is not None:
                 return  # already following this client; its own resourceVersion is newer
             self._target = (generation + 1, directory, resource_version)
+        self._changed.set()
+
+    def drop(self):
+        """Stop watching (the credential was replaced by one that cannot be used):
+        the open watch ends and none starts until follow() is called again."""
+        with self._lock:
+            self._target = (self._target[0] + 1, None, None)
+            stream = self._stream
+        if stream is not None:
+            stream.stop()  # the stream ends at its next event, bookmark or timeout
         self._changed.set()
 
     def _advance(self, generation, version):
@@ -296,6 +307,10 @@ class Watcher(object):
             self._changed.clear()
             return
         stream = self._stream_factory()
+        with self._lock:
+            if self._target[0] != generation:
+                return  # dropped or retargeted meanwhile
+            self._stream = stream
         try:
             for event in stream.stream(directory.custom.list_cluster_custom_object, CLUSTERS.group, CLUSTERS.version,
                                        CLUSTERS.plural, resource_version=version, timeout_seconds=self.timeout,
@@ -320,6 +335,10 @@ class Watcher(object):
             delay = self.backoff.next()
             log(logging.WARNING, "watch on the directory failed", reason=api_reason(exc), retry_in=round(delay, 1))
             self.stop.wait(delay)
+        finally:
+            with self._lock:
+                if self._stream is stream:
+                    self._stream = None
 
 
 # --- the loop ----------------------------------------------------------------------------------------------
@@ -373,20 +392,19 @@ class Agent(object):
     # the loop
     def _load_credential(self, now):
         try:
-            config, server = self.credential.load()
+            config, self.server = self.credential.load()
             directory = self._directory_factory(config)
-        except MulticlusterError as exc:
-            self.directory = None  # never go on with the credential this one replaced
-            self._fail(str(exc), now)
-            return False
         except Exception as exc:  # pylint: disable=broad-except
+            message = str(exc) if isinstance(exc, MulticlusterError) else "cannot use the directory kubeconfig %s: %s: %s" % (
+                self.credential.path, type(exc).__name__, redact(str(exc)))
+            # never go on with the credential this one replaced, neither syncing nor watching
             self.directory = None
-            self._fail("cannot use the directory kubeconfig %s: %s: %s" % (
-                self.credential.path, type(exc).__name__, redact(str(exc))), now)
+            if self.watcher is not None:
+                self.watcher.drop()
+            self._fail(message, now)
             return False
         self.directory = directory
-        self.server = server
-        log(logging.INFO, "directory credential loaded", directory=server, file=self.credential.path)
+        log(logging.INFO, "directory credential loaded", directory=self.server, file=self.credential.path)
         return True
 
     def _fail(self, message, now):

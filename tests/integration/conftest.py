@@ -106,6 +106,14 @@ class Hidden(dict):
         return "<%d-key mapping holding a credential: not shown>" % len(self)
 
 
+class SecretText(str):
+    """A token or other secret string: used as the string it is, but its
+    repr (what pytest shows of locals and arguments) never shows it."""
+
+    def __repr__(self):
+        return "<%d-character secret: not shown>" % len(self)
+
+
 class _Result(dict):
     """A module result whose repr leaves out the kubeconfig it may return."""
 

@@ -11,7 +11,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.lab import Fleet, external_clusters
+from tests.integration.conftest import write_private
+from tests.lab import Fleet, LabError, external_clusters
 from tests.lab.fleet import ephemeral_port_range, free_port
 
 NS = "lab-rbac-probe"
@@ -151,8 +152,7 @@ def test_existing_clusters_named_by_contexts_get_a_kubeconfig_each(fleet, tmp_pa
     merged = tmp_path / "merged.kubeconfig"
     view = subprocess.run(["kubectl", "config", "view", "--flatten"], capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, KUBECONFIG=os.pathsep.join(c.kubeconfig for c in fleet)), check=True)
-    merged.write_text(view.stdout)
-    merged.chmod(0o600)
+    write_private(merged, view.stdout)
     found = external_clusters([c.context for c in fleet], str(tmp_path / "external"), kubeconfig=str(merged))
     assert [c.context for c in found] == [c.context for c in fleet]
     for lab, ext in zip(fleet, found):
@@ -166,3 +166,30 @@ def test_existing_clusters_named_by_contexts_get_a_kubeconfig_each(fleet, tmp_pa
                 assert got.read() == want.read()
         assert ext.kubectl("get", "ns", "kube-system", "-o", "name").stdout.strip() == "namespace/kube-system"
         assert ext.audit_mark() is None and ext.writes_since(ext.audit_mark()) is None
+
+
+def test_context_names_become_dns_labels(fleet, tmp_path):
+    """EKS and `oc login` context names (':' and '/') make valid, distinct cluster names."""
+    lab = fleet[0]
+    with open(lab.kubeconfig) as handle:
+        config = yaml.safe_load(handle)
+    context = config["contexts"][0]
+    config["contexts"] = [dict(context, name="arn:aws:eks:us-west-1:123456789012:cluster/Prod_West"),
+                          dict(context, name="default/api-x:6443/kube:admin")]
+    merged = tmp_path / "renamed.kubeconfig"
+    write_private(merged, yaml.safe_dump(config))
+    found = external_clusters([c["name"] for c in config["contexts"]], str(tmp_path / "ext"), kubeconfig=str(merged))
+    assert [c.name for c in found] == ["arn-aws-eks-us-west-1-123456789012-cluster-prod-west",
+                                       "default-api-x-6443-kube-admin"]
+    assert all(os.path.exists(c.kubeconfig) for c in found)
+    with pytest.raises(LabError, match="already taken"):
+        external_clusters(["default/api-x:6443/kube:admin"] * 2, str(tmp_path / "twice"), kubeconfig=str(merged))
+
+
+def test_lab_ports_take_the_larger_side_of_a_wide_ephemeral_range(monkeypatch):
+    from tests.lab import fleet as fleet_module
+    monkeypatch.setattr(fleet_module, "ephemeral_port_range", lambda: (1024, 60000))
+    assert all(60000 < free_port() <= 65535 for dummy in range(50))
+    monkeypatch.setattr(fleet_module, "ephemeral_port_range", lambda: (1024, 65000))
+    with pytest.raises(LabError, match="ip_local_port_range"):
+        free_port()

@@ -10,6 +10,7 @@ tests use to prove that an idempotent re-run writes nothing.
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -102,7 +103,10 @@ def free_port(rand=random.SystemRandom()):
     binds it ("address already in use").
     """
     low, high = ephemeral_port_range()
-    pool = range(10000, low) if low - 10000 >= 2000 else range(high + 1, 65536)
+    pool = max(range(10000, low), range(high + 1, 65536), key=len)  # the larger side of the ephemeral range
+    if len(pool) < 1000:
+        raise LabError("lab: too few ports outside the ephemeral range %d-%d (net.ipv4.ip_local_port_range); "
+                       "narrow it to leave 1000 ports above 10000 free" % (low, high))
     for dummy in range(500):
         port = rand.choice(pool)
         if port in _handed_out:
@@ -114,7 +118,7 @@ def free_port(rand=random.SystemRandom()):
                 continue
         _handed_out.add(port)
         return port
-    raise RuntimeError("lab: no free port in %d-%d" % (pool.start, pool.stop - 1))
+    raise LabError("lab: no free port in %d-%d" % (pool.start, pool.stop - 1))
 
 
 def _write_private(path, text):
@@ -478,10 +482,13 @@ def external_clusters(contexts, workdir, kubeconfig=None):
                               env=dict(os.environ, KUBECONFIG=kubeconfig), capture_output=True, text=True,
                               timeout=60, check=False)
         if view.returncode != 0:
-            raise RuntimeError("MC_LAB_CONTEXTS: context %r: %s" % (context, view.stderr.strip()))
+            raise LabError("MC_LAB_CONTEXTS: context %r: %s" % (context, view.stderr.strip()))
         config = yaml.safe_load(view.stdout)
         config["current-context"] = context
-        name = context.replace("_", "-").lower()[:63]
+        name = re.sub(r"[^a-z0-9-]+", "-", context.lower()).strip("-")[:63].rstrip("-")  # a DNS-1123 label
+        if not name or name in [c.name for c in result]:
+            raise LabError("MC_LAB_CONTEXTS: context %r gives the cluster name %r, empty or already taken"
+                           % (context, name))
         path = os.path.join(workdir, "%s.kubeconfig" % name)
         _write_private(path, yaml.safe_dump(config))
         cluster = config["clusters"][0]["cluster"]

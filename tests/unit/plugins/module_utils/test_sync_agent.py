@@ -146,6 +146,9 @@ class FakeWatcher(object):
     def follow(self, directory, version):
         self.follows.append((directory, version))
 
+    def drop(self):
+        self.follows.append(None)
+
 
 def make_agent(clock, **kw):
     sync, credential, watcher, records = FakeSync(), FakeCredential(), FakeWatcher(), []
@@ -269,9 +272,11 @@ def test_a_new_credential_that_cannot_be_used_stops_the_old_one_and_is_reported(
     clock.advance(2)
     agent.step()
     assert agent.directory is None and len(sync.calls) == 1  # the replaced credential is not used any more
+    assert watcher.follows == [(("directory", "good"), "11"), None]  # nor watched with
     code, body = agent.health.ready()
     assert code == 503 and "unreadable certificate-authority-data" in body["message"]
     assert len(records) == 1 and "unreadable certificate-authority-data" in records[0][2]
+    assert records[0][1] == SERVER  # the server of the file that failed, not of the one before
     credential.content = "odd"
     clock.advance(2)
     agent.step()
@@ -463,3 +468,25 @@ def test_main_stops_with_exit_code_0_on_sigterm(tmp_path, monkeypatch):
     messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
     assert messages[0] == "started" and messages[-1] == "stopped" and "sync failed" in messages
     assert "replica-token" not in stream.getvalue()
+
+
+def test_a_dropped_watch_ends_and_none_starts_until_followed_again():
+    seen, streams = [], []
+
+    def on_event(kind, name):
+        seen.append((kind, name))
+        if name == "a":
+            watcher.drop()  # what the agent does when a new credential cannot be used
+
+    watcher = sa.Watcher(on_event, threading.Event(), timeout=60, stream_factory=lambda: streams[-1])
+    directory = FakeDirectory()
+    watcher.follow(directory, "11")
+    streams.append(FakeStream([event("ADDED", "a", "12"), event("ADDED", "b", "13")]))
+    watcher.watch_once()
+    assert seen == [("ADDED", "a")] and streams[0].stopped
+    streams.append(FakeStream([event("ADDED", "c", "14")]))
+    watcher.watch_once()  # nothing to follow: waits, opens no watch
+    assert streams[-1].kwargs is None and seen == [("ADDED", "a")]
+    watcher.follow(directory, "20")
+    watcher.watch_once()
+    assert streams[-1].kwargs["resource_version"] == "20" and seen[-1] == ("ADDED", "c")
