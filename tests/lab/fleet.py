@@ -158,8 +158,10 @@ class LabCluster:
 
     # --- audit log: the writes the apiserver received -------------------
     def audit_mark(self):
-        """A position in the audit log; writes_since() reads from there."""
-        if not self.audit_log or not os.path.exists(self.audit_log):
+        """A position in the audit log; writes_since() reads from there. None
+        for a cluster that has no audit log (an existing one); a lab cluster
+        whose log is missing is an error, never a check quietly not made."""
+        if not self.audit_log:
             return None
         return os.path.getsize(self.audit_log)
 
