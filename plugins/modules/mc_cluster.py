@@ -69,7 +69,7 @@ options:
     type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - coreos.multicluster.attributes
   - coreos.multicluster.connection
   - coreos.multicluster.connection.cluster_connection
 attributes:
@@ -78,11 +78,6 @@ attributes:
     details: Uses server-side dry run.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:

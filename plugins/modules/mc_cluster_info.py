@@ -30,7 +30,7 @@ options:
     default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - coreos.multicluster.attributes
   - coreos.multicluster.connection
 attributes:
   check_mode:
@@ -38,11 +38,6 @@ attributes:
     details: Reads only.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 """

@@ -59,7 +59,7 @@ options:
     default: 300
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - coreos.multicluster.attributes
   - coreos.multicluster.connection
 attributes:
   check_mode:
@@ -68,11 +68,6 @@ attributes:
   diff_mode:
     support: full
     details: The Clusters created, updated or deleted, before and after. No credential appears in the diff.
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:

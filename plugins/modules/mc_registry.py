@@ -54,7 +54,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - coreos.multicluster.attributes
   - coreos.multicluster.connection
 attributes:
   check_mode:
@@ -62,11 +62,6 @@ attributes:
     details: Uses server-side dry run; never waits.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 """

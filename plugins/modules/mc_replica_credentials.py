@@ -124,7 +124,7 @@ options:
     default: 30
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - coreos.multicluster.attributes
   - coreos.multicluster.connection
   - coreos.multicluster.connection.replica_connection
 attributes:
@@ -135,11 +135,6 @@ attributes:
   diff_mode:
     support: full
     details: Tokens show only as C(sha256:) hashes.
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:

@@ -62,7 +62,7 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - coreos.multicluster.attributes
   - coreos.multicluster.connection
 attributes:
   check_mode:
@@ -71,11 +71,6 @@ attributes:
   diff_mode:
     support: full
     details: Secret data shows only as key names and C(sha256:) hashes.
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership: [coreos.multicluster.mc]
 requirements:
   - kubernetes >= 24.2.0
 notes:
