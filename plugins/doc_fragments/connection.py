@@ -67,6 +67,16 @@ options:
       - URL of an HTTP proxy to reach the API server through.
       - Can also be set with the E(K8S_AUTH_PROXY) environment variable.
     type: str
+  request_timeout:
+    description:
+      - Seconds one API call may take, retries included. Each request gets a connect timeout of at most
+        10 seconds and a read timeout of what is left; a timeout, a lost connection, HTTP 429 and 5xx answers
+        are retried with backoff while time is left.
+      - A cluster that does not answer (a frozen API server, a black-holed network) fails the task after about
+        this many seconds with a message that names the cluster, the call and the time waited; a re-run
+        converges once the cluster answers again.
+      - Defaults to V(30). Can also be set with the E(K8S_AUTH_REQUEST_TIMEOUT) environment variable.
+    type: int
 notes:
   - The connection options and their C(K8S_AUTH_*) variables are those of M(kubernetes.core.k8s), so an AWX
     C(OpenShift or Kubernetes API Bearer Token) credential works as it is.
@@ -120,6 +130,10 @@ options:
         description:
           - URL of an HTTP proxy to reach the API server through.
         type: str
+      request_timeout:
+        description:
+          - Seconds one API call to this cluster may take, retries included. Defaults to O(request_timeout).
+        type: int
 """
 
     REPLICA_CONNECTION = r"""
@@ -167,4 +181,8 @@ options:
         description:
           - URL of an HTTP proxy to reach the API server through.
         type: str
+      request_timeout:
+        description:
+          - Seconds one API call to this cluster may take, retries included. Defaults to O(request_timeout).
+        type: int
 """

@@ -32,6 +32,7 @@ CONNECTION_ARG_SPEC = {
     "client_key": {"type": "path", "aliases": ["key_file"],
                    "fallback": (env_fallback, ["K8S_AUTH_KEY_FILE", "K8S_AUTH_CLIENT_KEY"])},
     "proxy": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_PROXY"])},
+    "request_timeout": {"type": "int", "fallback": (env_fallback, ["K8S_AUTH_REQUEST_TIMEOUT"])},
 }
 
 

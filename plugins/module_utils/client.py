@@ -1,289 +1,119 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A kubernetes client per cluster, built from the connection options.
+"""ClusterClient: the one way to reach a cluster's API.
 
-Resolution follows kubernetes.core: a kubeconfig (dict or path), else the
-default kubeconfig when no host is given, else the in-cluster service
-account; then explicit options override. Every client gets its own fresh
-Configuration: the kubernetes client's global default is never touched, and
-nothing is cached at module level.
+Every kind of kinds.py, typed or custom, through the same verbs: get (not
+found -> None), list (paged, label- and field-selected), create
+(AlreadyExists -> AlreadyExistsError, handled once by create_or_get), patch
+(guarded by resourceVersion: 409 -> ConflictError), replace, delete (gone ->
+False) and watch. Results are plain dicts, as the server sent them.
+
+Every request is bounded: a connect timeout and a read timeout, and a
+deadline of ``request_timeout`` seconds (option, default 30) for the call
+with its retries. Transient failures (429, 5xx, a lost connection, a
+timeout) are retried with backoff within the deadline; after it the error
+reads "<action> <Kind> <name> on cluster '<label>': the API server did not
+answer within N s". Check mode is server-side dry run on every write.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-import re
+import json
 import time
-import traceback
 
-try:
-    import yaml
-    HAS_YAML = True
-    YAML_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
-    HAS_YAML = False
-    YAML_IMPORT_ERROR = traceback.format_exc()
-
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.config.config_exception import ConfigException
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - MulticlusterModule.requires_kubernetes() reports it
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
-
+from ansible_collections.coreos.multicluster.plugins.module_utils import kinds as _kinds
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import connection_params
+from ansible_collections.coreos.multicluster.plugins.module_utils.connection import (
+    HAS_KUBERNETES, build_api_client, cluster_label, k8s_client, token_api_client)
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+    AlreadyExistsError,
+    ConflictError,
     MissingResourceTypeError,
     MulticlusterError,
     format_error,
     http_status,
     is_missing_type,
     is_not_found,
+    is_timeout,
     is_transient,
-    retry,
 )
+from ansible_collections.coreos.multicluster.plugins.module_utils.retries import DeadlineExceeded, retry
 
-DEFAULT_KUBECONFIG = "~/.kube/config"
-NO_CLUSTER = "no cluster given: set kubeconfig, host or K8S_AUTH_* variables"
-
-
-# --- where the settings come from ---------------------------------------------------
-
-def _default_kubeconfig():
-    """The KUBECONFIG value (or ~/.kube/config) when one of its files exists."""
-    value = os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
-    paths = [os.path.expanduser(path) for path in value.split(os.pathsep) if path]
-    if not any(os.path.exists(path) for path in paths):
-        return None
-    return paths[0] if len(paths) == 1 else value  # the client merges a list itself
-
-
-def _source(conn):
-    """(kind, value, description) of where the settings come from: kind is
-    'dict', 'file', 'incluster' or 'host'."""
-    kubeconfig = conn.get("kubeconfig")
-    if isinstance(kubeconfig, dict):
-        return "dict", kubeconfig, "the kubeconfig dict"
-    if kubeconfig not in (None, ""):
-        if not isinstance(kubeconfig, str):
-            raise MulticlusterError("kubeconfig must be a path or a dict, not a %s" % type(kubeconfig).__name__)
-        if "\n" in kubeconfig:
-            raise MulticlusterError("kubeconfig must be a path or a dict: the string given looks like kubeconfig "
-                                    "content (pass it as a dict, e.g. with from_yaml)")
-        path = os.path.expanduser(kubeconfig)
-        return "file", path, "kubeconfig %s" % path
-    if conn.get("host"):
-        return "host", None, "host %s" % conn["host"]
-    default = _default_kubeconfig()
-    if default:
-        return "file", default, "kubeconfig %s" % default
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        return "incluster", None, "the in-cluster service account"
-    raise MulticlusterError(NO_CLUSTER)
-
-
-def _config_reason(exc):
-    """What is wrong with a kubeconfig, from a ConfigException, without its
-    text: the client names list items by their whole content, credentials
-    included."""
-    text = str(exc)
-    match = re.search(r"Expected object with name (.*?) in (.*) list", text)
-    if match:
-        section = match.group(2).rstrip().rsplit("/", 1)[-1]
-        what = {"contexts": "context", "clusters": "cluster", "users": "user"}.get(section, "entry")
-        return "%s '%s' not found" % (what, match.group(1))
-    match = re.search(r"Expected key (\S+) in", text)
-    if match:
-        if match.group(1) == "current-context":
-            return "it has no current-context; set the context option"
-        return "missing key '%s'" % match.group(1)
-    match = re.search(r"Expected (.+) to be a list", text)
-    if match:
-        section = match.group(1).rsplit("/", 1)[-1]
-        return "'%s' is not a list" % section if re.match(r"^[\w-]+$", section) else "a section is not a list"
-    if "does not exist" in text and text.startswith("File"):
-        return "file does not exist"
-    if text.startswith("exec:"):
-        return "the exec credential plugin failed"
-    if "empty" in text or "No configuration found" in text:
-        return "it is empty"
-    return "not a valid kubeconfig"
-
-
-def _load(kind, value, where, context, configuration):
-    prefix = "cannot load %s%s" % (where, " (context '%s')" % context if context else "")
-    try:
-        if kind == "dict":
-            k8s_config.load_kube_config_from_dict(value, context=context, client_configuration=configuration,
-                                                  persist_config=False)
-        elif kind == "file":
-            if os.pathsep not in value and not os.path.exists(value):
-                raise MulticlusterError("%s: file does not exist" % prefix)
-            k8s_config.load_kube_config(config_file=value, context=context, client_configuration=configuration,
-                                        persist_config=False)
-        if kind in ("dict", "file") and configuration.host == k8s_client.Configuration().host:
-            raise MulticlusterError("%s: the cluster of the context has no server" % prefix)
-        elif kind == "incluster":
-            k8s_config.load_incluster_config(client_configuration=configuration)
-    except MulticlusterError:
-        raise
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = " (line %d)" % (mark.line + 1) if mark is not None else ""
-        raise MulticlusterError("%s: not valid YAML%s" % (prefix, line)) from None
-    except ConfigException as exc:
-        if kind == "incluster":
-            raise MulticlusterError("%s: %s" % (prefix, str(exc).splitlines()[0] if str(exc) else "failed")) from None
-        raise MulticlusterError("%s: %s" % (prefix, _config_reason(exc))) from None
-    except (IOError, OSError) as exc:
-        raise MulticlusterError("%s: %s" % (prefix, exc.strerror or type(exc).__name__)) from None
-    except Exception as exc:  # pylint: disable=broad-except
-        # malformed structures surface as TypeError/AttributeError/ValueError with content in the text
-        raise MulticlusterError("%s: not a valid kubeconfig (%s)" % (prefix, type(exc).__name__)) from None
-
-
-def _override(conn, configuration):
-    if conn.get("host"):
-        configuration.host = conn["host"]
-    api_key = conn.get("api_key")
-    if api_key:
-        value = api_key if api_key.lower().startswith("bearer ") else "Bearer %s" % api_key
-        # both keys: 'BearerToken' for current clients, 'authorization' for older ones
-        configuration.api_key = {"BearerToken": value, "authorization": value}
-        configuration.api_key_prefix = {}
-        configuration.refresh_api_key_hook = None  # a kubeconfig token refresher would overwrite it
-    if conn.get("ca_cert"):
-        configuration.ssl_ca_cert = conn["ca_cert"]
-        if hasattr(configuration, "ca_cert_data"):
-            configuration.ca_cert_data = None
-    if conn.get("client_cert"):
-        configuration.cert_file = conn["client_cert"]
-    if conn.get("client_key"):
-        configuration.key_file = conn["client_key"]
-    if conn.get("validate_certs") is not None:
-        configuration.verify_ssl = bool(conn["validate_certs"])
-    if conn.get("proxy"):
-        configuration.proxy = conn["proxy"]
-
-
-def build_api_client(conn):
-    """A kubernetes.client.ApiClient for the connection options in conn."""
-    if not HAS_KUBERNETES:
-        raise MulticlusterError("the kubernetes Python library is not installed")
-    conn = connection_params(conn)
-    kind, value, where = _source(conn)
-    configuration = k8s_client.Configuration()
-    _load(kind, value, where, conn.get("context"), configuration)
-    _override(conn, configuration)
-    return k8s_client.ApiClient(configuration)
-
-
-def cluster_label(conn, configuration):
-    """The cluster's name in messages: the context if given, else the
-    kubeconfig's current-context, else the server URL."""
-    conn = connection_params(conn)
-    if conn.get("context"):
-        return conn["context"]
-    current = None
-    try:
-        kind, value, dummy = _source(conn)
-        if kind == "dict":
-            current = value.get("current-context")
-        elif kind == "file":
-            current = (k8s_config.list_kube_config_contexts(value)[1] or {}).get("name")
-    except Exception:  # pylint: disable=broad-except
-        current = None  # the label is cosmetic: fall back to the server
-    if current and isinstance(current, str):
-        return current
-    return getattr(configuration, "host", None) or "unknown"
-
-
-# --- the client ----------------------------------------------------------------------
-
-def _group_of(fn, args, kwargs):
-    """The API group of a CustomObjectsApi call (its first argument)."""
-    if "custom_object" not in getattr(fn, "__name__", ""):
-        return None
-    group = kwargs.get("group", args[0] if args else None)
-    return group if isinstance(group, str) else None
+DEFAULT_REQUEST_TIMEOUT = 30
+CONNECT_TIMEOUT = 10
+PAGE_SIZE = 500
 
 
 def _not_conflict(exc):
-    """Transient, but not 409: a one-shot call does not re-read what it writes."""
+    """Transient, but not 409: a single write does not re-read what it writes."""
     return is_transient(exc) and http_status(exc) != 409
 
 
-def _write_transient(exc):
-    """For read-modify-write functions: retry conflicts, including ones
-    already turned into MulticlusterError by a call() inside."""
-    if isinstance(exc, MulticlusterError):
-        return exc.details.get("status") == 409 or http_status(exc.__cause__) == 409
-    return is_transient(exc)
+def _conflict_or_transient(exc):
+    """For transactions (read-modify-write): a 409 re-runs the whole function."""
+    if isinstance(exc, ConflictError):
+        return True
+    return not isinstance(exc, MulticlusterError) and _not_conflict(exc)
+
+
+def _noun(action, kind):
+    """How a kind is named in a message: its plural (the API resource) for a list."""
+    return kind.plural if action == "list" else kind.kind
+
+
+def _decode(response):
+    """The JSON body of a raw (not preloaded) response, as a dict."""
+    try:
+        data = response.data
+    finally:
+        release = getattr(response, "release_conn", None)
+        if release is not None:
+            release()
+    if not data:
+        return {}
+    if isinstance(data, bytes):
+        data = data.decode("utf-8")
+    return json.loads(data)
 
 
 class ClusterClient(object):
-    """One cluster: typed APIs, check mode, and calls whose errors read
-    "<action> <kind> <name> on cluster '<label>': <reason>"."""
+    """One cluster: the resource layer, check mode, and errors that read
+    "<action> <Kind> <name> on cluster '<label>': <reason>"."""
 
-    _API_CLASSES = {
-        "core": "CoreV1Api",
-        "rbac": "RbacAuthorizationV1Api",
-        "apps": "AppsV1Api",
-        "custom": "CustomObjectsApi",
-        "apiext": "ApiextensionsV1Api",
-        "authn": "AuthenticationV1Api",
-        "authz": "AuthorizationV1Api",
-    }
-
-    def __init__(self, conn, check_mode=False, sleep=time.sleep):
+    def __init__(self, conn, check_mode=False, sleep=time.sleep, clock=time.monotonic, api_client=None):
         conn = connection_params(conn)
-        self.api_client = build_api_client(conn)
+        self.api_client = api_client if api_client is not None else build_api_client(conn)
         self.configuration = self.api_client.configuration
         self.label = cluster_label(conn, self.configuration)
         self.server = self.configuration.host
+        self.timeout = float(conn.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
+        if self.timeout <= 0:
+            raise MulticlusterError("request_timeout must be a positive number of seconds, not %s"
+                                    % conn.get("request_timeout"))
         self.check_mode = bool(check_mode)
-        self.dry_run = "All" if self.check_mode else None
         self._sleep = sleep
+        self._clock = clock
         self._apis = {}
 
-    def _api(self, name):
-        if name not in self._apis:
-            self._apis[name] = getattr(k8s_client, self._API_CLASSES[name])(self.api_client)
-        return self._apis[name]
-
     @property
-    def core(self):
-        return self._api("core")
+    def dry_run(self):
+        return "All" if self.check_mode else None
 
-    @property
-    def rbac(self):
-        return self._api("rbac")
+    def with_token(self, token, request_timeout=None):
+        """A client of the same cluster (server, TLS trust, label) that
+        authenticates with *token* alone: the revocation probe."""
+        probe = ClusterClient({"request_timeout": request_timeout or self.timeout},
+                              api_client=token_api_client(self.configuration, token),
+                              sleep=self._sleep, clock=self._clock)
+        probe.label = self.label
+        return probe
 
-    @property
-    def apps(self):
-        return self._api("apps")
-
-    @property
-    def custom(self):
-        return self._api("custom")
-
-    @property
-    def apiext(self):
-        return self._api("apiext")
-
-    @property
-    def authn(self):
-        return self._api("authn")
-
-    @property
-    def authz(self):
-        return self._api("authz")
+    def close(self):
+        """Release the connections (the agent, on a credential reload)."""
+        self.api_client.close()
 
     def ca_data(self):
         """PEM bytes of the CA this client trusts, or None (system trust store)."""
@@ -301,67 +131,195 @@ class ClusterClient(object):
                                     % (path, self.label, exc.strerror or type(exc).__name__),
                                     cluster=self.label) from None
 
-    def to_dict(self, model):
-        return self.api_client.sanitize_for_serialization(model)
+    # --- errors -------------------------------------------------------------------------
 
-    def error(self, action, kind, name, exc, group=None):
-        """The MulticlusterError (or MissingResourceTypeError) for exc."""
-        message = format_error(action, kind, name, self.label, exc, group)
-        details = {}
-        if http_status(exc):
-            details["status"] = http_status(exc)
-        if group:
-            details["group"] = group
+    def error(self, action, kind, name, exc):
+        """The MulticlusterError (or a subclass) for an API or network error."""
+        kind = _kinds.lookup(kind)
+        message = format_error(action, _noun(action, kind), name, self.label, exc, kind.group, kind.kind)
+        status = http_status(exc)
+        details = {"status": status} if status else {}
+        if kind.group:
+            details["group"] = kind.group
         if is_missing_type(exc):
-            return MissingResourceTypeError(message, cluster=self.label, details=details, group=group)
+            return MissingResourceTypeError(message, cluster=self.label, details=details, group=kind.group)
+        if status == 409:
+            cls = AlreadyExistsError if "AlreadyExists" in str(getattr(exc, "body", "") or "") else ConflictError
+            return cls(message, cluster=self.label, details=details)
         return MulticlusterError(message, cluster=self.label, details=details)
 
-    def _run(self, action, kind, name, attempt, group, transient):
+    def _timed_out(self, action, kind, name, waited):
+        what = " ".join(str(part) for part in (action, kind, name) if part)
+        return MulticlusterError("%s on cluster '%s': the API server did not answer within %d s"
+                                 % (what, self.label, round(self.timeout)), cluster=self.label,
+                                 details={"timeout": self.timeout, "waited": round(waited, 1)})
+
+    # --- the one request path ---------------------------------------------------------------
+
+    def _request_timeout(self, remaining):
+        remaining = max(0.5, remaining)
+        return (min(CONNECT_TIMEOUT, remaining), remaining)
+
+    def run(self, action, kind, name, fn, transient=_not_conflict):
+        """fn(request_timeout tuple) within this client's deadline, retried on
+        what *transient* accepts; every failure becomes a MulticlusterError."""
+        kind = _kinds.lookup(kind)
+        deadline = self._clock() + self.timeout
         try:
-            return retry(attempt, sleep=self._sleep, transient=transient)
+            return retry(lambda remaining: fn(self._request_timeout(remaining)), transient, deadline,
+                         sleep=self._sleep, clock=self._clock)
+        except DeadlineExceeded as exc:
+            if isinstance(exc.last, MulticlusterError):
+                raise exc.last from None
+            if is_timeout(exc.last):
+                raise self._timed_out(action, _noun(action, kind), name, exc.waited) from None
+            raise self.error(action, kind, name, exc.last) from None
         except MulticlusterError as exc:
             if exc.cluster is None:
                 exc.cluster = self.label
             raise
         except Exception as exc:  # pylint: disable=broad-except
-            raise self.error(action, kind, name, exc, group) from exc
+            if is_timeout(exc):
+                raise self._timed_out(action, _noun(action, kind), name, self.timeout) from None
+            raise self.error(action, kind, name, exc) from None
 
-    def call(self, action, kind, name, fn, *args, **kwargs):
-        """fn(*args, **kwargs), retried on transient errors other than 409."""
-        return self._run(action, kind, name, lambda: fn(*args, **kwargs), _group_of(fn, args, kwargs),
-                         _not_conflict)
+    def transaction(self, action, kind, name, fn):
+        """fn() - a read-modify-write made of this client's calls - re-run
+        within the deadline when a write in it meets 409 Conflict."""
+        return self.run(action, kind, name, lambda timeout: fn(), _conflict_or_transient)
 
-    def write(self, action, kind, name, fn, *args, **kwargs):
-        """fn(*args, **kwargs) that re-reads what it writes (read-modify-write),
-        so a 409 Conflict is retried too."""
-        return self._run(action, kind, name, lambda: fn(*args, **kwargs), _group_of(fn, args, kwargs),
-                         _write_transient)
+    def _api(self, class_name):
+        if class_name not in self._apis:
+            self._apis[class_name] = getattr(k8s_client, class_name)(self.api_client)
+        return self._apis[class_name]
 
-    def read(self, kind, name, fn, *args, **kwargs):
-        """The object, or None when it does not exist. A missing resource
-        type raises MissingResourceTypeError."""
-        def attempt():
-            try:
-                return fn(*args, **kwargs)
-            except Exception as exc:  # pylint: disable=broad-except
-                if is_not_found(exc):
-                    return None
-                raise
-        return self._run("read", kind, name, attempt, _group_of(fn, args, kwargs), _not_conflict)
+    def _call(self, kind, verb, namespace=None, name=None, body=None, **query):
+        """(API function, args) of one verb on one kind, from the kinds table."""
+        if kind.custom:
+            api = self._api("CustomObjectsApi")
+            scope = "namespaced" if kind.namespaced and namespace else "cluster"
+            verb_name = "get" if verb == "read" else verb
+            args = [kind.group, kind.version] + ([namespace] if scope == "namespaced" else []) + [kind.plural]
+            fn = getattr(api, "%s_%s_custom_object" % (verb_name, scope))
+        else:
+            api = self._api(kind.api)
+            if kind.namespaced and namespace:
+                fn = getattr(api, "%s_namespaced_%s" % (verb, kind.stem))
+                args = [namespace]
+            elif kind.namespaced and verb == "list":
+                fn, args = getattr(api, "list_%s_for_all_namespaces" % kind.stem), []
+            else:
+                fn, args = getattr(api, "%s_%s" % (verb, kind.stem)), []
+        if name is not None:
+            args = ([name] + args) if not kind.custom else (args + [name])
+        if body is not None:
+            args.append(body)
+        return fn, args
 
-    def delete(self, kind, name, fn, *args, **kwargs):
-        """True when deleted (or would be, in check mode), False when already gone.
-        NotFound on a retry counts as deleted: the attempt that failed in
-        transit (5xx, connection lost) may well have deleted it."""
+    def _do(self, action, kind, verb, namespace=None, name=None, body=None, query=None, on_not_found=None,
+            what=None):
+        """One verb on one kind, bounded and retried; a dict back. on_not_found(first try?)
+        gives the value of a 404 about the object itself (None: it is an error)."""
+        kind = _kinds.lookup(kind)
+        fn, args = self._call(kind, verb, namespace, name, body)
+        query = dict(query or {})
+        if verb in ("create", "patch", "replace", "delete") and self.check_mode and not kind.create_only:
+            query["dry_run"] = "All"
         tries = []
 
-        def attempt():
+        def attempt(request_timeout):
             tries.append(1)
             try:
-                fn(*args, **kwargs)
+                return _decode(fn(*args, _preload_content=False, _request_timeout=request_timeout, **query))
             except Exception as exc:  # pylint: disable=broad-except
-                if is_not_found(exc):
-                    return len(tries) > 1
+                if on_not_found is not None and is_not_found(exc):
+                    return on_not_found(len(tries) == 1)
                 raise
-            return True
-        return self._run("delete", kind, name, attempt, _group_of(fn, args, kwargs), _not_conflict)
+        if what is None:
+            what = _kinds.display(namespace, name if name is not None else (body or {}).get("metadata", {}).get("name"))
+        return self.run(action, kind, what, attempt)
+
+    # --- the verbs --------------------------------------------------------------------------
+
+    def get(self, kind, name, namespace=None):
+        """The object, or None when it does not exist (a missing resource type
+        raises MissingResourceTypeError)."""
+        return self._do("read", kind, "read", namespace, name, on_not_found=lambda first: None)
+
+    def list(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=PAGE_SIZE):
+        """(items sorted by namespace and name, resourceVersion of the list),
+        every page of it."""
+        kind = _kinds.lookup(kind)
+        items, token, version = [], None, None
+        what = ("in namespace %s" % namespace) if namespace else ""
+        if label_selector:
+            what = (what + " " if what else "") + "with labels %s" % label_selector
+        while True:
+            query = {"limit": page_size}
+            if token:
+                query["_continue"] = token
+            if label_selector:
+                query["label_selector"] = label_selector
+            if field_selector:
+                query["field_selector"] = field_selector
+            page = self._do("list", kind, "list", namespace, query=query, what=what)
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata") or {}
+            version = meta.get("resourceVersion") or version
+            token = meta.get("continue")
+            if not token:
+                return sorted(items, key=_kinds.key_of), version
+
+    def create(self, body, parent=None):
+        """Create *body*; AlreadyExistsError when it exists (not retried).
+        For a subresource kind (TokenRequest) *parent* is the parent's name."""
+        namespace, name = _kinds.key_of(body)
+        what = _kinds.display(namespace, parent or name or "")
+        return self._do("create", body["kind"], "create", namespace or None, parent, body, what=what)
+
+    def create_or_get(self, body):
+        """(object, created?): create *body*, or the live object when another
+        writer created it first (409 AlreadyExists)."""
+        try:
+            return self.create(body), True
+        except AlreadyExistsError:
+            namespace, name = _kinds.key_of(body)
+            found = self.get(body["kind"], name, namespace or None)
+            if found is None:
+                raise
+            return found, False
+
+    def patch(self, kind, name, patch, namespace=None):
+        """Merge-patch an object; a resourceVersion in the patch makes a
+        concurrent write a ConflictError (re-run by transaction())."""
+        return self._do("update", kind, "patch", namespace, name, patch)
+
+    def replace(self, body):
+        """PUT the whole object (its metadata.resourceVersion guards it)."""
+        namespace, name = _kinds.key_of(body)
+        return self._do("replace", body["kind"], "replace", namespace or None, name, body)
+
+    def delete(self, kind, name, namespace=None):
+        """True when deleted (or would be, in check mode), False when already
+        gone. NotFound on a retry counts as deleted: the attempt that failed
+        in transit may well have deleted it."""
+        result = self._do("delete", kind, "delete", namespace, name, on_not_found=lambda first: not first)
+        return result is not False
+
+    def watch(self, kind, resource_version, timeout_seconds, watcher, label_selector=None):
+        """The events of a watch from *resource_version*, for at most
+        *timeout_seconds* (the server ends it; the read timeout is that plus
+        this client's request_timeout). *watcher*: a kubernetes.watch.Watch."""
+        kind = _kinds.lookup(kind)
+        fn, args = self._call(kind, "list", None)
+        query = {"resource_version": resource_version, "timeout_seconds": int(timeout_seconds),
+                 "allow_watch_bookmarks": True,
+                 "_request_timeout": (min(CONNECT_TIMEOUT, self.timeout), timeout_seconds + self.timeout)}
+        if label_selector:
+            query["label_selector"] = label_selector
+        for event in watcher.stream(fn, *args, **query):
+            obj = event.get("raw_object") or event.get("object") or {}
+            yield event.get("type"), obj if isinstance(obj, dict) else {}
+
+
+__all__ = ["ClusterClient", "HAS_KUBERNETES", "DEFAULT_REQUEST_TIMEOUT"]

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One exception type, readable reasons for API and network errors, and retries.
+"""The collection's exception types, and readable, safe reasons for API and
+network errors: what is transient, what is a timeout, how a failure is worded.
 
 Reasons never carry request headers, bearer tokens or response bodies: from an
 API error only the Status ``message`` is kept, from a network error only what
@@ -15,20 +16,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import random
 import re
 import socket
 import ssl
-import time
 
 from http.client import RemoteDisconnected
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import REGISTRY_GROUP
 
 try:
     from urllib3 import exceptions as _urllib3_exceptions
 except ImportError:  # pragma: no cover - urllib3 comes with the kubernetes client
     _urllib3_exceptions = None
-
-REGISTRY_GROUP = "multicluster.coreos.com"
 
 # Status codes worth another try: conflicts (when the caller re-reads),
 # throttling and the server or a proxy being briefly unavailable.
@@ -61,6 +60,15 @@ class MissingResourceTypeError(MulticlusterError):
     def __init__(self, message, cluster=None, details=None, group=None):
         super(MissingResourceTypeError, self).__init__(message, cluster, details)
         self.group = group if group is not None else self.details.get("group")
+
+
+class ConflictError(MulticlusterError):
+    """A write met a newer resourceVersion (HTTP 409 Conflict): re-read and try again."""
+
+
+class AlreadyExistsError(ConflictError):
+    """A create met an object of the same name (HTTP 409 AlreadyExists): read
+    it and try again, which a transaction does."""
 
 
 def redact(text):
@@ -236,12 +244,30 @@ def api_reason(exc):
     return text or type(exc).__name__
 
 
+def is_timeout(exc):
+    """True when the server did not answer in time (connect or read timeout).
+    urllib3 makes NewConnectionError (refused, unreachable) a ConnectTimeoutError
+    subclass: that alone is not a timeout."""
+    causes = _causes(exc)
+    if any(isinstance(c, ConnectionRefusedError) or _is_name_resolution(c) for c in causes):
+        return False
+    for current in causes:
+        if _isinstance(current, "ReadTimeoutError") or isinstance(current, (socket.timeout, TimeoutError)):
+            return True
+        if _isinstance(current, "ConnectTimeoutError") and not _isinstance(current, "NewConnectionError"):
+            return True
+    return False
+
+
 def is_transient(exc):
-    """True when trying again may work: 409, 429 and 5xx gateway answers, and a
-    connection lost mid-request. False for refused connections, unknown host
-    names, TLS failures, other 4xx and anything else."""
+    """True when trying again may work: 409, 429 and 5xx gateway answers, a
+    connection lost mid-request, and a timeout. False for refused
+    connections, unknown host names, TLS failures (other than a handshake
+    that timed out), other 4xx and anything else."""
     if _is_api_exception(exc):
         return http_status(exc) in TRANSIENT_STATUS
+    if is_timeout(exc):
+        return True
     causes = _causes(exc)
     for current in causes:
         if (isinstance(current, ConnectionRefusedError) or _is_name_resolution(current) or _is_tls(current)
@@ -253,57 +279,17 @@ def is_transient(exc):
     return False
 
 
-def _retry_after(exc, cap):
-    headers = getattr(exc, "headers", None) if _is_api_exception(exc) else None
-    if not headers:
-        return None
-    try:
-        items = headers.items()
-    except AttributeError:
-        return None
-    for key, value in items:
-        if str(key).lower() == "retry-after":
-            try:
-                seconds = float(value)
-            except (TypeError, ValueError):
-                return None  # an HTTP date: fall back to backoff
-            return min(max(seconds, 0.0), cap)
-    return None
-
-
-def retry(fn, *, attempts=5, base_delay=0.2, max_delay=5.0, sleep=time.sleep, transient=is_transient):
-    """Call fn() and retry transient failures with jittered exponential backoff.
-
-    A Retry-After header (sent with 429) is honoured, capped at max_delay. The
-    last exception is re-raised; non-transient ones at once. 409 Conflict is
-    transient, which is only right when fn re-reads the object before writing
-    (read-modify-write): pass such a function, or a transient predicate that
-    refuses 409.
-    """
-    attempts = max(1, int(attempts))
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except Exception as exc:  # pylint: disable=broad-except
-            if attempt >= attempts or not transient(exc):
-                raise
-            delay = _retry_after(exc, max_delay)
-            if delay is None:
-                ceiling = min(max_delay, base_delay * (2 ** (attempt - 1)))
-                delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-            sleep(delay)
-    return None  # pragma: no cover - the loop returns or raises
-
-
-def format_error(action, kind, name, cluster_label, exc, group=None):
+def format_error(action, kind, name, cluster_label, exc, group=None, api=None):
     """"<action> <kind> <name> on cluster '<label>': <reason>".
 
     The one place with the rule that a missing resource type of the
-    multicluster.coreos.com group means the registry is not installed.
+    registry's API group means the registry is not installed (or is older
+    than the kind).
     """
     group = group if group is not None else getattr(exc, "group", None)
     if group == REGISTRY_GROUP and is_missing_type(exc):
-        return "the multi-cluster registry is not installed on cluster '%s' (no Cluster API)" % cluster_label
+        return "the multi-cluster registry is not installed on cluster '%s' (no %s API)" % (
+            cluster_label, api or kind or "registry")
     reason = str(exc) if isinstance(exc, MulticlusterError) else api_reason(exc)
     what = " ".join(str(part) for part in (action, kind, name) if part)
     return "%s on cluster '%s': %s" % (what, cluster_label, reason)

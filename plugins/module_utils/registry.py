@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Install, upgrade or remove the multi-cluster registry on one cluster."""
+"""Install, upgrade or remove the multi-cluster registry on one cluster: its
+manifest (CRDs, namespaces, RBAC, the agent) and the tectonic-config ConfigMap
+naming the cluster."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,77 +11,83 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import cluster as mc
-from ansible_collections.coreos.multicluster.plugins.module_utils import resources
+from ansible_collections.coreos.multicluster.plugins.module_utils import manifests
+from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import (
+    CONFIG_KEY, CONFIG_MAP, CONFIG_NAMESPACE, list_clusters)
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
     MissingResourceTypeError, MulticlusterError)
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, crd_name, ref
+from ansible_collections.coreos.multicluster.plugins.module_utils.validation import validate_name
 
-CRD_NAME = mc.PLURAL + "." + mc.GROUP
+CRD_NAME = crd_name(CLUSTER)
 
 
-def config_map(cluster_name):
-    """ConfigMap tectonic-system/tectonic-config: the name the cluster was installed with."""
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": mc.CONFIG_MAP, "namespace": mc.CONFIG_NAMESPACE,
-                         "labels": {"app.kubernetes.io/part-of": "tectonic-multi-cluster"}},
-            "data": {mc.CONFIG_KEY: cluster_name}}
+def config_map(cluster_name=None):
+    """ConfigMap tectonic-system/tectonic-config: the name the cluster was
+    installed with (without data: the object to remove)."""
+    obj = {"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": CONFIG_MAP, "namespace": CONFIG_NAMESPACE,
+                        "labels": {"app.kubernetes.io/part-of": "tectonic-multi-cluster"}}}
+    if cluster_name is not None:
+        obj["data"] = {CONFIG_KEY: cluster_name}
+    return obj
 
 
 def plan_objects(definitions, cluster_name):
     """The objects to ensure, in order: the definitions, then the ConfigMap."""
-    mc.validate_name(cluster_name, "cluster_name")
-    objects = [resources.check_definition(obj) for obj in definitions or []]
+    validate_name(cluster_name, "cluster_name")
+    objects = [manifests.check_definition(obj) for obj in definitions or []]
     if not any(obj["kind"] == "CustomResourceDefinition" and obj["metadata"]["name"] == CRD_NAME for obj in objects):
         raise MulticlusterError("definitions lack CustomResourceDefinition %s" % CRD_NAME)
     return objects + [config_map(cluster_name)]
 
 
 def installed_name(client):
-    live = client.read("ConfigMap", mc.CONFIG_NAMESPACE + "/" + mc.CONFIG_MAP,
-                       client.core.read_namespaced_config_map, mc.CONFIG_MAP, mc.CONFIG_NAMESPACE)
-    return (live.data or {}).get(mc.CONFIG_KEY) if live is not None else None
+    live = client.get("ConfigMap", CONFIG_MAP, CONFIG_NAMESPACE)
+    return (live.get("data") or {}).get(CONFIG_KEY) if live is not None else None
 
 
-def wait_established(client, timeout, sleep=time.sleep, clock=time.monotonic):
+def is_established(crd):
+    conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+def wait_established(client, name, timeout, sleep=time.sleep, clock=time.monotonic):
     deadline = clock() + timeout
-    while True:
-        crd = client.read("CustomResourceDefinition", CRD_NAME,
-                          client.apiext.read_custom_resource_definition, CRD_NAME)
-        conditions = (crd.status.conditions or []) if crd is not None and crd.status else []
-        if any(c.type == "Established" and c.status == "True" for c in conditions):
-            return True
+    while not is_established(client.get("CustomResourceDefinition", name)):
         if clock() >= deadline:
             raise MulticlusterError("CustomResourceDefinition %s on cluster '%s' is not Established after %ss"
-                                    % (CRD_NAME, client.label, timeout))
+                                    % (name, client.label, timeout))
         sleep(0.5)
+    return True
 
 
-def ensure_present(client, definitions, cluster_name, force=False, wait_timeout=60):
+def ensure_present(client, definitions, cluster_name, force=False, wait_timeout=60, sleep=time.sleep):
     objects = plan_objects(definitions, cluster_name)
     current = installed_name(client)
     if current and current != cluster_name and not force:
         raise MulticlusterError("cluster '%s' is installed as %r (%s/%s); refusing to rename it to %r "
-                                "(force: true renames)" % (client.label, current, mc.CONFIG_NAMESPACE,
-                                                           mc.CONFIG_MAP, cluster_name))
+                                "(force: true renames)" % (client.label, current, CONFIG_NAMESPACE,
+                                                           CONFIG_MAP, cluster_name))
     results = []
     dry_namespaces = set()  # created by a dry run only (check mode): what goes in them cannot exist yet
     for obj in objects:
         if obj["metadata"].get("namespace") in dry_namespaces:
-            results.append({"changed": True, "before": None, "after": resources.normalise(obj), "ref": resources.ref(obj)})
+            results.append({"changed": True, "before": None, "after": manifests.view(obj), "ref": ref(obj)})
             continue
-        result = resources.ensure(client, obj)
+        result = manifests.ensure(client, obj)
         results.append(result)
         if client.check_mode and obj["kind"] == "Namespace" and result["before"] is None:
             dry_namespaces.add(obj["metadata"]["name"])
         if obj["kind"] == "CustomResourceDefinition" and not client.check_mode:
-            wait_established(client, wait_timeout)
+            wait_established(client, obj["metadata"]["name"], wait_timeout, sleep)
     return _summary(results)
 
 
 def ensure_absent(client, definitions, force=False):
-    objects = [resources.check_definition(obj) for obj in definitions or []]
+    objects = [manifests.check_definition(obj) for obj in definitions or []]
     try:
-        held = mc.list_clusters(client)
+        held = list_clusters(client)
     except MissingResourceTypeError:
         held = []  # no Cluster API: nothing it could hold (any other error stops the removal)
     if held and not force:
@@ -87,8 +95,8 @@ def ensure_absent(client, definitions, force=False):
         raise MulticlusterError("refusing to remove the registry from cluster '%s': its Cluster API still holds %d "
                                 "Cluster(s) (%s); de-register them first or set force: true"
                                 % (client.label, len(names), ", ".join(names[:10])))
-    results = [resources.remove(client, config_map("x"))]
-    results.extend(resources.remove(client, obj) for obj in reversed(objects))
+    results = [manifests.remove(client, config_map())]
+    results.extend(manifests.remove(client, obj) for obj in reversed(objects))
     return _summary(results)
 
 

@@ -21,43 +21,27 @@ __metaclass__ = type
 import base64
 import binascii
 import hashlib
-import re
 
 try:
     import yaml
 except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
     yaml = None
 
-try:
-    from kubernetes import client as k8s_client
-except ImportError:  # pragma: no cover - MulticlusterModule.requires_kubernetes() reports it
-    k8s_client = None
-
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import hash_secret_data
-from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import (
-    PART_OF, PART_OF_LABEL, parse_kubeconfig, resolve_kubeconfig)
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import build_api_client
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
-    MulticlusterError, api_reason, http_status, is_missing_type, retry)
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, display
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
+    SECRET_KEY, parse_kubeconfig, resolve_kubeconfig, secret_text)
+from ansible_collections.coreos.multicluster.plugins.module_utils.redaction import hash_secret_data
+from ansible_collections.coreos.multicluster.plugins.module_utils.replica_objects import PART_OF, PART_OF_LABEL
+from ansible_collections.coreos.multicluster.plugins.module_utils.validation import validate_name, validate_subdomain
 
 NAMESPACE = "tectonic-system"
 SECRET = "directory-sync"
 DEPLOYMENT = "directory-sync"
-KEY = "kubeconfig"
+KEY = SECRET_KEY
 HASH_ANNOTATION = "multicluster.coreos.com/credential-hash"
-
-GROUP, VERSION, PLURAL = "multicluster.coreos.com", "v1", "clusters"
-
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def _check_name(value, what, pattern=_DNS1123_SUBDOMAIN, limit=253):
-    if not isinstance(value, str) or len(value) > limit or not pattern.match(value):
-        raise MulticlusterError("%s %r is not a valid Kubernetes name (DNS-1123: lower-case letters, digits, '-'%s, "
-                                "at most %d characters)" % (what, value, "" if pattern is _DNS1123_LABEL else
-                                                            " and '.'", limit))
-    return value
+VERIFY_TIMEOUT = 15
 
 
 def canonical(config):
@@ -74,13 +58,13 @@ def validate(params):
     state = params.get("state") or "present"
     settings = {
         "state": state,
-        "name": _check_name(params.get("name") or SECRET, "name"),
-        "namespace": _check_name(params.get("namespace") or NAMESPACE, "namespace", _DNS1123_LABEL, 63),
+        "name": validate_subdomain(params.get("name") or SECRET, "name"),
+        "namespace": validate_name(params.get("namespace") or NAMESPACE, "namespace"),
         "deployment": params.get("deployment") if params.get("deployment") is not None else DEPLOYMENT,
         "verify_credential": params.get("verify_credential", True) is not False,
     }
     if settings["deployment"]:
-        _check_name(settings["deployment"], "deployment")
+        validate_subdomain(settings["deployment"], "deployment")
     if state == "absent":
         return settings
     content = params.get("kubeconfig_content")
@@ -97,13 +81,7 @@ def validate(params):
 
 def stored_text(secret):
     """The kubeconfig text a Secret holds (None if it has none)."""
-    encoded = ((secret or {}).get("data") or {}).get(KEY)
-    if encoded is None:
-        return None
-    try:
-        return base64.b64decode(encoded).decode("utf-8")
-    except (ValueError, binascii.Error, UnicodeError):
-        return encoded  # not ours: compared as it is, so it differs
+    return secret_text(secret, KEY)
 
 
 def normalise_text(text):
@@ -114,10 +92,6 @@ def normalise_text(text):
         return canonical(parse_kubeconfig(text))
     except MulticlusterError:
         return text
-
-
-def _hash_data(data):
-    return hash_secret_data(data)
 
 
 def secret_view(secret):
@@ -135,7 +109,7 @@ def secret_view(secret):
             except (ValueError, binascii.Error):
                 data[key] = encoded or ""
     return {"name": meta.get("name"), "namespace": meta.get("namespace"), "type": secret.get("type"),
-            "data": _hash_data(data)}
+            "data": hash_secret_data(data)}
 
 
 def desired_secret(settings):
@@ -176,41 +150,32 @@ def plan_deployment(deployment, digest):
 
 # --- proving the credential works ---------------------------------------------------------------
 
-def verify_credential(config, server):
+def verify_credential(config, server, request_timeout=VERIFY_TIMEOUT):
     """List Clusters on the directory with the kubeconfig; raise if it cannot."""
     prefix = "the credential cannot list Clusters on directory '%s'" % server
     try:
-        api = build_api_client({"kubeconfig": config})
+        directory = ClusterClient({"kubeconfig": config, "request_timeout": request_timeout})
     except MulticlusterError as exc:
         raise MulticlusterError("%s: %s" % (prefix, exc), cluster=server) from None
     try:
-        retry(lambda: k8s_client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, PLURAL, limit=1,
-                                                                                  _request_timeout=15),
-              attempts=3)
-    except Exception as exc:  # pylint: disable=broad-except
-        reason = api_reason(exc)
-        if is_missing_type(exc):
-            reason = "the Cluster API (%s/%s) is not installed there" % (GROUP, VERSION)
-        raise MulticlusterError("%s: %s" % (prefix, reason), cluster=server, details={"status": http_status(exc)}) from None
+        directory.list(CLUSTER, page_size=1)
+    except MulticlusterError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise MulticlusterError("%s: %s" % (prefix, reason), cluster=server, details=exc.details) from None
     finally:
-        api.close()
+        directory.close()
 
 
 # --- applying it to a replica (a ClusterClient) ---------------------------------------------------
 
 def _read_secret(client, settings):
-    where = "%s/%s" % (settings["namespace"], settings["name"])
-    found = client.read("Secret", where, client.core.read_namespaced_secret, settings["name"], settings["namespace"])
-    return None if found is None else client.to_dict(found)
+    return client.get("Secret", settings["name"], settings["namespace"])
 
 
 def _read_deployment(client, settings):
     if not settings["deployment"]:
         return None
-    where = "%s/%s" % (settings["namespace"], settings["deployment"])
-    found = client.read("Deployment", where, client.apps.read_namespaced_deployment, settings["deployment"],
-                        settings["namespace"])
-    return None if found is None else client.to_dict(found)
+    return client.get("Deployment", settings["deployment"], settings["namespace"])
 
 
 def _summary(settings, secret, deployment, updated):
@@ -220,6 +185,12 @@ def _summary(settings, secret, deployment, updated):
         "deployment": {"name": settings["deployment"] or None, "namespace": settings["namespace"],
                        "present": deployment is not None, "updated": updated},
     }
+
+
+def read_sync_secret(replica, namespace=NAMESPACE, name=SECRET):
+    """The directory kubeconfig (text) a replica holds in its sync Secret, or
+    None when it holds none (no Secret, or no such key)."""
+    return stored_text(replica.get("Secret", name, namespace))
 
 
 def read_replica_credential(make_client, state, namespace=NAMESPACE, name=SECRET):
@@ -234,10 +205,9 @@ def read_replica_credential(make_client, state, namespace=NAMESPACE, name=SECRET
     try:
         replica = make_client()
         label = replica.label
-        found = replica.read("Secret", "%s/%s" % (namespace, name), replica.core.read_namespaced_secret, name, namespace)
-        return stored_text(replica.to_dict(found)) if found is not None else None, None
+        return read_sync_secret(replica, namespace, name), None
     except MulticlusterError as exc:
-        what = "read the current credential of the replica from its Secret %s/%s" % (namespace, name)
+        what = "read the current credential of the replica from its Secret %s" % display(namespace, name)
         if state == "present":
             raise MulticlusterError("%s: %s" % (what, exc), cluster=exc.cluster or label) from None
         return None, "could not %s (%s); the old token cannot be tested, the directory-side objects are " \
@@ -248,7 +218,7 @@ def ensure_present(client, params, verifier=verify_credential):
     """Store the kubeconfig in the replica's Secret (after proving it works)
     and roll the directory-sync Deployment onto it."""
     settings = validate(params)
-    where = "%s/%s" % (settings["namespace"], settings["name"])
+    where = display(settings["namespace"], settings["name"])
     verified = []
 
     def store():
@@ -258,30 +228,25 @@ def ensure_present(client, params, verifier=verify_credential):
         if plan is None:
             return existing, existing
         if settings["verify_credential"] and not verified:
-            verifier(settings["config"], settings["server"])
+            verifier(settings["config"], settings["server"], client.timeout)
             verified.append(True)
         action, body = plan
         if action == "create":
-            written = client.call("create", "Secret", where, client.core.create_namespaced_secret,
-                                  settings["namespace"], body, dry_run=client.dry_run)
+            written = client.create(body)
         else:
             version = (existing.get("metadata") or {}).get("resourceVersion")
             if version:  # optimistic concurrency: a concurrent writer makes this a 409, and store() runs again
                 body["metadata"]["resourceVersion"] = version
-            written = client.call("update", "Secret", where, client.core.patch_namespaced_secret, settings["name"],
-                                  settings["namespace"], body, dry_run=client.dry_run)
-        return existing, client.to_dict(written)
+            written = client.patch("Secret", settings["name"], body, settings["namespace"])
+        return existing, written
 
-    existing, secret = client.write("store", "Secret", where, store)
+    existing, secret = client.transaction("store", "Secret", where, store)
     deployment = _read_deployment(client, settings)
     before = {"secret": secret_view(existing), "deployment": deployment_view(deployment)}
 
     patch = plan_deployment(deployment, settings["hash"])
     if patch is not None:
-        deployment = client.to_dict(client.call(
-            "update", "Deployment", "%s/%s" % (settings["namespace"], settings["deployment"]),
-            client.apps.patch_namespaced_deployment, settings["deployment"], settings["namespace"], patch,
-            dry_run=client.dry_run))
+        deployment = client.patch("Deployment", settings["deployment"], patch, settings["namespace"])
     after = {"secret": secret_view(secret), "deployment": deployment_view(deployment)}
     result = {"changed": before != after, "diff": {"before": before, "after": after},
               "credential_hash": settings["hash"], "directory_server": settings["server"]}
@@ -292,13 +257,11 @@ def ensure_present(client, params, verifier=verify_credential):
 def ensure_absent(client, params):
     """Remove the Secret (removing what is gone is no change); the Deployment is left alone."""
     settings = validate(params)
-    where = "%s/%s" % (settings["namespace"], settings["name"])
     existing = _read_secret(client, settings)
     deployment = _read_deployment(client, settings)
     before = {"secret": secret_view(existing)}
     if existing is not None:
-        client.delete("Secret", where, client.core.delete_namespaced_secret, settings["name"], settings["namespace"],
-                      dry_run=client.dry_run)
+        client.delete("Secret", settings["name"], settings["namespace"])
     after = {"secret": None}
     result = {"changed": before != after, "diff": {"before": before, "after": after},
               "credential_hash": None, "directory_server": None}

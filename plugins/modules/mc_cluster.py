@@ -151,7 +151,7 @@ after:
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
     CONNECTION_ARG_SPEC, connection_suboption_spec)
 from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import ensure_absent, ensure_present
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
 
 
 def argument_spec():
@@ -172,16 +172,14 @@ def argument_spec():
 def main():
     module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    try:
+
+    def run():
         directory = module.client()
         if params["state"] == "absent":
-            result = ensure_absent(directory, params["name"])
-        else:
-            target = module.client(params["cluster_connection"]) if params["cluster_connection"] else None
-            result = ensure_present(directory, params, target)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_from_exception(exc)
-    module.exit_result(result)
+            return ensure_absent(directory, params["name"])
+        target = module.client(params["cluster_connection"]) if params["cluster_connection"] else None
+        return ensure_present(directory, params, target)
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ fleet:
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
 from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import info
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
 
 
 def argument_spec():
@@ -106,11 +106,7 @@ def argument_spec():
 def main():
     module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
                                 mutually_exclusive=[("name", "label_selectors")])
-    try:
-        result = info(module.client(), module.params["name"], ",".join(module.params["label_selectors"]))
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_from_exception(exc)
-    module.exit_result(result)
+    module.run(lambda: info(module.client(), module.params["name"], ",".join(module.params["label_selectors"])))
 
 
 if __name__ == "__main__":

@@ -173,15 +173,10 @@ diff:
   type: dict
 """
 
-import os
-
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import (
-    narrow_no_log, parse_kubeconfig, resolve_kubeconfig, user_leaves)
-from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import read_credential, sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import directory_credential, sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
 
 
 def argument_spec():
@@ -195,48 +190,27 @@ def argument_spec():
     return spec
 
 
-def directory_config(replica, params):
-    """(kubeconfig dict, server) of the directory: the option, else the replica's Secret."""
-    value = params.get("directory_kubeconfig")
-    what = "directory_kubeconfig"
-    if value in (None, "", {}):
-        value = read_credential(replica, params["secret_namespace"], params["secret_name"])
-        what = "the kubeconfig in Secret %s/%s" % (params["secret_namespace"], params["secret_name"])
-    elif isinstance(value, str) and "\n" not in value and os.path.isfile(value):
-        try:
-            with open(value) as handle:
-                value = handle.read()
-        except (IOError, OSError) as exc:
-            raise MulticlusterError("cannot read directory_kubeconfig %s: %s" % (value, exc.strerror)) from None
-    config = parse_kubeconfig(value, what)
-    return config, resolve_kubeconfig(config, what)["server"]
-
-
 def run(module, params):
     if params["status_interval"] < 0:
         raise MulticlusterError("status_interval must be 0 or more seconds")
     replica = module.client()
-    config, server = directory_config(replica, params)
-    module.no_log_values.update(user_leaves(config))
-    directory = ClusterClient({"kubeconfig": config})
+    config, server = directory_credential(replica, params["directory_kubeconfig"], params["secret_namespace"],
+                                          params["secret_name"])
+    module.hide_kubeconfig(config)
+    directory = module.client({"kubeconfig": config})
     result = sync(directory, replica, server, status_interval=params["status_interval"])
     for name in result["conflicts"]:
-        module.warn("Cluster %s exists on cluster '%s' without the app.kubernetes.io/managed-by=directory-sync label "
-                    "(made there by hand): left alone" % (name, replica.label))
+        module.warn("%s exists on cluster '%s' without the app.kubernetes.io/managed-by=directory-sync label "
+                    "(made there by hand): left alone" % (name if " " in name else "Cluster " + name, replica.label))
     keys = ("changed", "created", "updated", "deleted", "conflicts", "counts", "status", "directory_server", "diff")
     return dict((key, result[key]) for key in keys)
 
 
 def main():
-    module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = dict(module.params)
-    params["directory_kubeconfig"] = narrow_no_log(module, "directory_kubeconfig",
-                                                   keep=user_leaves(params["directory_kubeconfig"]))
-    try:
-        result = run(module, params)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_from_exception(exc)
-    module.exit_result(result)
+    module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
+                                credential_options={"directory_kubeconfig": HIDE_USERS})
+    params = dict(module.params, **module.credentials)
+    module.run(lambda: run(module, params))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ objects:
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import ensure_absent, ensure_present
 
 
@@ -116,16 +116,14 @@ def main():
     module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
                                 required_if=[("state", "present", ["cluster_name"])])
     params = module.params
-    try:
+
+    def run():
         client = module.client()
         if params["state"] == "present":
-            result = ensure_present(client, params["definitions"], params["cluster_name"], params["force"],
-                                    params["wait_timeout"])
-        else:
-            result = ensure_absent(client, params["definitions"], params["force"])
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_from_exception(exc)
-    module.exit_result(result)
+            return ensure_present(client, params["definitions"], params["cluster_name"], params["force"],
+                                  params["wait_timeout"])
+        return ensure_absent(client, params["definitions"], params["force"])
+    module.run(run)
 
 
 if __name__ == "__main__":

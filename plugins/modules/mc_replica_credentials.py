@@ -275,9 +275,8 @@ diff:
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
     CONNECTION_ARG_SPEC, connection_suboption_spec)
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import (
-    ensure_absent, ensure_present, narrow_no_log)
+from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_TEXT, MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.replica_credentials import ensure_absent, ensure_present
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_replica_credential
 
 
@@ -303,15 +302,16 @@ def argument_spec():
 
 def main():
     module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
-                                required_if=[("verify_revoked", True, ["current_kubeconfig", "replica_connection"], True)])
-    params = dict(module.params)
-    params["current_kubeconfig"] = narrow_no_log(module, "current_kubeconfig")
-    unknown = None
-    try:
+                                required_if=[("verify_revoked", True, ["current_kubeconfig", "replica_connection"], True)],
+                                credential_options={"current_kubeconfig": HIDE_TEXT})
+    params = dict(module.params, **module.credentials)
+
+    def run():
+        unknown = None
         if params["current_kubeconfig"] in (None, "") and params["replica_connection"]:
             current, warning = read_replica_credential(lambda: module.client(params["replica_connection"]),
                                                        params["state"])
-            if current:  # the whole text is hidden; its token shows only in the kubeconfig returned on purpose
+            if current:  # its text is hidden; its token shows only in the kubeconfig returned on purpose
                 module.no_log_values.add(current)
             else:
                 unknown = "the replica could not be read" if warning else "the replica holds no credential"
@@ -320,12 +320,9 @@ def main():
             params["current_kubeconfig"] = current
         directory = module.client()
         if params["state"] == "absent":
-            result = ensure_absent(directory, params, token_unknown=unknown)
-        else:
-            result = ensure_present(directory, params)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_from_exception(exc)
-    module.exit_result(result)
+            return ensure_absent(directory, params, token_unknown=unknown)
+        return ensure_present(directory, params)
+    module.run(run)
 
 
 if __name__ == "__main__":

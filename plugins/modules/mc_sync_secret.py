@@ -148,8 +148,7 @@ diff:
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import narrow_no_log, user_leaves
+from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import ensure_absent, ensure_present
 
 
@@ -168,16 +167,14 @@ def argument_spec():
 
 def main():
     module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
-                                required_if=[("state", "present", ["kubeconfig_content"])])
-    params = dict(module.params)
-    params["kubeconfig_content"] = narrow_no_log(module, "kubeconfig_content",
-                                                 keep=user_leaves(params["kubeconfig_content"]))
-    try:
+                                required_if=[("state", "present", ["kubeconfig_content"])],
+                                credential_options={"kubeconfig_content": HIDE_USERS})
+    params = dict(module.params, **module.credentials)
+
+    def run():
         replica = module.client()
-        result = ensure_absent(replica, params) if params["state"] == "absent" else ensure_present(replica, params)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_from_exception(exc)
-    module.exit_result(result)
+        return ensure_absent(replica, params) if params["state"] == "absent" else ensure_present(replica, params)
+    module.run(run)
 
 
 if __name__ == "__main__":

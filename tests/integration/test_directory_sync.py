@@ -23,7 +23,7 @@ MANAGED = "app.kubernetes.io/managed-by"
 SYNCED_FROM = "multicluster.coreos.com/synced-from"
 STATUS = ("tectonic-system", "directory-sync-status")
 PREFIX = "ds-"
-AGENT_MODULE = "ansible_collections.coreos.multicluster.plugins.module_utils.sync_agent"
+AGENT_MODULE = "ansible_collections.coreos.multicluster.agent"
 
 
 def connection(cluster):
@@ -269,8 +269,8 @@ def test_an_unreachable_directory_changes_nothing(onboarded, run_module):
     mark = replica.audit_mark()
     result = run_module("mc_directory_sync", sync_args(replica, directory_kubeconfig=config))
     assert result.failed, result.result
-    assert result["msg"] == ("sync Clusters from directory '%s' to cluster '%s': cannot connect to %s: connection "
-                             "refused" % (nowhere, replica.name, nowhere))
+    assert result["msg"] == ("sync Clusters from directory '%s' to cluster '%s': list clusters on cluster "
+                             "'directory': cannot connect to %s: connection refused" % (nowhere, replica.name, nowhere))
     assert versions(replica) == before
     assert_writes(replica, mark, [("patch", "configmaps", STATUS[0], STATUS[1])])
     recorded = status(replica)

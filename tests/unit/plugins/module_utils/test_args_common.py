@@ -19,6 +19,8 @@ EXPECTED = {
     "client_cert": ("path", ["cert_file"], ["K8S_AUTH_CERT_FILE", "K8S_AUTH_CLIENT_CERT"]),
     "client_key": ("path", ["key_file"], ["K8S_AUTH_KEY_FILE", "K8S_AUTH_CLIENT_KEY"]),
     "proxy": ("str", [], ["K8S_AUTH_PROXY"]),
+    # not a kubernetes.core option: the bound on every API call, named in its style
+    "request_timeout": ("int", [], ["K8S_AUTH_REQUEST_TIMEOUT"]),
 }
 ALL_ENV = [name for dummy, dummy2, names in EXPECTED.values() for name in names]
 
@@ -30,7 +32,7 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
-def test_spec_has_exactly_the_kubernetes_core_options():
+def test_spec_has_exactly_the_kubernetes_core_options_and_request_timeout():
     assert set(CONNECTION_ARG_SPEC) == set(EXPECTED)
 
 

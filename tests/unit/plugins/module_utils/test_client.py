@@ -1,281 +1,40 @@
-"""Building clients from connection options, labels, and ClusterClient calls
-(with fake API functions: no network)."""
+"""ClusterClient, the one resource layer: verbs mapped through the kinds table,
+timeouts and the deadline, retries, and error wording (fake API objects and a
+fake clock: no network, no waiting)."""
 
 import base64
 import json
 
 import pytest
-import yaml
-from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import ProtocolError
+from urllib3.connectionpool import HTTPSConnectionPool
+from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import client as mc_client
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import (
-    NO_CLUSTER, ClusterClient, build_api_client, cluster_label)
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
-    REGISTRY_GROUP, MissingResourceTypeError, MulticlusterError)
+    AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nRkFLRS1DQQ==\n-----END CERTIFICATE-----\n"
-EAST_TOKEN = "east-s3cr3t-token"
-WEST_TOKEN = "west-s3cr3t-token"
 
 
-def kubeconfig(current="east"):
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": current,
-        "clusters": [
-            {"name": "east", "cluster": {"server": "https://east.example.com:6443",
-                                         "certificate-authority-data": base64.b64encode(CA_PEM).decode()}},
-            {"name": "west", "cluster": {"server": "https://west.example.com:6443",
-                                         "insecure-skip-tls-verify": True}},
-        ],
-        "users": [
-            {"name": "east-admin", "user": {"token": EAST_TOKEN}},
-            {"name": "west-admin", "user": {"token": WEST_TOKEN}},
-        ],
-        "contexts": [
-            {"name": "east", "context": {"cluster": "east", "user": "east-admin"}},
-            {"name": "west", "context": {"cluster": "west", "user": "west-admin"}},
-        ],
-    }
+def kubeconfig():
+    return {"apiVersion": "v1", "kind": "Config", "current-context": "east",
+            "clusters": [{"name": "east", "cluster": {"server": "https://east.example.com:6443",
+                                                      "certificate-authority-data": base64.b64encode(CA_PEM).decode()}}],
+            "users": [{"name": "admin", "user": {"token": "s3cr3t"}}],
+            "contexts": [{"name": "east", "context": {"cluster": "east", "user": "admin"}}]}
 
 
-def conn(**kw):
-    base = dict.fromkeys(("kubeconfig", "context", "host", "api_key", "validate_certs", "ca_cert", "client_cert",
-                          "client_key", "proxy"))
-    base.update(kw)
-    return base
+class Response:
+    def __init__(self, body):
+        self.data = json.dumps(body).encode()
+        self.released = False
+
+    def release_conn(self):
+        self.released = True
 
 
-def bearer(api_client):
-    return api_client.configuration.auth_settings()["BearerToken"]["value"]
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_cluster(monkeypatch, tmp_path):
-    """No KUBECONFIG, ~/.kube/config or in-cluster environment leaks in."""
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent-kubeconfig"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    monkeypatch.delenv("KUBERNETES_SERVICE_PORT", raising=False)
-
-
-@pytest.fixture
-def kubeconfig_file(tmp_path):
-    cert = tmp_path / "client.crt"
-    key = tmp_path / "client.key"
-    cert.write_text("CERT")
-    key.write_text("KEY")
-    config = kubeconfig()
-    config["users"].append({"name": "cert-user", "user": {"client-certificate": str(cert),
-                                                          "client-key": str(key)}})
-    config["contexts"].append({"name": "by-cert", "context": {"cluster": "east", "user": "cert-user"}})
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-# --- build_api_client ------------------------------------------------------------------------
-
-def test_kubeconfig_dict_current_context():
-    api = build_api_client(conn(kubeconfig=kubeconfig()))
-    assert isinstance(api, k8s_client.ApiClient)
-    assert api.configuration.host == "https://east.example.com:6443"
-    assert bearer(api) == "Bearer " + EAST_TOKEN
-    with open(api.configuration.ssl_ca_cert, "rb") as handle:
-        assert handle.read() == CA_PEM
-    assert api.configuration.verify_ssl is True
-
-
-def test_kubeconfig_dict_context_selection():
-    api = build_api_client(conn(kubeconfig=kubeconfig(), context="west"))
-    assert api.configuration.host == "https://west.example.com:6443"
-    assert bearer(api) == "Bearer " + WEST_TOKEN
-    assert api.configuration.verify_ssl is False
-
-
-def test_kubeconfig_file(kubeconfig_file):
-    api = build_api_client(conn(kubeconfig=str(kubeconfig_file), context="by-cert"))
-    cfg = api.configuration
-    assert cfg.host == "https://east.example.com:6443"
-    assert cfg.cert_file == str(kubeconfig_file.parent / "client.crt")
-    assert cfg.key_file == str(kubeconfig_file.parent / "client.key")
-    with open(cfg.ssl_ca_cert, "rb") as handle:
-        assert handle.read() == CA_PEM
-    assert build_api_client(conn(kubeconfig=str(kubeconfig_file), context="west")).configuration.host == \
-        "https://west.example.com:6443"
-
-
-def test_unknown_context_names_it_and_not_the_content(kubeconfig_file):
-    with pytest.raises(MulticlusterError) as raised:
-        build_api_client(conn(kubeconfig=str(kubeconfig_file), context="north"))
-    text = str(raised.value)
-    assert "north" in text and str(kubeconfig_file) in text and "not found" in text
-    for secret in (EAST_TOKEN, WEST_TOKEN, "east-admin", "certificate-authority-data", "example.com"):
-        assert secret not in text
-
-
-def test_unknown_context_in_a_dict():
-    with pytest.raises(MulticlusterError) as raised:
-        build_api_client(conn(kubeconfig=kubeconfig(), context="north"))
-    text = str(raised.value)
-    assert "the kubeconfig dict" in text and "context 'north' not found" in text
-    assert EAST_TOKEN not in text
-
-
-def test_a_cluster_without_server_is_refused():
-    config = kubeconfig()
-    del config["clusters"][0]["cluster"]["server"]
-    with pytest.raises(MulticlusterError, match="the kubeconfig dict: the cluster of the context has no server"):
-        build_api_client(conn(kubeconfig=config))
-
-
-def test_a_broken_entry_in_a_file_does_not_leak_the_entry(tmp_path):
-    # the client names items of a kubeconfig file by their whole content
-    config = kubeconfig()
-    config["contexts"][0]["context"] = {"user": "east-admin", "namespace": "MARKER-%s" % EAST_TOKEN}
-    path = tmp_path / "kc"
-    path.write_text(yaml.safe_dump(config))
-    with pytest.raises(MulticlusterError) as raised:
-        build_api_client(conn(kubeconfig=str(path)))
-    assert str(raised.value) == "cannot load kubeconfig %s: missing key 'cluster'" % path
-
-
-def test_dangling_user_reference_in_a_file_does_not_leak_tokens(tmp_path):
-    config = kubeconfig()
-    config["contexts"][0]["context"]["cluster"] = "gone"
-    path = tmp_path / "kc"
-    path.write_text(yaml.safe_dump(config))
-    with pytest.raises(MulticlusterError) as raised:
-        build_api_client(conn(kubeconfig=str(path)))
-    assert "cluster 'gone' not found" in str(raised.value)
-    assert EAST_TOKEN not in str(raised.value)
-
-
-def test_invalid_yaml_file(tmp_path):
-    path = tmp_path / "kc"
-    path.write_text("apiVersion: v1\ntoken: %s\nclusters: [unclosed\n" % EAST_TOKEN)
-    with pytest.raises(MulticlusterError) as raised:
-        build_api_client(conn(kubeconfig=str(path)))
-    text = str(raised.value)
-    assert "not valid YAML" in text and str(path) in text
-    assert EAST_TOKEN not in text and "unclosed" not in text
-
-
-def test_missing_file(tmp_path):
-    with pytest.raises(MulticlusterError, match="kubeconfig .*nope.*: file does not exist"):
-        build_api_client(conn(kubeconfig=str(tmp_path / "nope"), context="east"))
-
-
-def test_kubeconfig_content_passed_as_a_string_is_not_echoed():
-    with pytest.raises(MulticlusterError) as raised:
-        build_api_client(conn(kubeconfig=yaml.safe_dump(kubeconfig())))
-    assert "looks like kubeconfig content" in str(raised.value) and EAST_TOKEN not in str(raised.value)
-
-
-def test_explicit_options_override_the_kubeconfig(tmp_path):
-    ca = tmp_path / "other-ca.crt"
-    ca.write_bytes(b"OTHER CA")
-    api = build_api_client(conn(kubeconfig=kubeconfig(), host="https://override.example.com", api_key="x",
-                                ca_cert=str(ca), client_cert="/c.crt", client_key="/c.key", validate_certs=False,
-                                proxy="http://proxy.example.com:3128"))
-    cfg = api.configuration
-    assert cfg.host == "https://override.example.com"
-    assert bearer(api) == "Bearer x"
-    assert cfg.ssl_ca_cert == str(ca)
-    assert (cfg.cert_file, cfg.key_file) == ("/c.crt", "/c.key")
-    assert cfg.verify_ssl is False
-    assert cfg.proxy == "http://proxy.example.com:3128"
-
-
-def test_api_key_is_sent_as_a_bearer_header():
-    api = build_api_client(conn(host="https://h.example.com", api_key="x"))
-    headers = {}
-    api.update_params_for_auth(headers, [], ["BearerToken"], "/api", "GET", None)
-    assert headers == {"authorization": "Bearer x"}
-
-
-def test_api_key_already_prefixed_is_not_doubled():
-    assert bearer(build_api_client(conn(host="https://h", api_key="Bearer y"))) == "Bearer y"
-
-
-def test_host_only_needs_no_kubeconfig_and_leaves_the_global_default_alone():
-    before = k8s_client.Configuration.get_default_copy().host
-    api = build_api_client(conn(host="https://only-host.example.com:6443"))
-    assert api.configuration.host == "https://only-host.example.com:6443"
-    assert api.configuration is not k8s_client.Configuration._default
-    assert k8s_client.Configuration.get_default_copy().host == before
-    # and loading a kubeconfig does not set it either
-    build_api_client(conn(kubeconfig=kubeconfig()))
-    assert k8s_client.Configuration.get_default_copy().host == before
-
-
-def test_clients_do_not_share_configuration():
-    east = build_api_client(conn(kubeconfig=kubeconfig()))
-    west = build_api_client(conn(kubeconfig=kubeconfig(), context="west"))
-    assert east.configuration is not west.configuration
-    assert east.configuration.host != west.configuration.host
-
-
-def test_default_kubeconfig_from_the_environment(monkeypatch, tmp_path):
-    path = tmp_path / "default-kc"
-    path.write_text(yaml.safe_dump(kubeconfig(current="west")))
-    monkeypatch.setenv("KUBECONFIG", str(path))
-    assert build_api_client(conn()).configuration.host == "https://west.example.com:6443"
-    assert build_api_client(conn(context="east")).configuration.host == "https://east.example.com:6443"
-
-
-def test_home_kube_config(monkeypatch, tmp_path):
-    monkeypatch.delenv("KUBECONFIG")
-    (tmp_path / "home" / ".kube").mkdir(parents=True)
-    (tmp_path / "home" / ".kube" / "config").write_text(yaml.safe_dump(kubeconfig()))
-    assert build_api_client(conn()).configuration.host == "https://east.example.com:6443"
-
-
-def test_in_cluster_when_no_kubeconfig(monkeypatch):
-    seen = []
-
-    def fake_incluster(client_configuration=None, try_refresh_token=True):
-        seen.append(client_configuration)
-        client_configuration.host = "https://10.0.0.1:443"
-
-    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
-    monkeypatch.setattr(mc_client.k8s_config, "load_incluster_config", fake_incluster)
-    api = build_api_client(conn())
-    assert seen == [api.configuration] and api.configuration.host == "https://10.0.0.1:443"
-
-
-def test_no_cluster_at_all():
-    with pytest.raises(MulticlusterError) as raised:
-        build_api_client(conn())
-    assert str(raised.value) == NO_CLUSTER
-
-
-# --- cluster_label ------------------------------------------------------------------------------
-
-def test_label_is_the_context_given():
-    api = build_api_client(conn(kubeconfig=kubeconfig(), context="west"))
-    assert cluster_label(conn(kubeconfig=kubeconfig(), context="west"), api.configuration) == "west"
-
-
-def test_label_is_the_current_context(kubeconfig_file):
-    config = build_api_client(conn(kubeconfig=kubeconfig(current="west"))).configuration
-    assert cluster_label(conn(kubeconfig=kubeconfig(current="west")), config) == "west"
-    config = build_api_client(conn(kubeconfig=str(kubeconfig_file))).configuration
-    assert cluster_label(conn(kubeconfig=str(kubeconfig_file)), config) == "east"
-
-
-def test_label_falls_back_to_the_server():
-    c = conn(host="https://h.example.com:6443", api_key="x")
-    assert cluster_label(c, build_api_client(c).configuration) == "https://h.example.com:6443"
-
-
-# --- ClusterClient ------------------------------------------------------------------------------
-
-def api_error(status, body, reason="", headers=None):
+def api_error(status, reason, body=None, headers=None):
     exc = ApiException(status=status, reason=reason)
     exc.body = json.dumps(body) if isinstance(body, dict) else body
     exc.headers = headers
@@ -283,155 +42,268 @@ def api_error(status, body, reason="", headers=None):
 
 
 def not_found(name):
-    return api_error(404, {"kind": "Status", "reason": "NotFound", "message": '"%s" not found' % name,
-                           "details": {"name": name, "kind": "secrets"}}, "Not Found")
+    return api_error(404, "Not Found", {"kind": "Status", "reason": "NotFound", "message": '"%s" not found' % name,
+                                        "details": {"name": name, "kind": "secrets"}})
 
 
-class Fn:
-    """A fake API method: raises the given errors in turn, then returns result."""
+def timed_out():
+    pool = HTTPSConnectionPool("east.example.com", 6443)
+    return MaxRetryError(pool, "/api", ReadTimeoutError(pool, "/api", "Read timed out."))
 
-    def __init__(self, *errors, result="ok", name="read_namespaced_secret"):
-        self.errors = list(errors)
-        self.result = result
+
+class FakeApi:
+    """Any generated API class: records (method, args, kwargs); answers from .answers."""
+
+    def __init__(self):
         self.calls = []
-        self.__name__ = name
+        self.answers = {}  # method name -> list of results or exceptions (the last one repeats)
 
-    def __call__(self, *args, **kwargs):
-        self.calls.append((args, kwargs))
-        if self.errors:
-            raise self.errors.pop(0)
-        return self.result
+    def __getattr__(self, method):
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        def call(*args, **kwargs):
+            self.calls.append((method, args, kwargs))
+            queue = self.answers.get(method) or [{"kind": "Status"}]
+            answer = queue.pop(0) if len(queue) > 1 else queue[0]
+            if isinstance(answer, BaseException):
+                raise answer
+            return Response(answer)
+        return call
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 @pytest.fixture
-def cc():
-    sleeps = []
-    client = ClusterClient(conn(kubeconfig=kubeconfig()), sleep=sleeps.append)
-    client.sleeps = sleeps
+def clock():
+    return Clock()
+
+
+def make(clock, check_mode=False, timeout=30):
+    client = ClusterClient({"kubeconfig": kubeconfig(), "request_timeout": timeout}, check_mode=check_mode,
+                           sleep=clock.sleep, clock=clock)
+    apis = {}
+
+    def api(name):
+        return apis.setdefault(name, FakeApi())
+    client._api = api
+    client.apis = apis
     return client
 
 
-def test_cluster_client_attributes(cc):
-    assert cc.label == "east"
-    assert cc.server == "https://east.example.com:6443"
-    assert cc.check_mode is False and cc.dry_run is None
-    assert cc.ca_data() == CA_PEM
-    checked = ClusterClient(conn(kubeconfig=kubeconfig(), context="west"), check_mode=True)
-    assert checked.check_mode is True and checked.dry_run == "All" and checked.label == "west"
-    assert checked.ca_data() is None
+def test_attributes(clock):
+    client = make(clock)
+    assert (client.label, client.server, client.timeout, client.check_mode) == \
+        ("east", "https://east.example.com:6443", 30.0, False)
+    assert client.ca_data() == CA_PEM
 
 
-def test_ca_data_from_a_ca_cert_file(tmp_path):
-    ca = tmp_path / "ca.crt"
-    ca.write_bytes(CA_PEM + b"second")
-    assert ClusterClient(conn(host="https://h", ca_cert=str(ca))).ca_data() == CA_PEM + b"second"
+def test_request_timeout_must_be_positive():
+    with pytest.raises(MulticlusterError, match="request_timeout must be a positive"):
+        ClusterClient({"kubeconfig": kubeconfig(), "request_timeout": -1})
 
 
-@pytest.mark.parametrize("attr, cls", [
-    ("core", k8s_client.CoreV1Api), ("rbac", k8s_client.RbacAuthorizationV1Api), ("apps", k8s_client.AppsV1Api),
-    ("custom", k8s_client.CustomObjectsApi), ("apiext", k8s_client.ApiextensionsV1Api),
-    ("authn", k8s_client.AuthenticationV1Api), ("authz", k8s_client.AuthorizationV1Api),
+@pytest.mark.parametrize("call, api, method, args", [
+    (lambda c: c.get("Secret", "x", "ns"), "CoreV1Api", "read_namespaced_secret", ("x", "ns")),
+    (lambda c: c.get("Namespace", "ns"), "CoreV1Api", "read_namespace", ("ns",)),
+    (lambda c: c.get("ClusterRoleBinding", "b"), "RbacAuthorizationV1Api", "read_cluster_role_binding", ("b",)),
+    (lambda c: c.get("Cluster", "east"), "CustomObjectsApi", "get_cluster_custom_object",
+     ("multicluster.coreos.com", "v1", "clusters", "east")),
+    (lambda c: c.patch("Deployment", "d", {"spec": {}}, "ns"), "AppsV1Api", "patch_namespaced_deployment",
+     ("d", "ns", {"spec": {}})),
+    (lambda c: c.patch("Cluster", "east", {"spec": {}}), "CustomObjectsApi", "patch_cluster_custom_object",
+     ("multicluster.coreos.com", "v1", "clusters", "east", {"spec": {}})),
+    (lambda c: c.create({"kind": "ConfigMap", "metadata": {"name": "m", "namespace": "ns"}}), "CoreV1Api",
+     "create_namespaced_config_map", ("ns", {"kind": "ConfigMap", "metadata": {"name": "m", "namespace": "ns"}})),
+    (lambda c: c.create({"kind": "Cluster", "metadata": {"name": "e"}}), "CustomObjectsApi",
+     "create_cluster_custom_object", ("multicluster.coreos.com", "v1", "clusters", {"kind": "Cluster",
+                                                                                   "metadata": {"name": "e"}})),
+    (lambda c: c.create({"kind": "TokenRequest", "metadata": {"namespace": "ns"}}, parent="sa"), "CoreV1Api",
+     "create_namespaced_service_account_token", ("sa", "ns", {"kind": "TokenRequest", "metadata": {"namespace": "ns"}})),
+    (lambda c: c.create({"kind": "TokenReview", "spec": {}}), "AuthenticationV1Api", "create_token_review",
+     ({"kind": "TokenReview", "spec": {}},)),
+    (lambda c: c.replace({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}), "CoreV1Api",
+     "replace_namespaced_secret", ("s", "ns", {"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}})),
+    (lambda c: c.delete("ServiceAccount", "sa", "ns"), "CoreV1Api", "delete_namespaced_service_account", ("sa", "ns")),
+    (lambda c: c.delete("ClusterPolicy", "p"), "CustomObjectsApi", "delete_cluster_custom_object",
+     ("multicluster.coreos.com", "v1", "clusterpolicies", "p")),
 ])
-def test_typed_apis_are_lazy_and_share_the_api_client(cc, attr, cls):
-    api = getattr(cc, attr)
-    assert isinstance(api, cls)
-    assert api.api_client is cc.api_client
-    assert getattr(cc, attr) is api
+def test_each_verb_reaches_the_method_the_kinds_table_names(clock, call, api, method, args):
+    client = make(clock)
+    call(client)
+    name, called, kwargs = client.apis[api].calls[0]
+    assert (name, called) == (method, args)
+    assert kwargs["_preload_content"] is False
+    connect, read = kwargs["_request_timeout"]
+    assert connect == 10 and read == 30
 
 
-def test_to_dict(cc):
-    meta = k8s_client.V1ObjectMeta(name="x", labels={"a": "b"})
-    assert cc.to_dict(meta) == {"name": "x", "labels": {"a": "b"}}
+def test_writes_are_dry_runs_in_check_mode_and_reads_are_not(clock):
+    client = make(clock, check_mode=True)
+    client.get("Secret", "x", "ns")
+    client.create({"kind": "Secret", "metadata": {"name": "x", "namespace": "ns"}})
+    client.patch("Secret", "x", {}, "ns")
+    client.delete("Secret", "x", "ns")
+    client.create({"kind": "TokenReview", "spec": {}})
+    calls = client.apis["CoreV1Api"].calls
+    assert "dry_run" not in calls[0][2]
+    assert [kwargs.get("dry_run") for _n, _a, kwargs in calls[1:]] == ["All", "All", "All"]
+    assert "dry_run" not in client.apis["AuthenticationV1Api"].calls[0][2]
 
 
-def test_call_passes_arguments_and_returns(cc):
-    fn = Fn(result={"items": []})
-    assert cc.call("list", "Secrets", "in ns", fn, "ns", label_selector="a=b") == {"items": []}
-    assert fn.calls == [(("ns",), {"label_selector": "a=b"})]
+def test_results_are_the_servers_json_as_dicts(clock):
+    client = make(clock)
+    client._api("CoreV1Api").answers["read_namespace"] = [{"metadata": {"name": "ns", "labels": {"a": "b"}}}]
+    assert client.get("Namespace", "ns") == {"metadata": {"name": "ns", "labels": {"a": "b"}}}
 
 
-def test_call_error_message(cc):
-    fn = Fn(api_error(403, {"kind": "Status", "reason": "Forbidden", "message": 'secrets "x" is forbidden'},
-                      headers={"Authorization": "Bearer " + EAST_TOKEN}))
+def test_get_of_an_absent_object_is_none_and_of_a_missing_type_an_error(clock):
+    client = make(clock)
+    client._api("CoreV1Api").answers["read_namespaced_secret"] = [not_found("x")]
+    assert client.get("Secret", "x", "ns") is None
+    client._api("CustomObjectsApi").answers["get_cluster_custom_object"] = [
+        api_error(404, "Not Found", "404 page not found")]
+    with pytest.raises(MissingResourceTypeError) as raised:
+        client.get("ClusterPolicy", "p")
+    assert str(raised.value) == \
+        "the multi-cluster registry is not installed on cluster 'east' (no ClusterPolicy API)"
+
+
+def test_list_follows_continue_tokens_and_sorts(clock):
+    client = make(clock)
+    client._api("CoreV1Api").answers["list_namespaced_secret"] = [
+        {"metadata": {"continue": "t1", "resourceVersion": "5"}, "items": [{"metadata": {"name": "b"}}]},
+        {"metadata": {"resourceVersion": "6"}, "items": [{"metadata": {"name": "a"}}]}]
+    items, version = client.list("Secret", "ns", label_selector="app=x", page_size=1)
+    assert [i["metadata"]["name"] for i in items] == ["a", "b"] and version == "6"
+    first, second = client.apis["CoreV1Api"].calls
+    assert first[2]["label_selector"] == "app=x" and first[2]["limit"] == 1 and "_continue" not in first[2]
+    assert second[2]["_continue"] == "t1"
+
+
+def test_list_of_a_namespaced_kind_in_every_namespace(clock):
+    client = make(clock)
+    client.list("RoleBinding", label_selector="a=b")
+    assert client.apis["RbacAuthorizationV1Api"].calls[0][0] == "list_role_binding_for_all_namespaces"
+
+
+def test_transient_errors_are_retried_within_the_deadline(clock):
+    client = make(clock)
+    client._api("CoreV1Api").answers["read_namespaced_secret"] = [
+        api_error(503, "Service Unavailable"), ProtocolError("reset", ConnectionResetError(104, "reset")),
+        {"metadata": {"name": "x"}}]
+    assert client.get("Secret", "x", "ns") == {"metadata": {"name": "x"}}
+    assert len(clock.sleeps) == 2
+
+
+def test_a_server_that_never_answers_fails_after_the_deadline_naming_cluster_call_and_time(clock):
+    client = make(clock, timeout=12)
+    api = client._api("CustomObjectsApi")
+
+    def hang(*args, **kwargs):
+        clock.now += kwargs["_request_timeout"][1]  # the read timeout runs out
+        raise timed_out()
+    api.answers["get_cluster_custom_object"] = [None]
+    api.get_cluster_custom_object = hang
     with pytest.raises(MulticlusterError) as raised:
-        cc.call("create", "Secret", "ns/x", fn, "ns", {})
-    assert str(raised.value) == "create Secret ns/x on cluster 'east': secrets \"x\" is forbidden"
-    assert raised.value.cluster == "east" and raised.value.details["status"] == 403
-    assert isinstance(raised.value.__cause__, ApiException)
-    assert EAST_TOKEN not in str(raised.value)
+        client.get("Cluster", "us-east")
+    assert str(raised.value) == "read Cluster us-east on cluster 'east': the API server did not answer within 12 s"
+    assert raised.value.cluster == "east" and clock.now <= 12.0 + 0.5
 
 
-def test_call_retries_transient_errors_but_not_conflicts(cc):
-    fn = Fn(api_error(503, "x", "Service Unavailable"), ProtocolError("aborted", ConnectionResetError(104, "r")))
-    assert cc.call("read", "Secret", "x", fn) == "ok"
-    assert len(fn.calls) == 3 and len(cc.sleeps) == 2
-    conflict = Fn(api_error(409, {"kind": "Status", "reason": "AlreadyExists", "message": "exists"}))
-    with pytest.raises(MulticlusterError, match="exists"):
-        cc.call("create", "Secret", "x", conflict)
-    assert len(conflict.calls) == 1
+def test_each_try_gets_the_time_that_is_left_as_its_read_timeout(clock):
+    client = make(clock, timeout=20)
+    api = client._api("CoreV1Api")
+    api.answers["read_namespace"] = [api_error(503, "x"), {"metadata": {"name": "n"}}]
+    clock.now = 0.0
+    client.get("Namespace", "n")
+    first, second = [kwargs["_request_timeout"] for _n, _a, kwargs in api.calls]
+    assert first == (10, 20.0) and second[1] == pytest.approx(20.0 - clock.sleeps[0])
 
 
-def test_write_retries_conflicts_raw_or_already_wrapped(cc):
-    conflict = {"kind": "Status", "reason": "Conflict", "message": "the object has been modified"}
-    fn = Fn(api_error(409, conflict))
-    assert cc.write("update", "Cluster", "east", fn) == "ok"
-    assert len(fn.calls) == 2
-
-    inner = Fn(api_error(409, conflict), api_error(409, conflict))
-    attempts = []
+def test_a_single_write_does_not_retry_a_conflict_but_a_transaction_re_runs(clock):
+    client = make(clock)
+    api = client._api("CoreV1Api")
+    conflict = api_error(409, "Conflict", {"kind": "Status", "reason": "Conflict", "message": "the object has been modified"})
+    api.answers["patch_namespaced_config_map"] = [conflict, {"metadata": {"name": "m"}}]
+    with pytest.raises(ConflictError):
+        client.patch("ConfigMap", "m", {"metadata": {"resourceVersion": "1"}}, "ns")
+    runs = []
 
     def read_modify_write():
-        attempts.append(1)
-        return cc.call("patch", "Cluster", "east", inner)
+        runs.append(1)
+        return client.patch("ConfigMap", "m", {}, "ns")
+    api.answers["patch_namespaced_config_map"] = [conflict, {"metadata": {"name": "m"}}]
+    assert client.transaction("update", "ConfigMap", "ns/m", read_modify_write) == {"metadata": {"name": "m"}}
+    assert len(runs) == 2
 
-    assert cc.write("update", "Cluster", "east", read_modify_write) == "ok"
-    assert len(attempts) == 3
+
+def test_already_exists_is_its_own_error_and_create_or_get_reads_the_winner(clock):
+    client = make(clock)
+    api = client._api("CoreV1Api")
+    exists = api_error(409, "Conflict", {"kind": "Status", "reason": "AlreadyExists", "message": 'secrets "s" already exists'})
+    api.answers["create_namespaced_secret"] = [exists]
+    api.answers["read_namespaced_secret"] = [{"metadata": {"name": "s", "uid": "theirs"}}]
+    body = {"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}
+    with pytest.raises(AlreadyExistsError) as raised:
+        client.create(body)
+    assert str(raised.value) == "create Secret ns/s on cluster 'east': secrets \"s\" already exists"
+    assert client.create_or_get(body) == ({"metadata": {"name": "s", "uid": "theirs"}}, False)
 
 
-def test_write_lets_its_own_errors_through(cc):
-    def refuse():
-        raise MulticlusterError("refusing: a fleet has one directory")
+def test_delete_of_what_is_gone_is_false_and_after_a_lost_answer_true(clock):
+    client = make(clock)
+    api = client._api("CoreV1Api")
+    api.answers["delete_namespaced_secret"] = [not_found("s")]
+    assert client.delete("Secret", "s", "ns") is False
+    api.answers["delete_namespaced_secret"] = [ProtocolError("lost", ConnectionResetError(104, "reset")), not_found("s")]
+    assert client.delete("Secret", "s", "ns") is True
+
+
+def test_errors_read_action_kind_name_cluster_reason_without_secrets(clock):
+    client = make(clock)
+    client._api("CoreV1Api").answers["read_namespaced_secret"] = [api_error(
+        403, "Forbidden", {"kind": "Status", "reason": "Forbidden", "message": "secrets \"x\" is forbidden"},
+        headers={"Authorization": "Bearer s3cr3t"})]
     with pytest.raises(MulticlusterError) as raised:
-        cc.write("update", "Cluster", "east", refuse)
-    assert str(raised.value) == "refusing: a fleet has one directory"
-    assert raised.value.cluster == "east"
+        client.get("Secret", "x", "ns")
+    assert str(raised.value) == "read Secret ns/x on cluster 'east': secrets \"x\" is forbidden"
+    assert raised.value.details == {"status": 403}
+    assert "s3cr3t" not in repr(raised.value.__dict__)
 
 
-def test_read_returns_none_when_the_object_is_absent(cc):
-    assert cc.read("Secret", "ns/x", Fn(not_found("x")), "x", "ns") is None
-    assert cc.read("Secret", "ns/x", Fn(result="obj"), "x", "ns") == "obj"
+def test_a_probe_client_keeps_the_label_and_sends_only_the_token(clock):
+    client = make(clock)
+    probe = client.with_token("old-token", 5)
+    assert probe.label == "east" and probe.timeout == 5.0
+    assert probe.configuration.api_key["BearerToken"] == "Bearer old-token"
+    assert probe.configuration.cert_file is None
 
 
-def test_read_of_a_missing_registry_type(cc):
-    fn = Fn(api_error(404, "404 page not found", "Not Found"), name="get_cluster_custom_object")
-    with pytest.raises(MissingResourceTypeError) as raised:
-        cc.read("Cluster", "east", fn, REGISTRY_GROUP, "v1", "clusters", "east")
-    assert str(raised.value) == "the multi-cluster registry is not installed on cluster 'east' (no Cluster API)"
-    assert raised.value.group == REGISTRY_GROUP and raised.value.cluster == "east"
-    listing = Fn(api_error(404, "404 page not found", "Not Found"), name="list_cluster_custom_object")
-    with pytest.raises(MissingResourceTypeError, match="not installed"):
-        cc.call("list", "Clusters", "", listing, group=REGISTRY_GROUP, version="v1", plural="clusters")
+def test_watch_streams_raw_objects_with_a_bounded_read(clock):
+    client = make(clock)
 
-
-def test_read_of_another_missing_type(cc):
-    fn = Fn(api_error(404, "404 page not found", "Not Found"), name="get_namespaced_custom_object")
-    with pytest.raises(MissingResourceTypeError) as raised:
-        cc.read("Widget", "ns/w", fn, "example.com", "v1", "ns", "widgets", "w")
-    assert str(raised.value).startswith("read Widget ns/w on cluster 'east': ")
-    assert "not installed" not in str(raised.value)
-
-
-def test_delete(cc):
-    assert cc.delete("Secret", "ns/x", Fn(), "x", "ns", dry_run=cc.dry_run) is True
-    assert cc.delete("Secret", "ns/x", Fn(not_found("x")), "x", "ns") is False
-    with pytest.raises(MulticlusterError, match="^delete Secret ns/x on cluster 'east': HTTP 500"):
-        cc.delete("Secret", "ns/x", Fn(*[api_error(500, "x", "Internal Server Error")] * 5), "x", "ns")
-    assert len(cc.sleeps) == 4
-
-
-def test_a_delete_retried_after_a_lost_answer_counts_as_deleted(cc):
-    """The first attempt deleted the object but its answer was lost (503): the
-    retry's NotFound means 'deleted', not 'was already gone'."""
-    fn = Fn(api_error(503, "x", "Service Unavailable"), not_found("x"))
-    assert cc.delete("Secret", "ns/x", fn, "x", "ns") is True
-    assert len(cc.sleeps) == 1
+    class Stream:
+        def stream(self, fn, *args, **kwargs):
+            self.seen = (fn, args, kwargs)
+            yield {"type": "ADDED", "raw_object": {"metadata": {"name": "east", "resourceVersion": "9"}}}
+            yield {"type": "BOOKMARK", "raw_object": {"metadata": {"resourceVersion": "10"}}}
+    stream = Stream()
+    events = list(client.watch("Cluster", "8", 60, stream))
+    assert events == [("ADDED", {"metadata": {"name": "east", "resourceVersion": "9"}}),
+                      ("BOOKMARK", {"metadata": {"resourceVersion": "10"}})]
+    _fn, args, kwargs = stream.seen
+    assert args == ("multicluster.coreos.com", "v1", "clusters")
+    assert kwargs["resource_version"] == "8" and kwargs["timeout_seconds"] == 60
+    assert kwargs["_request_timeout"] == (10, 90.0)

@@ -3,7 +3,10 @@
 import pytest
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import cluster as mc
+from ansible_collections.coreos.multicluster.plugins.module_utils import compare
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER
+from tests.unit.utils.fake_cluster import FakeCluster
 
 ENDPOINT = "https://east-api.example.com:443"
 
@@ -15,7 +18,7 @@ def live(name="east", labels=None, annotations=None, endpoints=(ENDPOINT,), rv="
         meta["labels"] = dict(labels)
     if annotations:
         meta["annotations"] = dict(annotations)
-    return {"apiVersion": mc.API_VERSION, "kind": "Cluster", "metadata": meta,
+    return {"apiVersion": CLUSTER.api_version, "kind": "Cluster", "metadata": meta,
             "spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [{"ServerAddress": e} for e in endpoints]}}}
 
 
@@ -61,67 +64,67 @@ def test_absent_needs_only_a_good_name():
     assert mc.validate(params(state="absent", endpoints=[]))["state"] == "absent"
 
 
+def plan(existing, p):
+    """(verb, body) of what the module would write, the resourceVersion guard aside; None for no change."""
+    action = compare.plan(mc.desired(existing, p), existing)
+    if action is None:
+        return None
+    verb, body = action
+    if verb == compare.PATCH:
+        assert body["metadata"].pop("resourceVersion") == existing["metadata"]["resourceVersion"]
+        if not body["metadata"]:
+            del body["metadata"]
+    return verb, body
+
+
 def test_plan_create_builds_the_contract_schema():
-    after, patch = mc.plan(None, params(labels={"stage": "production"}, console_url="https://c.example.com",
-                                        directory=True, endpoints=[ENDPOINT]))
-    assert patch == after
-    assert after["apiVersion"] == "multicluster.coreos.com/v1" and after["kind"] == "Cluster"
-    assert after["spec"] == {"KubernetesAPIEndpoints": {"ServerEndpoints": [{"ServerAddress": ENDPOINT}]}}
-    assert after["metadata"]["annotations"] == {mc.CONSOLE_ANNOTATION: "https://c.example.com",
-                                                mc.DIRECTORY_ANNOTATION: "true"}
+    verb, body = plan(None, params(labels={"stage": "production"}, console_url="https://c.example.com",
+                                   directory=True, endpoints=[ENDPOINT]))
+    assert verb == compare.CREATE
+    assert body["apiVersion"] == "multicluster.coreos.com/v1" and body["kind"] == "Cluster"
+    assert body["spec"] == {"KubernetesAPIEndpoints": {"ServerEndpoints": [{"ServerAddress": ENDPOINT}]}}
+    assert body["metadata"]["annotations"] == {mc.CONSOLE_ANNOTATION: "https://c.example.com",
+                                               mc.DIRECTORY_ANNOTATION: "true"}
 
 
 def test_plan_create_without_endpoints_is_refused():
     with pytest.raises(MulticlusterError, match="endpoints are needed"):
-        mc.plan(None, params(labels={"a": "b"}))
+        mc.desired(None, params(labels={"a": "b"}))
 
 
 def test_plan_same_state_is_no_change():
     existing = live(labels={"stage": "production"})
-    after, patch = mc.plan(existing, params(labels={"stage": "production"}, endpoints=[ENDPOINT]))
-    assert patch is None
-    assert after == mc.normalise(existing)
+    assert plan(existing, params(labels={"stage": "production"}, endpoints=[ENDPOINT])) is None
+
+
+def test_labels_and_annotations_other_tools_add_are_no_change():
+    existing = live(labels={"stage": "production", "argocd.argoproj.io/instance": "fleet"},
+                    annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}", "note": "x"})
+    assert plan(existing, params(labels={"stage": "production"}, endpoints=[ENDPOINT])) is None
 
 
 def test_plan_merges_labels_unless_purged():
     existing = live(labels={"stage": "production", "team": "a"})
-    _after, patch = mc.plan(existing, params(labels={"region": "us-east1"}))
-    assert patch == {"metadata": {"labels": {"region": "us-east1"}}}
-    _after, patch = mc.plan(existing, params(labels={"stage": "production"}, purge_labels=True))
-    assert patch == {"metadata": {"labels": {"team": None}}}
-    _after, patch = mc.plan(existing, params(labels={"team": None}))
-    assert patch == {"metadata": {"labels": {"team": None}}}
+    assert plan(existing, params(labels={"region": "us-east1"})) == \
+        (compare.PATCH, {"metadata": {"labels": {"region": "us-east1"}}})
+    assert plan(existing, params(labels={"stage": "production"}, purge_labels=True)) == \
+        (compare.PATCH, {"metadata": {"labels": {"team": None}}})
+    assert plan(existing, params(labels={"team": None})) == (compare.PATCH, {"metadata": {"labels": {"team": None}}})
 
 
 def test_plan_directory_flag_and_console_url_removal():
     existing = live(annotations={mc.DIRECTORY_ANNOTATION: "true", mc.CONSOLE_ANNOTATION: "https://c"})
-    _after, patch = mc.plan(existing, params(directory=False, console_url=""))
-    assert patch == {"metadata": {"annotations": None}}
-    _after, patch = mc.plan(existing, params(directory=None, console_url=None))
-    assert patch is None
+    assert plan(existing, params(directory=False, console_url="")) == \
+        (compare.PATCH, {"metadata": {"annotations": {mc.DIRECTORY_ANNOTATION: None, mc.CONSOLE_ANNOTATION: None}}})
+    assert plan(existing, params(directory=None, console_url=None)) is None
 
 
 def test_plan_replaces_endpoints_and_keeps_fields_of_kept_entries():
     existing = live()
     existing["spec"]["KubernetesAPIEndpoints"]["ServerEndpoints"][0]["ClientCIDR"] = "0.0.0.0/0"
-    after, patch = mc.plan(existing, params(endpoints=[ENDPOINT, "https://b.example.com"]))
-    assert patch == {"spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [
-        {"ServerAddress": ENDPOINT, "ClientCIDR": "0.0.0.0/0"}, {"ServerAddress": "https://b.example.com"}]}}}
-    assert after["spec"]["KubernetesAPIEndpoints"]["ServerEndpoints"][1] == {"ServerAddress": "https://b.example.com"}
-
-
-def test_normalise_drops_server_fields_only():
-    norm = mc.normalise(live(labels={"a": "b"}))
-    assert set(norm["metadata"]) == {"name", "labels"}
-    assert norm["spec"] == live()["spec"]
-    assert mc.normalise(None) is None
-
-
-def test_merge_patch_nulls_removed_keys_and_recurses():
-    before = {"a": 1, "b": {"c": 1, "d": 2}, "e": [1]}
-    after = {"a": 1, "b": {"c": 2}, "e": [1, 2], "f": "new"}
-    assert mc.merge_patch(before, after) == {"b": {"c": 2, "d": None}, "e": [1, 2], "f": "new"}
-    assert mc.merge_patch(after, after) == {}
+    assert plan(existing, params(endpoints=[ENDPOINT, "https://b.example.com"])) == (compare.PATCH, {
+        "spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [
+            {"ServerAddress": ENDPOINT, "ClientCIDR": "0.0.0.0/0"}, {"ServerAddress": "https://b.example.com"}]}}})
 
 
 def test_flat_view():
@@ -137,3 +140,50 @@ def test_other_directory_and_same_uid():
     assert mc.other_directory(objs, "west") is None
     assert mc.same_uid_elsewhere(objs, "central", "u-w") == "west"
     assert mc.same_uid_elsewhere(objs, "west", "u-w") is None
+
+
+# --- applying, on an in-memory directory ---------------------------------------------------------
+
+def identity_cluster(installed_as="east", uid="uid-east"):
+    target = FakeCluster(label="east")
+    target.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": mc.CONFIG_MAP, "namespace": mc.CONFIG_NAMESPACE},
+                "data": {mc.CONFIG_KEY: installed_as}})
+    target.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": uid}})
+    return target
+
+
+def test_register_then_rerun_writes_nothing_and_records_the_uid():
+    directory = FakeCluster(label="west")
+    first = mc.ensure_present(directory, params(labels={"stage": "production"}, endpoints=[ENDPOINT]), identity_cluster())
+    assert first["changed"] and first["cluster"]["kube_system_uid"] == "uid-east"
+    writes = list(directory.writes)
+    second = mc.ensure_present(directory, params(labels={"stage": "production"}, endpoints=[ENDPOINT]), identity_cluster())
+    assert not second["changed"] and directory.writes == writes
+
+
+def test_a_cluster_installed_under_another_name_is_refused_before_any_write():
+    directory = FakeCluster(label="west")
+    with pytest.raises(MulticlusterError, match="was installed as 'central'"):
+        mc.ensure_present(directory, params(endpoints=[ENDPOINT]), identity_cluster("central"))
+    assert directory.writes == []
+
+
+def test_one_directory_and_one_name_per_cluster():
+    directory = FakeCluster(label="west")
+    directory.add(live("west", annotations={mc.DIRECTORY_ANNOTATION: "true", mc.UID_ANNOTATION: "uid-east"}))
+    with pytest.raises(MulticlusterError, match="Cluster west already has the"):
+        mc.ensure_present(directory, params(directory=True, endpoints=[ENDPOINT]))
+    with pytest.raises(MulticlusterError, match="already registered as Cluster west"):
+        mc.ensure_present(directory, params(endpoints=[ENDPOINT]), identity_cluster())
+    assert directory.writes == []
+
+
+def test_deregister_and_again_is_no_change_and_info_lists_by_selector():
+    directory = FakeCluster()
+    directory.add(live("east", labels={"stage": "production"}))
+    directory.add(live("west", labels={"stage": "dev"}))
+    assert [c["name"] for c in mc.info(directory)["fleet"]] == ["east", "west"]
+    assert [c["name"] for c in mc.info(directory, label_selector="stage=dev")["fleet"]] == ["west"]
+    assert mc.ensure_absent(directory, "east")["changed"]
+    assert not mc.ensure_absent(directory, "east")["changed"]
+    assert mc.info(directory, name="east")["clusters"] == []

@@ -8,14 +8,15 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
-from urllib3.exceptions import (MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError,
+from urllib3.exceptions import (ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError,
                                 ReadTimeoutError, SSLError)
 from http.client import RemoteDisconnected
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import errors
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
-    REGISTRY_GROUP, MissingResourceTypeError, MulticlusterError, api_reason, format_error, is_missing_type,
-    is_not_found, is_transient, retry)
+    MissingResourceTypeError, MulticlusterError, api_reason, format_error, is_missing_type,
+    is_not_found, is_timeout, is_transient)
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import REGISTRY_GROUP
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.s3cr3t-t0ken"
 
@@ -70,6 +71,15 @@ def untrusted():
 
 def reset():
     return ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+
+
+def read_timeout():
+    return ReadTimeoutError(pool(), "/api", "Read timed out. (read timeout=3)")
+
+
+def connect_timeout():
+    conn = HTTPSConnection("127.0.0.1", 1234)
+    return MaxRetryError(pool(), "/api", ConnectTimeoutError(conn, "TLS handshake timed out"))
 
 
 def disconnected():
@@ -201,6 +211,9 @@ def test_other_statuses_are_neither():
     (api_error(422, "x", "Unprocessable Entity"), False),
     (api_error(501, "x", "Not Implemented"), False),
     (ApiException(status=0, reason="SSLError\ncertificate verify failed"), False),
+    (read_timeout(), True),
+    (connect_timeout(), True),
+    (socket.timeout("timed out"), True),
     (refused(), False),
     (ConnectionRefusedError(111, "Connection refused"), False),
     (unresolvable(), False),
@@ -215,78 +228,19 @@ def test_is_transient(exc, transient):
     assert is_transient(exc) is transient
 
 
-# --- retry -------------------------------------------------------------------------------
-
-class Flaky:
-    """Raises the given exceptions in turn, then returns 'done'."""
-
-    def __init__(self, *failures):
-        self.failures = list(failures)
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
-        if self.failures:
-            raise self.failures.pop(0)
-        return "done"
-
-
-def test_retry_gives_up_after_attempts_and_reraises_the_last_error():
-    last = api_error(503, "x", "Service Unavailable")
-    fn = Flaky(*([api_error(503, "x", "Service Unavailable")] * 4 + [last, ValueError("never reached")]))
-    sleeps = []
-    with pytest.raises(ApiException) as raised:
-        retry(fn, attempts=5, sleep=sleeps.append)
-    assert raised.value is last
-    assert fn.calls == 5 and len(sleeps) == 4
-
-
-def test_retry_stops_at_once_on_a_non_transient_error():
-    fn = Flaky(api_error(404, "x", "Not Found"), api_error(503, "x", "Service Unavailable"))
-    sleeps = []
-    with pytest.raises(ApiException) as raised:
-        retry(fn, sleep=sleeps.append)
-    assert raised.value.status == 404
-    assert fn.calls == 1 and sleeps == []
-
-
-def test_retry_returns_once_it_works():
-    sleeps = []
-    fn = Flaky(reset(), api_error(409, "x", "Conflict"))
-    assert retry(fn, sleep=sleeps.append) == "done"
-    assert fn.calls == 3 and len(sleeps) == 2
-
-
-def test_retry_backoff_is_jittered_exponential_and_capped():
-    fn = Flaky(*[api_error(500, "x", "Internal Server Error")] * 7)
-    sleeps = []
-    assert retry(fn, attempts=8, base_delay=0.2, max_delay=1.0, sleep=sleeps.append) == "done"
-    ceilings = [0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0]
-    assert len(sleeps) == len(ceilings)
-    for delay, ceiling in zip(sleeps, ceilings):
-        assert ceiling / 2 <= delay <= ceiling
-
-
-def test_retry_honours_retry_after_capped():
-    sleeps = []
-    retry(Flaky(api_error(429, "x", "Too Many Requests", headers={"Retry-After": "2"}),
-                api_error(429, "x", "Too Many Requests", headers={"retry-after": "120"})),
-          max_delay=5.0, sleep=sleeps.append)
-    assert sleeps == [2.0, 5.0]
-
-
-def test_retry_with_one_attempt_never_sleeps():
-    sleeps = []
-    with pytest.raises(ApiException):
-        retry(Flaky(api_error(503, "x", "Service Unavailable")), attempts=1, sleep=sleeps.append)
-    assert sleeps == []
-
-
-def test_retry_takes_another_transient_rule():
-    fn = Flaky(api_error(409, "x", "Conflict"))
-    with pytest.raises(ApiException):
-        retry(fn, sleep=lambda s: None, transient=lambda exc: False)
-    assert fn.calls == 1
+@pytest.mark.parametrize("exc, timeout", [
+    (read_timeout(), True),
+    (connect_timeout(), True),
+    (MaxRetryError(pool(), "/api", ReadTimeoutError(pool(), "/api", "Read timed out. (read timeout=3)")), True),
+    (socket.timeout("timed out"), True),
+    (refused(), False),  # NewConnectionError is a ConnectTimeoutError subclass in urllib3 2: not a timeout
+    (unresolvable(), False),
+    (reset(), False),
+    (api_error(504, "x", "Gateway Timeout"), False),
+    (ValueError("timeout"), False),
+])
+def test_is_timeout(exc, timeout):
+    assert is_timeout(exc) is timeout
 
 
 # --- format_error ------------------------------------------------------------------------

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import sync_secret as ss
-from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import build_kubeconfig
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.tests.unit.utils.fake_client import FakeClusterClient, NotFound
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from tests.unit.utils.fake_cluster import FakeCluster
 
 SERVER = "https://directory.example.com:6443"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.sig-s3cr3t"
@@ -107,55 +107,12 @@ def test_secret_view_shows_keys_and_hashes_only():
 
 # --- flows, against an in-memory replica ----------------------------------------------------------------
 
-class FakeReplica(FakeClusterClient):
-    label = "fake-replica"
-    server = "https://replica.example.com:6443"
+def FakeReplica(check_mode=False):  # noqa: N802 - reads as the class it stands for
+    return FakeCluster(label="fake-replica", server="https://replica.example.com:6443", check_mode=check_mode)
 
-    def __init__(self, check_mode=False):
-        self.objects = {}
-        self.writes = []
-        self.check_mode = check_mode
-        self.core = self.apps = self
 
-    def _get(self, kind, name, namespace):
-        try:
-            return copy.deepcopy(self.objects[(kind, namespace, name)])
-        except KeyError:
-            raise NotFound()
-
-    def _put(self, kind, name, namespace, obj, dry_run, verb):
-        if not dry_run:
-            self.writes.append((verb, kind, name))
-            self.objects[(kind, namespace, name)] = copy.deepcopy(obj)
-        return copy.deepcopy(obj)
-
-    def read_namespaced_secret(self, name, namespace):
-        return self._get("Secret", name, namespace)
-
-    def create_namespaced_secret(self, namespace, body, dry_run=None):
-        assert ("Secret", namespace, body["metadata"]["name"]) not in self.objects
-        return self._put("Secret", body["metadata"]["name"], namespace, body, dry_run, "create")
-
-    def patch_namespaced_secret(self, name, namespace, body, dry_run=None):
-        obj = self._get("Secret", name, namespace)
-        obj["data"].update(body["data"])
-        obj["metadata"].setdefault("annotations", {}).update(body["metadata"]["annotations"])
-        return self._put("Secret", name, namespace, obj, dry_run, "patch")
-
-    def delete_namespaced_secret(self, name, namespace, dry_run=None):
-        self._get("Secret", name, namespace)
-        if not dry_run:
-            self.writes.append(("delete", "Secret", name))
-            del self.objects[("Secret", namespace, name)]
-
-    def read_namespaced_deployment(self, name, namespace):
-        return self._get("Deployment", name, namespace)
-
-    def patch_namespaced_deployment(self, name, namespace, body, dry_run=None):
-        obj = self._get("Deployment", name, namespace)
-        template = obj["spec"]["template"].setdefault("metadata", {})
-        template.setdefault("annotations", {}).update(body["spec"]["template"]["metadata"]["annotations"])
-        return self._put("Deployment", name, namespace, obj, dry_run, "patch")
+def stored_secret(replica):
+    return replica.stored("Secret", "directory-sync", "tectonic-system")
 
 
 class Verifier:
@@ -163,7 +120,7 @@ class Verifier:
         self.calls = []
         self.error = error
 
-    def __call__(self, config, server):
+    def __call__(self, config, server, request_timeout=None):
         self.calls.append(server)
         if self.error:
             raise MulticlusterError("the credential cannot list Clusters on directory '%s': %s" % (server, self.error))
@@ -182,7 +139,7 @@ def test_check_apply_check_apply():
     replica.check_mode = False
     apply = run(replica, verifier)
     assert apply["changed"] and replica.writes == [("create", "Secret", "directory-sync")]
-    assert stored(replica.objects[("Secret", "tectonic-system", "directory-sync")]) == ss.canonical(config())
+    assert stored(stored_secret(replica)) == ss.canonical(config())
     replica.writes.clear()
     for check_mode in (True, False):
         replica.check_mode = check_mode
@@ -205,9 +162,9 @@ def test_a_credential_that_cannot_list_clusters_writes_nothing():
 def test_new_content_rolls_the_deployment():
     replica = FakeReplica()
     run(replica)
-    replica.objects[("Deployment", "tectonic-system", "directory-sync")] = {
-        "metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
-        "spec": {"template": {"metadata": {"labels": {"app": "directory-sync"}}}}}
+    replica.add({"apiVersion": "apps/v1", "kind": "Deployment",
+                 "metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
+                 "spec": {"template": {"metadata": {"labels": {"app": "directory-sync"}}}}})
     replica.writes.clear()
     # the Deployment came after the Secret: it is given the current hash once
     first = run(replica)
@@ -219,7 +176,7 @@ def test_new_content_rolls_the_deployment():
     rotated = run(replica, kubeconfig_content=config(token="new-token"))
     assert rotated["changed"] and rotated["deployment"]["updated"]
     assert replica.writes == [("patch", "Secret", "directory-sync"), ("patch", "Deployment", "directory-sync")]
-    annotations = replica.objects[("Deployment", "tectonic-system", "directory-sync")]["spec"]["template"]["metadata"]
+    annotations = replica.stored("Deployment", "directory-sync", "tectonic-system")["spec"]["template"]["metadata"]
     assert annotations["annotations"][ss.HASH_ANNOTATION] == rotated["credential_hash"]
     assert rotated["diff"]["before"]["secret"]["data"]["kubeconfig"] != rotated["diff"]["after"]["secret"]["data"][
         "kubeconfig"]
@@ -256,7 +213,7 @@ def test_verify_credential_names_the_directory_and_the_reason():
 def test_read_replica_credential_returns_the_stored_kubeconfig():
     replica = FakeReplica()
     settings = ss.validate(params())
-    replica.objects[("Secret", "tectonic-system", "directory-sync")] = ss.desired_secret(settings)
+    replica.add(ss.desired_secret(settings))
     text, warning = ss.read_replica_credential(lambda: replica, "present")
     assert warning is None and yaml.safe_load(text) == config()
     assert replica.writes == []

@@ -1,4 +1,4 @@
-"""The directory-sync agent's pieces and loop, with fakes (no API server)."""
+"""The directory-sync agent (agent/): its pieces and loop, with fakes (no API server)."""
 
 import io
 import json
@@ -11,10 +11,14 @@ import urllib.request
 import pytest
 import yaml
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_agent as sa
-from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import build_kubeconfig
+from ansible_collections.coreos.multicluster.agent import cli, logs, loop
+from ansible_collections.coreos.multicluster.agent import health as health_mod
+from ansible_collections.coreos.multicluster.agent import watcher as watcher_mod
+from ansible_collections.coreos.multicluster.plugins.module_utils import retries
 from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import Cancelled
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
 
 SERVER = "https://directory.example.com:6443"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.s3cr3t-signature"
@@ -34,9 +38,9 @@ class Clock(object):
 # --- backoff, health, logs --------------------------------------------------------------------------------
 
 def test_backoff_doubles_up_to_the_cap_with_jitter_and_resets():
-    high = sa.Backoff(1.0, 10.0, rand=lambda: 1.0)
+    high = retries.Backoff(1.0, 10.0, rand=lambda: 1.0)
     assert [high.next() for dummy in range(6)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
-    low = sa.Backoff(1.0, 10.0, rand=lambda: 0.0)
+    low = retries.Backoff(1.0, 10.0, rand=lambda: 0.0)
     assert [low.next() for dummy in range(3)] == [0.5, 1.0, 2.0]
     low.reset()
     assert low.failures == 0 and low.next() == 0.5
@@ -44,7 +48,7 @@ def test_backoff_doubles_up_to_the_cap_with_jitter_and_resets():
 
 def test_health_is_ok_only_after_a_recent_successful_sync():
     clock = Clock()
-    health = sa.Health(window=120, live_window=180, clock=clock)
+    health = health_mod.Health(window=120, live_window=180, clock=clock)
     assert health.ready()[0] == 503 and health.ready()[1]["status"] == "starting"
     health.record(True, "3 Clusters in sync")
     code, body = health.ready()
@@ -67,10 +71,10 @@ def test_health_is_ok_only_after_a_recent_successful_sync():
 
 def test_logs_are_one_json_object_per_line_and_never_carry_a_bearer_token():
     stream = io.StringIO()
-    sa.configure_logging(stream)
-    sa.log(logging.INFO, "synced", created=2, reason="header Authorization: Bearer %s" % TOKEN)
-    sa.log(logging.DEBUG, "not shown at info")
-    sa.log(logging.ERROR, "sync failed with token=%s" % TOKEN)
+    logs.configure_logging(stream)
+    logs.log(logging.INFO, "synced", created=2, reason="header Authorization: Bearer %s" % TOKEN)
+    logs.log(logging.DEBUG, "not shown at info")
+    logs.log(logging.ERROR, "sync failed with token=%s" % TOKEN)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
     first, second = (json.loads(line) for line in lines)
@@ -84,7 +88,7 @@ def test_logs_are_one_json_object_per_line_and_never_carry_a_bearer_token():
 
 def test_the_credential_file_is_loaded_reloaded_on_change_and_never_quoted(tmp_path):
     path = tmp_path / "kubeconfig"
-    cred = sa.CredentialFile(str(path))
+    cred = loop.CredentialFile(str(path))
     assert cred.fingerprint() is None and not cred.changed()
     with pytest.raises(MulticlusterError, match=r"cannot read the directory kubeconfig .*kubeconfig: No such file"):
         cred.load()
@@ -140,6 +144,8 @@ class FakeSync(object):
 
 
 class FakeWatcher(object):
+    kind = CLUSTER
+
     def __init__(self):
         self.follows = []
 
@@ -152,16 +158,16 @@ class FakeWatcher(object):
 
 def make_agent(clock, **kw):
     sync, credential, watcher, records = FakeSync(), FakeCredential(), FakeWatcher(), []
-    agent = sa.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
-                     backoff=sa.Backoff(1.0, 8.0, rand=lambda: 1.0), health=sa.Health(120, 180, clock=clock),
-                     watcher=watcher, sync_fn=sync, directory_factory=lambda config: ("directory", config["token"]),
+    agent = loop.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
+                     backoff=retries.Backoff(1.0, 8.0, rand=lambda: 1.0), health=health_mod.Health(120, 180, clock=clock),
+                     watchers=[watcher], sync_fn=sync, directory_factory=lambda config: ("directory", config["token"]),
                      record_fn=lambda *args: records.append(args), clock=clock, wall=clock, **kw)
     return agent, sync, credential, watcher, records
 
 
 @pytest.fixture(autouse=True)
 def quiet_logs():
-    sa.configure_logging(io.StringIO())
+    logs.configure_logging(io.StringIO())
 
 
 def test_the_first_step_loads_the_credential_syncs_and_starts_the_watch():
@@ -191,9 +197,9 @@ def test_watch_events_trigger_one_sync_after_the_debounce():
     agent.notify("ADDED", "a")
     agent.notify("MODIFIED", "b")
     assert agent.wake.is_set()
-    assert agent.step() == pytest.approx(sa.DEBOUNCE)
+    assert agent.step() == pytest.approx(loop.DEBOUNCE)
     assert len(sync.calls) == 1
-    clock.advance(sa.DEBOUNCE)
+    clock.advance(loop.DEBOUNCE)
     agent.step()
     assert len(sync.calls) == 2
     clock.advance(1)
@@ -262,9 +268,9 @@ def test_a_new_credential_that_cannot_be_used_stops_the_old_one_and_is_reported(
             raise ValueError("odd value near bearer abc.def")
         return ("directory", config["token"])
 
-    agent = sa.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
-                     backoff=sa.Backoff(1.0, 8.0, rand=lambda: 1.0), health=sa.Health(120, 180, clock=clock),
-                     watcher=watcher, sync_fn=sync, directory_factory=factory,
+    agent = loop.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
+                     backoff=retries.Backoff(1.0, 8.0, rand=lambda: 1.0), health=health_mod.Health(120, 180, clock=clock),
+                     watchers=[watcher], sync_fn=sync, directory_factory=factory,
                      record_fn=lambda *args: records.append(args), clock=clock, wall=clock)
     agent.step()
     assert len(sync.calls) == 1 and agent.directory == ("directory", "good")
@@ -345,10 +351,12 @@ class FakeStream(object):
 
 
 class FakeDirectory(object):
-    class custom(object):  # noqa: N801 - stands for the CustomObjectsApi attribute
-        @staticmethod
-        def list_cluster_custom_object(*args, **kwargs):
-            raise AssertionError("the fake stream does not call it")
+    """ClusterClient.watch over a fake stream."""
+
+    def watch(self, kind, resource_version, timeout_seconds, stream):
+        assert kind is CLUSTER
+        for item in stream.stream(None, resource_version=resource_version, timeout_seconds=timeout_seconds):
+            yield item["type"], item["raw_object"]
 
 
 def event(kind, name, version):
@@ -358,12 +366,12 @@ def event(kind, name, version):
 def test_the_watch_reports_changes_and_resumes_from_the_last_version():
     seen = []
     streams = [FakeStream([event("ADDED", "a", "12"), event("BOOKMARK", None, "13"), event("DELETED", "b", "14")])]
-    watcher = sa.Watcher(lambda kind, name: seen.append((kind, name)), threading.Event(), timeout=60,
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append((kind, name)), threading.Event(), timeout=60,
                          stream_factory=lambda: streams[-1])
     directory = FakeDirectory()
     watcher.follow(directory, "11")
     watcher.watch_once()
-    assert seen == [("ADDED", "a"), ("DELETED", "b")]
+    assert seen == [("ADDED", "Cluster a"), ("DELETED", "Cluster b")]
     assert streams[0].kwargs["resource_version"] == "11" and streams[0].kwargs["timeout_seconds"] == 60
     streams.append(FakeStream([]))
     watcher.watch_once()
@@ -376,7 +384,7 @@ def test_the_watch_reports_changes_and_resumes_from_the_last_version():
 def test_an_expired_watch_asks_for_a_full_sync_and_waits_for_a_fresh_version():
     seen = []
     stream = FakeStream([], error=ApiError(410))
-    watcher = sa.Watcher(lambda kind, name: seen.append(kind), threading.Event(), stream_factory=lambda: stream)
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append(kind), threading.Event(), stream_factory=lambda: stream)
     directory = FakeDirectory()
     watcher.follow(directory, "11")
     watcher.watch_once()
@@ -392,7 +400,7 @@ def test_a_failing_watch_backs_off():
     stop = threading.Event()
     waits = []
     stop.wait = waits.append
-    watcher = sa.Watcher(lambda *a: None, stop, backoff=sa.Backoff(1.0, 4.0, rand=lambda: 1.0),
+    watcher = watcher_mod.Watcher(CLUSTER, lambda *a: None, stop, backoff=retries.Backoff(1.0, 4.0, rand=lambda: 1.0),
                          stream_factory=lambda: FakeStream([], error=ApiError(401)))
     watcher.follow(FakeDirectory(), "11")
     for dummy in range(4):
@@ -404,14 +412,14 @@ def test_a_failing_watch_backs_off():
 
 def test_arguments_have_defaults_and_are_checked(monkeypatch):
     monkeypatch.delenv("DIRECTORY_KUBECONFIG", raising=False)
-    args = sa.parse_args([])
+    args = cli.parse_args([])
     assert args.directory_kubeconfig == "/etc/directory-sync/kubeconfig" and args.resync_period == 60
     assert args.health_port == 8080 and args.status_interval == 300 and args.kubeconfig is None
     monkeypatch.setenv("DIRECTORY_KUBECONFIG", "/run/secret/kubeconfig")
-    assert sa.parse_args([]).directory_kubeconfig == "/run/secret/kubeconfig"
+    assert cli.parse_args([]).directory_kubeconfig == "/run/secret/kubeconfig"
     for bad in (["--resync-period", "0"], ["--status-interval", "-1"], ["--log-level", "loud"]):
         with pytest.raises(SystemExit):
-            sa.parse_args(bad)
+            cli.parse_args(bad)
 
 
 def get(port, path):
@@ -423,8 +431,8 @@ def get(port, path):
 
 
 def test_the_health_endpoint_answers_from_the_health_record():
-    health = sa.Health(120, 180)
-    server = sa.serve_health(health, "127.0.0.1", 0)
+    health = health_mod.Health(120, 180)
+    server = health_mod.serve_health(health, "127.0.0.1", 0)
     try:
         port = server.server_port
         assert get(port, "/healthz") == (503, {"status": "starting", "lastAttempt": None, "lastSuccess": None,
@@ -440,7 +448,7 @@ def test_the_health_endpoint_answers_from_the_health_record():
 
 def test_main_fails_cleanly_without_a_replica(tmp_path):
     stream = io.StringIO()
-    code = sa.main(["--kubeconfig", str(tmp_path / "missing"), "--health-port", "0"], stream=stream)
+    code = cli.main(["--kubeconfig", str(tmp_path / "missing"), "--health-port", "0"], stream=stream)
     assert code == 2
     entry = json.loads(stream.getvalue().splitlines()[-1])
     assert entry["msg"] == "cannot connect to the replica" and "file does not exist" in entry["reason"]
@@ -451,18 +459,18 @@ def test_main_stops_with_exit_code_0_on_sigterm(tmp_path, monkeypatch):
     replica = tmp_path / "replica.kubeconfig"
     replica.write_text(yaml.safe_dump(build_kubeconfig("https://127.0.0.1:9", "replica-token")))
     handlers = {}
-    monkeypatch.setattr(sa.signal, "signal", handlers.__setitem__)
+    monkeypatch.setattr(cli.signal, "signal", handlers.__setitem__)
     stream = io.StringIO()
     result = []
-    thread = threading.Thread(target=lambda: result.append(sa.main(
+    thread = threading.Thread(target=lambda: result.append(cli.main(
         ["--kubeconfig", str(replica), "--directory-kubeconfig", str(tmp_path / "none"), "--health-address",
          "127.0.0.1", "--health-port", "0", "--backoff-max", "0.5"], stream=stream)))
     thread.start()
     deadline = time.monotonic() + 5
-    while sa.signal.SIGTERM not in handlers and time.monotonic() < deadline:
+    while cli.signal.SIGTERM not in handlers and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.3)
-    handlers[sa.signal.SIGTERM](sa.signal.SIGTERM, None)
+    handlers[cli.signal.SIGTERM](cli.signal.SIGTERM, None)
     thread.join(5)
     assert result == [0]
     messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
@@ -475,18 +483,18 @@ def test_a_dropped_watch_ends_and_none_starts_until_followed_again():
 
     def on_event(kind, name):
         seen.append((kind, name))
-        if name == "a":
+        if name == "Cluster a":
             watcher.drop()  # what the agent does when a new credential cannot be used
 
-    watcher = sa.Watcher(on_event, threading.Event(), timeout=60, stream_factory=lambda: streams[-1])
+    watcher = watcher_mod.Watcher(CLUSTER, on_event, threading.Event(), timeout=60, stream_factory=lambda: streams[-1])
     directory = FakeDirectory()
     watcher.follow(directory, "11")
     streams.append(FakeStream([event("ADDED", "a", "12"), event("ADDED", "b", "13")]))
     watcher.watch_once()
-    assert seen == [("ADDED", "a")] and streams[0].stopped
+    assert seen == [("ADDED", "Cluster a")] and streams[0].stopped
     streams.append(FakeStream([event("ADDED", "c", "14")]))
     watcher.watch_once()  # nothing to follow: waits, opens no watch
-    assert streams[-1].kwargs is None and seen == [("ADDED", "a")]
+    assert streams[-1].kwargs is None and seen == [("ADDED", "Cluster a")]
     watcher.follow(directory, "20")
     watcher.watch_once()
-    assert streams[-1].kwargs["resource_version"] == "20" and seen[-1] == ("ADDED", "c")
+    assert streams[-1].kwargs["resource_version"] == "20" and seen[-1] == ("ADDED", "Cluster c")

@@ -1,4 +1,4 @@
-"""The module wrapper and hash_secret_data."""
+"""The module wrapper: clients, failing, results, and keeping credentials out of output."""
 
 import contextlib
 import hashlib
@@ -8,12 +8,15 @@ import re
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import core
+from ansible_collections.coreos.multicluster.plugins.module_utils import modules
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
     CONNECTION_ARG_SPEC, connection_suboption_spec)
 from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.core import MulticlusterModule, hash_secret_data
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.modules import (
+    HIDE_TEXT, HIDE_USERS, NO_LOG_PLACEHOLDER, MulticlusterModule)
+from ansible_collections.coreos.multicluster.plugins.module_utils.redaction import hash_secret_data
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -57,10 +60,10 @@ def test_hash_tells_values_apart_and_treats_bytes_like_text():
 def make_module():
     """Build a module; its args stay patched in until the test ends (exit_json needs them)."""
     with contextlib.ExitStack() as stack:
-        def build(args, spec=None):
+        def build(args, spec=None, **kwargs):
             stack.enter_context(patch_module_args(args))
             spec = dict(CONNECTION_ARG_SPEC) if spec is None else spec
-            return MulticlusterModule(argument_spec=spec, supports_check_mode=True)
+            return MulticlusterModule(argument_spec=spec, supports_check_mode=True, **kwargs)
         yield build
 
 
@@ -129,8 +132,8 @@ def test_client_errors_are_multicluster_errors(make_module):
 
 def test_requires_kubernetes(make_module, monkeypatch, capsys):
     module = make_module({})
-    monkeypatch.setattr(core, "HAS_KUBERNETES", False)
-    monkeypatch.setattr(core, "KUBERNETES_IMPORT_ERROR", "Traceback: No module named 'kubernetes'")
+    monkeypatch.setattr(modules, "HAS_KUBERNETES", False)
+    monkeypatch.setattr(modules, "KUBERNETES_IMPORT_ERROR", "Traceback: No module named 'kubernetes'")
     code, result = outcome(capsys, module.client)
     assert code == 1 and result["failed"] is True
     assert "Failed to import the required Python library (kubernetes)" in result["msg"]
@@ -138,7 +141,7 @@ def test_requires_kubernetes(make_module, monkeypatch, capsys):
 
 def test_requires_pyyaml(make_module, monkeypatch, capsys):
     module = make_module({})
-    monkeypatch.setattr(core, "HAS_YAML", False)
+    monkeypatch.setattr(modules, "HAS_YAML", False)
     code, result = outcome(capsys, module.requires_kubernetes)
     assert code == 1 and "(PyYAML)" in result["msg"]
 
@@ -179,17 +182,86 @@ def test_unexpected_error_text_is_redacted(make_module, capsys):
 
 
 @pytest.mark.parametrize("diff_mode", [False, True])
-def test_exit_result_shows_the_diff_only_in_diff_mode(make_module, capsys, diff_mode):
+def test_run_shows_the_diff_only_in_diff_mode(make_module, capsys, diff_mode):
     module = make_module({"_ansible_diff": diff_mode})
-    code, result = outcome(capsys, module.exit_result,
-                           {"changed": True, "after": {"a": 1}, "diff": {"before": {}, "after": {"a": 1}}})
+    code, result = outcome(capsys, module.run,
+                           lambda: {"changed": True, "after": {"a": 1}, "diff": {"before": {}, "after": {"a": 1}}})
     assert code == 0 and result["changed"] is True and result["after"] == {"a": 1}
     assert ("diff" in result) is diff_mode
 
 
-def test_exit_result_defaults_changed(make_module, capsys):
-    code, result = outcome(capsys, make_module({}).exit_result, {"clusters": []})
+def test_run_defaults_changed(make_module, capsys):
+    code, result = outcome(capsys, make_module({}).run, lambda: {"clusters": []})
     assert code == 0 and result["changed"] is False and result["clusters"] == []
+
+
+def test_run_fails_from_the_exception(make_module, capsys):
+    def broken():
+        raise MulticlusterError("read Cluster east on cluster 'west': the API server did not answer within 5 s",
+                                cluster="west", details={"timeout": 5.0})
+    code, result = outcome(capsys, make_module({}).run, broken)
+    assert code == 1 and result["msg"].endswith("did not answer within 5 s") and result["cluster"] == "west"
+
+
+def test_request_timeout_reaches_every_client_and_a_second_cluster_inherits_it(make_module, monkeypatch):
+    monkeypatch.setenv("K8S_AUTH_REQUEST_TIMEOUT", "7")
+    spec = dict(CONNECTION_ARG_SPEC)
+    spec["other"] = {"type": "dict", "options": connection_suboption_spec()}
+    module = make_module({"host": "https://first.example.com", "other": {"host": "https://second.example.com"}}, spec)
+    assert module.client().timeout == 7.0
+    assert module.client(module.params["other"]).timeout == 7.0
+    mine = make_module({"host": "https://first.example.com",
+                        "other": {"host": "https://second.example.com", "request_timeout": 3}}, spec)
+    assert mine.client(mine.params["other"]).timeout == 3.0
+
+
+# --- credentials out of the output ---------------------------------------------------------
+
+SERVER = "https://directory.example.com:6443"
+
+
+def credential_spec(option):
+    spec = dict(CONNECTION_ARG_SPEC)
+    spec[option] = {"type": "raw", "no_log": True}
+    return spec
+
+
+def test_a_kubeconfig_option_hides_its_credentials_only_and_shows_the_placeholder(make_module):
+    config = build_kubeconfig(SERVER, "tok-123", b"CA")
+    module = make_module({"kubeconfig_content": config, "api_key": "key-1", "host": SERVER},
+                         credential_spec("kubeconfig_content"), credential_options={"kubeconfig_content": HIDE_USERS})
+    assert module.credentials["kubeconfig_content"] == config
+    assert module.params["kubeconfig_content"] == NO_LOG_PLACEHOLDER
+    assert {"tok-123", "key-1"} <= module.no_log_values
+    assert not {"v1", "directory", SERVER} & module.no_log_values
+
+
+def test_a_returned_credential_hides_only_its_text(make_module):
+    text = "apiVersion: v1\nusers:\n- name: d\n  user: {token: tok-123}\n"
+    module = make_module({"current_kubeconfig": text, "host": SERVER}, credential_spec("current_kubeconfig"),
+                         credential_options={"current_kubeconfig": HIDE_TEXT})
+    assert module.credentials["current_kubeconfig"] == text
+    assert text in module.no_log_values and "tok-123" not in module.no_log_values
+    empty = make_module({"host": SERVER}, credential_spec("current_kubeconfig"),
+                        credential_options={"current_kubeconfig": HIDE_TEXT})
+    assert empty.credentials["current_kubeconfig"] is None
+
+
+def test_what_another_option_hides_stays_hidden(make_module):
+    config = build_kubeconfig(SERVER, "shared")
+    module = make_module({"current_kubeconfig": config, "api_key": "shared", "host": SERVER},
+                         credential_spec("current_kubeconfig"), credential_options={"current_kubeconfig": HIDE_TEXT})
+    assert "shared" in module.no_log_values
+
+
+def test_a_kubeconfig_dict_connection_and_one_read_later_are_hidden(make_module):
+    spec = dict(CONNECTION_ARG_SPEC)
+    spec["other"] = {"type": "dict", "options": connection_suboption_spec()}
+    module = make_module({"kubeconfig": build_kubeconfig(SERVER, "first-token"),
+                          "other": {"kubeconfig": build_kubeconfig(SERVER, "second-token")}}, spec)
+    assert {"first-token", "second-token"} <= module.no_log_values
+    module.hide_kubeconfig(json.dumps(build_kubeconfig(SERVER, "later-token")))
+    assert "later-token" in module.no_log_values and SERVER not in module.no_log_values
 
 
 def test_traceback_has_frames_but_no_chained_messages(make_module, monkeypatch, capsys):

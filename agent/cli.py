@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The directory-sync agent: the replica's long-running syncer.
+
+    python -m ansible_collections.coreos.multicluster.agent \\
+        [--kubeconfig REPLICA_KUBECONFIG [--context CONTEXT]] \\
+        --directory-kubeconfig /etc/directory-sync/kubeconfig
+
+It runs the engine of directory_sync (the one mc_directory_sync runs once):
+
+* a full sync at start and every --resync-period seconds (default 60);
+* between them, a watch on each kind the sync reads from the directory
+  (Clusters), from the resourceVersion of the last list, whose events trigger
+  a sync within a fraction of a second;
+* every API call is bounded by --request-timeout seconds (default 30),
+  retries included, so a frozen API server fails a sync instead of hanging it;
+* on failure, jittered exponential backoff (1 s doubling to --backoff-max);
+* the directory kubeconfig is a file (the directory-sync Secret mounted in
+  the pod): when its content changes it is reloaded and a sync runs at once;
+* HTTP /healthz answers 200 when the last sync succeeded and did so within
+  --health-window seconds (default twice the resync period), else 503;
+  /livez answers 200 while the sync loop runs (for a liveness probe that
+  does not restart the pod because the directory is down);
+* one JSON object per line on stderr, never a credential;
+* SIGTERM or SIGINT stops it, exit code 0, within about two seconds.
+
+Without --kubeconfig it uses the default kubeconfig if there is one, else
+the pod's service account (in-cluster config), as ClusterClient does.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import logging
+import os
+import signal
+import threading
+
+from ansible_collections.coreos.multicluster.agent.health import Health, serve_health
+from ansible_collections.coreos.multicluster.agent.logs import configure_logging, log
+from ansible_collections.coreos.multicluster.agent.loop import DEFAULT_RELOAD_INTERVAL, DEFAULT_RESYNC, Agent, CredentialFile
+from ansible_collections.coreos.multicluster.agent.watcher import Watcher, k8s_watch
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import DEFAULT_REQUEST_TIMEOUT, ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.retries import Backoff
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import DEFAULT_STATUS_INTERVAL, SOURCES
+
+DEFAULT_CREDENTIAL_FILE = "/etc/directory-sync/kubeconfig"
+DEFAULT_HEALTH_PORT = 8080
+DEFAULT_BACKOFF_MAX = 60.0
+STOP_GRACE = 1.5
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="directory-sync",
+        description="Keep this replica's Cluster objects in sync with the multi-cluster directory (pull-only).")
+    parser.add_argument("--kubeconfig", help="kubeconfig of the replica (default: the default kubeconfig if any, "
+                                             "else the pod's service account)")
+    parser.add_argument("--context", help="context of --kubeconfig")
+    parser.add_argument("--directory-kubeconfig", default=os.environ.get("DIRECTORY_KUBECONFIG",
+                                                                         DEFAULT_CREDENTIAL_FILE),
+                        help="file with the directory kubeconfig, the mounted directory-sync Secret "
+                             "(default: $DIRECTORY_KUBECONFIG or %s); reloaded when it changes" % DEFAULT_CREDENTIAL_FILE)
+    parser.add_argument("--resync-period", type=float, default=DEFAULT_RESYNC,
+                        help="seconds between full syncs (default %(default)s)")
+    parser.add_argument("--status-interval", type=float, default=DEFAULT_STATUS_INTERVAL,
+                        help="seconds after which the status ConfigMap timestamps are refreshed (default %(default)s)")
+    parser.add_argument("--health-address", default="0.0.0.0", help="address of the health endpoint")
+    parser.add_argument("--health-port", type=int, default=DEFAULT_HEALTH_PORT,
+                        help="port of the health endpoint, 0 for any free port (default %(default)s)")
+    parser.add_argument("--health-window", type=float, default=None,
+                        help="/healthz is 200 when the last sync succeeded within this many seconds "
+                             "(default twice the resync period)")
+    parser.add_argument("--reload-interval", type=float, default=DEFAULT_RELOAD_INTERVAL,
+                        help="seconds between checks of the directory kubeconfig file (default %(default)s)")
+    parser.add_argument("--backoff-max", type=float, default=DEFAULT_BACKOFF_MAX,
+                        help="longest wait between retries after failures (default %(default)s)")
+    parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
+                        help="seconds an API call may take, retries included (default %(default)s)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+    for option in ("resync_period", "reload_interval", "backoff_max", "request_timeout"):
+        if getattr(args, option) <= 0:
+            parser.error("--%s must be more than 0" % option.replace("_", "-"))
+    if args.status_interval < 0:
+        parser.error("--status-interval must be 0 or more")
+    return args
+
+
+def main(argv=None, stream=None):
+    args = parse_args(argv)
+    configure_logging(stream, getattr(logging, args.log_level.upper()))
+    if k8s_watch is None:
+        log(logging.ERROR, "the kubernetes Python library is not installed")
+        return 2
+    try:
+        replica = ClusterClient({"kubeconfig": args.kubeconfig, "context": args.context,
+                                 "request_timeout": args.request_timeout})
+    except MulticlusterError as exc:
+        log(logging.ERROR, "cannot connect to the replica", reason=str(exc))
+        return 2
+    window = args.health_window or 2 * args.resync_period
+    health = Health(window, max(120.0, 3 * args.resync_period))
+    agent = Agent(replica, CredentialFile(args.directory_kubeconfig), resync=args.resync_period,
+                  status_interval=args.status_interval, reload_interval=args.reload_interval,
+                  backoff=Backoff(1.0, args.backoff_max), health=health, request_timeout=args.request_timeout)
+    kinds = []
+    for source in SOURCES:
+        kinds.extend(kind for kind in source.reads if kind not in kinds)
+    agent.watchers = [Watcher(kind, agent.notify, agent.stop, timeout=args.resync_period) for kind in kinds]
+    try:
+        server = serve_health(health, args.health_address, args.health_port)
+    except (OSError, IOError) as exc:
+        log(logging.ERROR, "cannot serve the health endpoint", address=args.health_address, port=args.health_port,
+            reason=exc.strerror or str(exc))
+        return 2
+
+    def on_signal(signum, frame):
+        agent.request_stop()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    log(logging.INFO, "started", replica=replica.label, directory_kubeconfig=args.directory_kubeconfig,
+        health_port=server.server_port, resync_period=args.resync_period)
+    for watcher in agent.watchers:
+        watcher.start()
+    worker = threading.Thread(target=agent.run, name="sync")
+    worker.daemon = True  # a request hanging on the network must not delay the exit
+    worker.start()
+    while not agent.stop.wait(0.5):
+        if not worker.is_alive():  # pragma: no cover - run() catches everything
+            log(logging.ERROR, "the sync loop ended unexpectedly")
+            agent.request_stop()
+            server.shutdown()
+            return 1
+    worker.join(STOP_GRACE)
+    server.shutdown()
+    server.server_close()
+    log(logging.INFO, "stopped", syncs=agent.syncs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

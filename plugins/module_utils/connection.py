@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""From connection options to a configured kubernetes ApiClient, and the name
+a cluster goes by in messages.
+
+Resolution follows kubernetes.core: a kubeconfig (dict or path), else the
+default kubeconfig when no host is given, else the in-cluster service
+account; then explicit options override. Every client gets its own fresh
+Configuration: the kubernetes client's global default is never touched, and
+nothing is cached at module level.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import traceback
+
+try:
+    import yaml
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
+    HAS_YAML = False
+    YAML_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - MulticlusterModule.requires_kubernetes() reports it
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import connection_params
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+NO_CLUSTER = "no cluster given: set kubeconfig, host or K8S_AUTH_* variables"
+
+
+# --- where the settings come from ---------------------------------------------------
+
+def _default_kubeconfig():
+    """The KUBECONFIG value (or ~/.kube/config) when one of its files exists."""
+    value = os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    paths = [os.path.expanduser(path) for path in value.split(os.pathsep) if path]
+    if not any(os.path.exists(path) for path in paths):
+        return None
+    return paths[0] if len(paths) == 1 else value  # the client merges a list itself
+
+
+def _source(conn):
+    """(kind, value, description) of where the settings come from: kind is
+    'dict', 'file', 'incluster' or 'host'."""
+    kubeconfig = conn.get("kubeconfig")
+    if isinstance(kubeconfig, dict):
+        return "dict", kubeconfig, "the kubeconfig dict"
+    if kubeconfig not in (None, ""):
+        if not isinstance(kubeconfig, str):
+            raise MulticlusterError("kubeconfig must be a path or a dict, not a %s" % type(kubeconfig).__name__)
+        if "\n" in kubeconfig:
+            raise MulticlusterError("kubeconfig must be a path or a dict: the string given looks like kubeconfig "
+                                    "content (pass it as a dict, e.g. with from_yaml)")
+        path = os.path.expanduser(kubeconfig)
+        return "file", path, "kubeconfig %s" % path
+    if conn.get("host"):
+        return "host", None, "host %s" % conn["host"]
+    default = _default_kubeconfig()
+    if default:
+        return "file", default, "kubeconfig %s" % default
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return "incluster", None, "the in-cluster service account"
+    raise MulticlusterError(NO_CLUSTER)
+
+
+def _config_reason(exc):
+    """What is wrong with a kubeconfig, from a ConfigException, without its
+    text: the client names list items by their whole content, credentials
+    included."""
+    text = str(exc)
+    match = re.search(r"Expected object with name (.*?) in (.*) list", text)
+    if match:
+        section = match.group(2).rstrip().rsplit("/", 1)[-1]
+        what = {"contexts": "context", "clusters": "cluster", "users": "user"}.get(section, "entry")
+        return "%s '%s' not found" % (what, match.group(1))
+    match = re.search(r"Expected key (\S+) in", text)
+    if match:
+        if match.group(1) == "current-context":
+            return "it has no current-context; set the context option"
+        return "missing key '%s'" % match.group(1)
+    match = re.search(r"Expected (.+) to be a list", text)
+    if match:
+        section = match.group(1).rsplit("/", 1)[-1]
+        return "'%s' is not a list" % section if re.match(r"^[\w-]+$", section) else "a section is not a list"
+    if "does not exist" in text and text.startswith("File"):
+        return "file does not exist"
+    if text.startswith("exec:"):
+        return "the exec credential plugin failed"
+    if "empty" in text or "No configuration found" in text:
+        return "it is empty"
+    return "not a valid kubeconfig"
+
+
+def _load(kind, value, where, context, configuration):
+    prefix = "cannot load %s%s" % (where, " (context '%s')" % context if context else "")
+    try:
+        if kind == "dict":
+            k8s_config.load_kube_config_from_dict(value, context=context, client_configuration=configuration,
+                                                  persist_config=False)
+        elif kind == "file":
+            if os.pathsep not in value and not os.path.exists(value):
+                raise MulticlusterError("%s: file does not exist" % prefix)
+            k8s_config.load_kube_config(config_file=value, context=context, client_configuration=configuration,
+                                        persist_config=False)
+        if kind in ("dict", "file") and configuration.host == k8s_client.Configuration().host:
+            raise MulticlusterError("%s: the cluster of the context has no server" % prefix)
+        elif kind == "incluster":
+            k8s_config.load_incluster_config(client_configuration=configuration)
+    except MulticlusterError:
+        raise
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = " (line %d)" % (mark.line + 1) if mark is not None else ""
+        raise MulticlusterError("%s: not valid YAML%s" % (prefix, line)) from None
+    except ConfigException as exc:
+        if kind == "incluster":
+            raise MulticlusterError("%s: %s" % (prefix, str(exc).splitlines()[0] if str(exc) else "failed")) from None
+        raise MulticlusterError("%s: %s" % (prefix, _config_reason(exc))) from None
+    except (IOError, OSError) as exc:
+        raise MulticlusterError("%s: %s" % (prefix, exc.strerror or type(exc).__name__)) from None
+    except Exception as exc:  # pylint: disable=broad-except
+        # malformed structures surface as TypeError/AttributeError/ValueError with content in the text
+        raise MulticlusterError("%s: not a valid kubeconfig (%s)" % (prefix, type(exc).__name__)) from None
+
+
+def _override(conn, configuration):
+    if conn.get("host"):
+        configuration.host = conn["host"]
+    api_key = conn.get("api_key")
+    if api_key:
+        value = api_key if api_key.lower().startswith("bearer ") else "Bearer %s" % api_key
+        # both keys: 'BearerToken' for current clients, 'authorization' for older ones
+        configuration.api_key = {"BearerToken": value, "authorization": value}
+        configuration.api_key_prefix = {}
+        configuration.refresh_api_key_hook = None  # a kubeconfig token refresher would overwrite it
+    if conn.get("ca_cert"):
+        configuration.ssl_ca_cert = conn["ca_cert"]
+        if hasattr(configuration, "ca_cert_data"):
+            configuration.ca_cert_data = None
+    if conn.get("client_cert"):
+        configuration.cert_file = conn["client_cert"]
+    if conn.get("client_key"):
+        configuration.key_file = conn["client_key"]
+    if conn.get("validate_certs") is not None:
+        configuration.verify_ssl = bool(conn["validate_certs"])
+    if conn.get("proxy"):
+        configuration.proxy = conn["proxy"]
+
+
+def build_api_client(conn):
+    """A kubernetes.client.ApiClient for the connection options in conn."""
+    if not HAS_KUBERNETES:
+        raise MulticlusterError("the kubernetes Python library is not installed")
+    conn = connection_params(conn)
+    kind, value, where = _source(conn)
+    configuration = k8s_client.Configuration()
+    _load(kind, value, where, conn.get("context"), configuration)
+    _override(conn, configuration)
+    # no retries inside urllib3: ClusterClient retries within its own deadline,
+    # and a hidden retry would multiply every timeout by four
+    configuration.retries = 0
+    return k8s_client.ApiClient(configuration)
+
+
+def cluster_label(conn, configuration):
+    """The cluster's name in messages: the context if given, else the
+    kubeconfig's current-context, else the server URL."""
+    conn = connection_params(conn)
+    if conn.get("context"):
+        return conn["context"]
+    current = None
+    try:
+        kind, value, dummy = _source(conn)
+        if kind == "dict":
+            current = value.get("current-context")
+        elif kind == "file":
+            current = (k8s_config.list_kube_config_contexts(value)[1] or {}).get("name")
+    except Exception:  # pylint: disable=broad-except
+        current = None  # the label is cosmetic: fall back to the server
+    if current and isinstance(current, str):
+        return current
+    return getattr(configuration, "host", None) or "unknown"
+
+
+def token_api_client(configuration, token):
+    """An ApiClient for the server of *configuration*, with the same TLS trust,
+    that authenticates with *token* alone (no client certificate)."""
+    config = k8s_client.Configuration()
+    config.host = configuration.host
+    config.verify_ssl = configuration.verify_ssl
+    config.ssl_ca_cert = configuration.ssl_ca_cert
+    if getattr(configuration, "ca_cert_data", None) is not None:
+        config.ca_cert_data = configuration.ca_cert_data
+    config.assert_hostname = getattr(configuration, "assert_hostname", None)
+    if getattr(configuration, "tls_server_name", None):
+        config.tls_server_name = configuration.tls_server_name
+    config.proxy = configuration.proxy
+    value = "Bearer " + token
+    config.api_key = {"BearerToken": value, "authorization": value}
+    config.retries = 0
+    return k8s_client.ApiClient(config)

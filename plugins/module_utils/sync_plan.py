@@ -1,0 +1,235 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sync engine's pure half: sources (what the directory says a replica
+should hold), the syncer's mark, plans (create, update, delete), counts,
+messages and the status ConfigMap's content.
+
+Every object the syncer writes carries its mark: the label
+``app.kubernetes.io/managed-by: directory-sync``, the annotation
+``multicluster.coreos.com/synced-from`` naming the directory, and the
+annotation ``multicluster.coreos.com/synced-keys`` listing the labels,
+annotations and top-level fields it set, so that it can later remove the
+ones the directory dropped while leaving alone what the server and other
+tools add. "No change" is compare.plan's: the fields the syncer sets.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import compare
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import (
+    CLUSTER, REGISTRY_GROUP, display, key_of)
+from ansible_collections.coreos.multicluster.plugins.module_utils.replica_objects import PART_OF, PART_OF_LABEL
+from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time, parse_time
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "directory-sync"
+MANAGED_SELECTOR = "%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY)
+SYNCED_FROM_ANNOTATION = REGISTRY_GROUP + "/synced-from"
+SYNCED_KEYS_ANNOTATION = REGISTRY_GROUP + "/synced-keys"
+_MARKS = (MANAGED_BY_LABEL, SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION)
+
+STATUS_NAMESPACE = "tectonic-system"
+STATUS_CONFIG_MAP = "directory-sync-status"
+DEFAULT_STATUS_INTERVAL = 300
+RESULT_OK = "ok"
+RESULT_FAILED = "failed"
+
+# annotations tools keep for themselves: never copied from the directory
+_TOOL_ANNOTATION_PREFIXES = ("kubectl.kubernetes.io/",)
+_TOP_LEVEL_SKIPPED = ("apiVersion", "kind", "metadata", "status")
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+class ClusterSource(object):
+    """Every Cluster of the directory, copied as it is there."""
+
+    name = "clusters"
+    target = CLUSTER           # the kind written on the replica
+    reads = (CLUSTER,)         # the kinds read from the directory
+    noun = ("Cluster", "Clusters")
+    exact = ("spec",)          # owned whole: a key the directory drops is dropped
+
+    def desired(self, snapshot, context):
+        """The objects (unmarked) this replica should hold. snapshot: {kind
+        name: items} read from the directory; context: {directory_server, ...}."""
+        return [copy_object(obj) for obj in snapshot[CLUSTER.kind]]
+
+
+def copy_object(obj):
+    """An object as the directory holds it, without what the server or tools own."""
+    meta = obj.get("metadata") or {}
+    copied = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": {"name": meta.get("name")}}
+    if meta.get("namespace"):
+        copied["metadata"]["namespace"] = meta["namespace"]
+    labels = dict(meta.get("labels") or {})
+    annotations = dict((k, v) for k, v in (meta.get("annotations") or {}).items()
+                       if not k.startswith(_TOOL_ANNOTATION_PREFIXES))
+    if labels:
+        copied["metadata"]["labels"] = labels
+    if annotations:
+        copied["metadata"]["annotations"] = annotations
+    for key, value in obj.items():
+        if key not in _TOP_LEVEL_SKIPPED:
+            copied[key] = copy.deepcopy(value)
+    return copied
+
+
+# Cluster Policies add their sources here (Namespaces before the RoleBindings in
+# them: creates and updates run in this order, deletes in reverse).
+SOURCES = (ClusterSource(),)
+
+
+# --- the mark -----------------------------------------------------------------------------------
+
+def is_held(obj):
+    """True when obj carries the syncer's mark (it made the object)."""
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+
+
+def synced_keys(obj):
+    """{labels, annotations, fields}: what the syncer set on a held object, as
+    its synced-keys annotation records it (empty lists when it has none)."""
+    text = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(SYNCED_KEYS_ANNOTATION)
+    try:
+        recorded = json.loads(text) if text else {}
+    except ValueError:
+        recorded = {}
+    if not isinstance(recorded, dict):
+        recorded = {}
+    return dict((part, [k for k in recorded.get(part) or [] if isinstance(k, str)])
+                for part in ("labels", "annotations", "fields"))
+
+
+def mark(obj, directory_server):
+    """A desired object as the syncer writes it: with its label and annotations."""
+    marked = copy.deepcopy(obj)
+    meta = marked.setdefault("metadata", {})
+    keys = {"labels": sorted(meta.get("labels") or {}), "annotations": sorted(meta.get("annotations") or {}),
+            "fields": sorted(k for k in marked if k not in _TOP_LEVEL_SKIPPED)}
+    meta.setdefault("labels", {})[MANAGED_BY_LABEL] = MANAGED_BY
+    annotations = meta.setdefault("annotations", {})
+    annotations[SYNCED_FROM_ANNOTATION] = directory_server
+    annotations[SYNCED_KEYS_ANNOTATION] = json.dumps(keys, sort_keys=True, separators=(",", ":"))
+    return marked
+
+
+def owned(want, live):
+    """*want* (marked) plus None for every label, annotation and top-level
+    field the syncer set on *live* before and no longer sets."""
+    result = copy.deepcopy(want)
+    before = synced_keys(live)
+    meta = result.setdefault("metadata", {})
+    for part in ("labels", "annotations"):
+        gone = [k for k in before[part] if k not in (meta.get(part) or {}) and k not in _MARKS]
+        if gone:
+            meta.setdefault(part, {}).update(dict.fromkeys(gone))
+    for field in before["fields"]:
+        if field not in result and field not in _TOP_LEVEL_SKIPPED:
+            result[field] = None
+    return result
+
+
+# --- plans ----------------------------------------------------------------------------------------
+
+def plan_source(source, desired, held, directory_server):
+    """Compare the desired objects (unmarked, from a source) with the objects
+    on the replica that carry the mark. Returns a dict of lists:
+
+    create:    marked objects the replica does not hold (apply() reads each
+               first: one made there by hand is a conflict, left alone)
+    update:    (live, marked desired) of held objects that differ
+    delete:    held objects the directory no longer has
+    unchanged: keys of held objects already as desired
+    """
+    wanted = dict((key_of(obj), mark(obj, directory_server)) for obj in desired)
+    on_replica = dict((key_of(obj), obj) for obj in held if is_held(obj))
+    plan = {"create": [], "update": [], "delete": [], "unchanged": []}
+    for key in sorted(wanted):
+        have = on_replica.get(key)
+        if have is None:
+            plan["create"].append(wanted[key])
+            continue
+        if compare.plan(owned(wanted[key], have), have, source.exact, source.target.immutable) is None:
+            plan["unchanged"].append(key)
+        else:
+            plan["update"].append((have, wanted[key]))
+    for key in sorted(on_replica):
+        if key not in wanted:
+            plan["delete"].append(on_replica[key])
+    return plan
+
+
+def counts_of(sources, done):
+    """Stable counts (the same on a re-run with nothing to change): per source,
+    the objects the directory wants, the ones the syncer holds after the
+    run, and the conflicts."""
+    counts = {}
+    for source in sources:
+        out = done[source.name]
+        held = len(out["created"]) + len(out["updated"]) + len(out["unchanged"])
+        counts[source.name] = {"desired": held + len(out["conflicts"]), "held": held,
+                               "conflicts": len(out["conflicts"])}
+    return counts
+
+
+def success_message(sources, done):
+    parts = []
+    for source in sources:
+        out = done[source.name]
+        held = len(out["created"]) + len(out["updated"]) + len(out["unchanged"])
+        text = "%d %s in sync" % (held, source.noun[0] if held == 1 else source.noun[1])
+        conflicts = out["conflicts"]
+        if conflicts:
+            text += " (%d conflict%s, made on the replica without the %s label, left alone: %s)" % (
+                len(conflicts), "" if len(conflicts) == 1 else "s", MANAGED_SELECTOR,
+                ", ".join(display(*k) for k in conflicts))
+        parts.append(text)
+    return "; ".join(parts)
+
+
+# --- the status ConfigMap ------------------------------------------------------------------------
+
+def status_content(directory_server, result, message, counts):
+    """The ConfigMap data other than the timestamps."""
+    return {"directory": directory_server or "", "result": result, "message": message,
+            "counts": json.dumps(counts, sort_keys=True, separators=(",", ":"))}
+
+
+def plan_status(existing, content, now, interval=DEFAULT_STATUS_INTERVAL):
+    """The data to write to the status ConfigMap, or None when nothing needs writing.
+
+    existing: the current data (dict) or None. It is written when its content
+    other than the timestamps changes, or when its lastAttempt is missing or
+    at least *interval* seconds old. lastSuccess moves only on success."""
+    existing = existing or None
+    stamp = iso_time(now)
+    if existing is not None:
+        last = parse_time(existing.get("lastAttempt"))
+        if not status_content_changed(existing, content) and last is not None and now - last < interval:
+            return None
+    data = dict(content)
+    data["lastAttempt"] = stamp
+    if content["result"] == RESULT_OK:
+        data["lastSuccess"] = stamp
+    else:
+        data["lastSuccess"] = (existing or {}).get("lastSuccess") or ""
+    return data
+
+
+def status_content_changed(existing, content):
+    return existing is None or any(existing.get(k) != v for k, v in content.items())
+
+
+def desired_status_map(data):
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": STATUS_CONFIG_MAP, "namespace": STATUS_NAMESPACE,
+                         "labels": {PART_OF_LABEL: PART_OF, "app.kubernetes.io/name": "directory-sync"}},
+            "data": data}

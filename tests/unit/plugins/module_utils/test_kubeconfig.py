@@ -1,0 +1,119 @@
+"""Kubeconfigs: parsing, resolving, building, and the token a replica holds."""
+
+import base64
+import copy
+import itertools
+import json
+
+import pytest
+import yaml
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import kubeconfig as kc
+from ansible_collections.coreos.multicluster.plugins.module_utils import redaction
+from ansible_collections.coreos.multicluster.plugins.module_utils import replica_credentials as rc
+from ansible_collections.coreos.multicluster.plugins.module_utils import replica_objects as ro
+from ansible_collections.coreos.multicluster.plugins.module_utils import revocation
+from ansible_collections.coreos.multicluster.plugins.module_utils import timestamps
+from ansible_collections.coreos.multicluster.plugins.module_utils import tokens as tk
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+
+NOW = 1_800_000_000
+SERVER = "https://directory.example.com:6443"
+CA = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def jwt(claims):
+    return "%s.%s.%s" % (b64url({"alg": "RS256", "kid": "k"}), b64url(claims), "c2lnbmF0dXJl")
+
+
+def bound_token(sa_uid="sa-1", anchor_uid="an-1", exp=NOW + 30 * 86400, iat=NOW, name="east",
+                anchor="east-credential-anchor", namespace=ro.NAMESPACE, jti=0):
+    return jwt({"jti": jti, "aud": ["https://kubernetes.default.svc.cluster.local"], "exp": exp, "iat": iat, "nbf": iat,
+                "iss": "https://kubernetes.default.svc.cluster.local",
+                "sub": "system:serviceaccount:%s:%s" % (namespace, name),
+                "kubernetes.io": {"namespace": namespace, "secret": {"name": anchor, "uid": anchor_uid},
+                                  "serviceaccount": {"name": name, "uid": sa_uid}}})
+
+
+def legacy_token(sa_uid="sa-1", name="east", secret="east-credential-token"):
+    return jwt({"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:%s:%s" % (ro.NAMESPACE, name),
+                "kubernetes.io/serviceaccount/namespace": ro.NAMESPACE,
+                "kubernetes.io/serviceaccount/secret.name": secret,
+                "kubernetes.io/serviceaccount/service-account.name": name,
+                "kubernetes.io/serviceaccount/service-account.uid": sa_uid})
+
+
+def params(**kw):
+    base = {"name": "east", "state": "present", "credential_type": "token_request", "token_ttl": 2592000,
+            "renew_before": 604800, "current_kubeconfig": None, "rotate": False, "directory_server": None,
+            "directory_name": "directory", "verify_revoked": False, "revoke_timeout": 30, "wait_timeout": 30}
+    base.update(kw)
+    return base
+
+
+# --- kubeconfig ------------------------------------------------------------------------------------
+
+def test_built_kubeconfig_is_one_cluster_user_context():
+    config = kc.build_kubeconfig(SERVER, "tok", CA, "directory")
+    assert config["current-context"] == "directory"
+    assert config["clusters"] == [{"name": "directory", "cluster": {
+        "server": SERVER, "certificate-authority-data": base64.b64encode(CA).decode()}}]
+    assert config["users"] == [{"name": "directory", "user": {"token": "tok"}}]
+    assert config["contexts"] == [{"name": "directory", "context": {"cluster": "directory", "user": "directory"}}]
+    resolved = kc.resolve_kubeconfig(config)
+    assert resolved["server"] == SERVER and resolved["user"] == {"token": "tok"}
+    assert "certificate-authority-data" not in kc.build_kubeconfig(SERVER, "tok", None)["clusters"][0]["cluster"]
+
+
+def test_kubeconfig_as_text_dict_or_json_is_the_same():
+    config = kc.build_kubeconfig(SERVER, "tok", CA)
+    assert kc.parse_kubeconfig(yaml.safe_dump(config)) == config
+    assert kc.parse_kubeconfig(json.dumps(config)) == config
+    assert kc.parse_kubeconfig(json.dumps(config).encode()) == config
+    assert kc.parse_kubeconfig(config) is config
+
+
+@pytest.mark.parametrize("value, match", [
+    ("clusters: [a\ntoken: s3cr3t-token", "not valid YAML"),
+    ("   ", "empty"),
+    ("- just\n- a list", "expected a mapping"),
+    ("s3cr3t-token", "expected a mapping"),
+    ({"contexts": [{"name": "a", "context": {}}, {"name": "b", "context": {}}]}, "no current-context"),
+    ({"current-context": "x", "contexts": []}, "no entry named 'x'"),
+    ({"current-context": "x", "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+      "clusters": [{"name": "c", "cluster": {"server": "nope"}}], "users": [{"name": "u", "user": {}}]}, "no server"),
+    ({"current-context": "x", "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+      "clusters": [{"name": "c", "cluster": {"server": SERVER}}], "users": "s3cr3t-token"}, "'users' is not a list"),
+])
+def test_bad_kubeconfigs_are_refused_without_quoting_them(value, match):
+    with pytest.raises(MulticlusterError, match=match) as err:
+        kc.parse_kubeconfig(value, "kubeconfig_content")
+    assert "s3cr3t" not in str(err.value)
+    assert str(err.value).startswith("kubeconfig_content")
+
+
+def test_a_single_context_needs_no_current_context():
+    config = kc.build_kubeconfig(SERVER, "tok")
+    del config["current-context"]
+    assert kc.resolve_kubeconfig(config)["context"] == "directory"
+
+
+@pytest.mark.parametrize("value, why", [
+    (None, "no current kubeconfig"),
+    ("", "no current kubeconfig"),
+    ("{{{", "not valid YAML"),
+    (kc.build_kubeconfig(SERVER, ""), "no user token"),
+])
+def test_current_token_is_lenient(value, why):
+    token, problem = kc.current_token(value)
+    assert token is None and why in problem
+
+
+def test_current_token_from_text():
+    assert kc.current_token(yaml.safe_dump(kc.build_kubeconfig(SERVER, "abc"))) == ("abc", None)
+
+

@@ -1,0 +1,352 @@
+"""Replica credentials: input checks, and the present/absent flows against an in-memory directory."""
+
+import base64
+import copy
+import itertools
+import json
+
+import pytest
+import yaml
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import kubeconfig as kc
+from ansible_collections.coreos.multicluster.plugins.module_utils import redaction
+from ansible_collections.coreos.multicluster.plugins.module_utils import replica_credentials as rc
+from ansible_collections.coreos.multicluster.plugins.module_utils import replica_objects as ro
+from ansible_collections.coreos.multicluster.plugins.module_utils import revocation
+from ansible_collections.coreos.multicluster.plugins.module_utils import timestamps
+from ansible_collections.coreos.multicluster.plugins.module_utils import tokens as tk
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from tests.unit.utils.fake_cluster import FakeCluster
+
+NOW = 1_800_000_000
+SERVER = "https://directory.example.com:6443"
+CA = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def jwt(claims):
+    return "%s.%s.%s" % (b64url({"alg": "RS256", "kid": "k"}), b64url(claims), "c2lnbmF0dXJl")
+
+
+def bound_token(sa_uid="sa-1", anchor_uid="an-1", exp=NOW + 30 * 86400, iat=NOW, name="east",
+                anchor="east-credential-anchor", namespace=ro.NAMESPACE, jti=0):
+    return jwt({"jti": jti, "aud": ["https://kubernetes.default.svc.cluster.local"], "exp": exp, "iat": iat, "nbf": iat,
+                "iss": "https://kubernetes.default.svc.cluster.local",
+                "sub": "system:serviceaccount:%s:%s" % (namespace, name),
+                "kubernetes.io": {"namespace": namespace, "secret": {"name": anchor, "uid": anchor_uid},
+                                  "serviceaccount": {"name": name, "uid": sa_uid}}})
+
+
+def legacy_token(sa_uid="sa-1", name="east", secret="east-credential-token"):
+    return jwt({"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:%s:%s" % (ro.NAMESPACE, name),
+                "kubernetes.io/serviceaccount/namespace": ro.NAMESPACE,
+                "kubernetes.io/serviceaccount/secret.name": secret,
+                "kubernetes.io/serviceaccount/service-account.name": name,
+                "kubernetes.io/serviceaccount/service-account.uid": sa_uid})
+
+
+def params(**kw):
+    base = {"name": "east", "state": "present", "credential_type": "token_request", "token_ttl": 2592000,
+            "renew_before": 604800, "current_kubeconfig": None, "rotate": False, "directory_server": None,
+            "directory_name": "directory", "verify_revoked": False, "revoke_timeout": 30, "wait_timeout": 30}
+    base.update(kw)
+    return base
+
+
+# --- input ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["", "East", "-east", "east-", "e_st", "a" * 64, "east.coast", None])
+def test_bad_replica_names_are_refused(name):
+    with pytest.raises(MulticlusterError, match="DNS-1123"):
+        rc.validate(params(name=name))
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"token_ttl": 599}, "at least 600"),
+    ({"renew_before": 2592000}, "less than token_ttl"),
+    ({"renew_before": -1}, "at least 0"),
+    ({"directory_server": "directory.example.com:6443"}, "directory_server"),
+    ({"directory_name": "my dir"}, "white space"),
+    ({"revoke_timeout": 0}, "revoke_timeout"),
+    ({"verify_revoked": True}, "state=absent or rotate=true"),
+])
+def test_bad_settings_are_refused(kw, match):
+    with pytest.raises(MulticlusterError, match=match):
+        rc.validate(params(**kw))
+
+
+def test_defaults_and_names():
+    settings = rc.validate({"name": "east"})
+    assert settings["token_ttl"] == 30 * 86400 and settings["renew_before"] == 7 * 86400
+    assert settings["credential_type"] == "token_request" and settings["directory_name"] == "directory"
+    assert ro.object_names("east") == {"service_account": "east", "binding": "east-view-clusters",
+                                       "anchor": "east-credential-anchor", "token_secret": "east-credential-token"}
+    assert rc.validate(params(verify_revoked=True, rotate=True))["verify_revoked"]
+    assert rc.validate(params(state="absent", verify_revoked=True))["verify_revoked"]
+
+
+# --- the flows, against an in-memory directory ---------------------------------------------------------
+
+class FakeDirectory(FakeCluster):
+    """An in-memory directory with a token controller and the token APIs."""
+
+    def __init__(self, check_mode=False, clock=lambda: NOW, fill_tokens=True):
+        super(FakeDirectory, self).__init__(label="fake-directory", server=SERVER, check_mode=check_mode, ca=CA)
+        self.clock = clock
+        self.fill_tokens = fill_tokens
+        self.jti = itertools.count(1)
+        self.add({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                  "metadata": {"name": ro.CLUSTER_ROLE}})
+
+    def get_obj(self, kind, namespace, name):
+        return self.stored(kind, name, namespace)
+
+    def created(self, obj):
+        """The token controller fills a service-account token Secret."""
+        if obj["kind"] == "Secret" and obj.get("type") == tk.SA_TOKEN_TYPE and self.fill_tokens:
+            account = self.stored("ServiceAccount", obj["metadata"]["annotations"][tk.SA_NAME_ANNOTATION], ro.NAMESPACE)
+            stored = self.objects[("Secret", ro.NAMESPACE, obj["metadata"]["name"])]
+            stored["metadata"]["annotations"][tk.SA_UID_ANNOTATION] = account["metadata"]["uid"]
+            token = legacy_token(account["metadata"]["uid"], account["metadata"]["name"], obj["metadata"]["name"])
+            stored["data"] = {"token": base64.b64encode(token.encode()).decode(), "namespace": "dGVjdG9uaWM="}
+
+    def create_subresource(self, kind, body, parent):
+        if kind == "TokenReview":
+            return self.review(body)
+        assert kind == "TokenRequest" and not self.check_mode, "a token was minted in check mode"
+        namespace = body["metadata"]["namespace"]
+        account = self.stored("ServiceAccount", parent, namespace)
+        ref = body["spec"]["boundObjectRef"]
+        anchor = self.stored("Secret", ref["name"], namespace)
+        assert anchor["metadata"]["uid"] == ref["uid"]
+        now = self.clock()
+        token = bound_token(account["metadata"]["uid"], ref["uid"], now + body["spec"]["expirationSeconds"], now,
+                            parent, ref["name"], namespace, jti=next(self.jti))
+        return {"status": {"token": token}}
+
+    def review(self, body):
+        facts = tk.token_facts(body["spec"]["token"])
+        try:
+            account = self.stored("ServiceAccount", facts.get("service_account"), facts.get("namespace"))
+            assert account["metadata"]["uid"] == facts["service_account_uid"]
+            if facts["type"] == "token_request":
+                anchor = self.stored("Secret", facts["secret"], facts["namespace"])
+                assert anchor["metadata"]["uid"] == facts["secret_uid"]
+                assert facts["expires"] > self.clock()
+        except (TypeError, AssertionError, KeyError):
+            return {"status": {"authenticated": False, "error": "invalid bearer token"}}
+        return {"status": {"authenticated": True, "user": {
+            "username": "system:serviceaccount:%s:%s" % (facts["namespace"], facts["service_account"])}}}
+
+
+def present(directory, **kw):
+    return rc.ensure_present(directory, params(**kw), now=directory.clock(), sleep=lambda s: None)
+
+
+def test_check_mode_mints_nothing_and_reports_a_change():
+    directory = FakeDirectory(check_mode=True)
+    result = present(directory)
+    assert result["changed"] and result["kubeconfig"] is None and not directory.writes
+    assert result["credential"]["minted"] and "no current kubeconfig" in result["credential"]["reason"]
+    assert result["diff"]["before"]["service_account"] is None
+    assert result["diff"]["after"]["credential"]["token"] == ro.NEW_TOKEN
+
+
+def test_apply_then_rerun_with_the_current_kubeconfig_writes_nothing():
+    directory = FakeDirectory()
+    first = present(directory, directory_server="https://dir.example.com")
+    assert first["changed"] and first["credential"]["minted"]
+    kinds = [w[1] for w in directory.writes]
+    assert kinds == ["ServiceAccount", "ClusterRoleBinding", "Secret", "TokenRequest"]
+    config = first["kubeconfig"]
+    assert kc.resolve_kubeconfig(config)["server"] == "https://dir.example.com"
+    token = kc.resolve_kubeconfig(config)["user"]["token"]
+    assert first["credential"]["expires_at"] == timestamps.iso_time(NOW + 2592000)
+    assert token not in json.dumps({k: v for k, v in first.items() if k != "kubeconfig"})
+
+    directory.writes.clear()
+    directory.check_mode = True
+    again_check = present(directory, current_kubeconfig=yaml.safe_dump(config), directory_server="https://dir.example.com")
+    directory.check_mode = False
+    again = present(directory, current_kubeconfig=config, directory_server="https://dir.example.com")
+    for result in (again_check, again):
+        assert not result["changed"] and not result["credential"]["minted"]
+        assert result["credential"]["reason"] is None
+        assert result["kubeconfig"] == config
+    assert not directory.writes
+
+
+def test_near_expiry_renews_on_the_same_anchor():
+    clock = [NOW]
+    directory = FakeDirectory(clock=lambda: clock[0])
+    first = present(directory)
+    clock[0] = NOW + 2592000 - 3600
+    directory.writes.clear()
+    second = present(directory, current_kubeconfig=first["kubeconfig"])
+    assert second["changed"] and "within 604800 seconds" in second["credential"]["reason"]
+    assert directory.writes == [("create", "TokenRequest", "east")]
+    assert second["kubeconfig"] != first["kubeconfig"]
+
+
+def test_a_refused_token_is_replaced():
+    directory = FakeDirectory()
+    first = present(directory)
+    directory.writes.clear()
+    # the token is fine by its claims, but the directory does not accept it
+    directory.review = lambda body: {"status": {"authenticated": False, "error": "bad signature"}}
+    second = present(directory, current_kubeconfig=first["kubeconfig"])
+    assert second["changed"] and "bad signature" in second["credential"]["reason"]
+
+
+def test_rotate_replaces_the_anchor():
+    directory = FakeDirectory()
+    first = present(directory)
+    anchor_uid = directory.stored("Secret", "east-credential-anchor", ro.NAMESPACE)["metadata"]["uid"]
+    directory.writes.clear()
+    directory.check_mode = True
+    check = present(directory, rotate=True, current_kubeconfig=first["kubeconfig"])
+    assert check["changed"] and check["kubeconfig"] is None and not directory.writes
+    assert check["diff"]["after"]["credential_anchor"]["uid"] == ro.NEW_OBJECT
+    directory.check_mode = False
+    rotated = present(directory, rotate=True, current_kubeconfig=first["kubeconfig"])
+    assert rotated["changed"] and "rotate" in rotated["credential"]["reason"]
+    assert directory.writes == [("delete", "Secret", "east-credential-anchor"),
+                                ("create", "Secret", "east-credential-anchor"), ("create", "TokenRequest", "east")]
+    assert directory.stored("Secret", "east-credential-anchor", ro.NAMESPACE)["metadata"]["uid"] != anchor_uid
+    # the old token is now bound to a Secret that is gone
+    old = kc.resolve_kubeconfig(first["kubeconfig"])["user"]["token"]
+    assert not directory.review({"spec": {"token": old}})["status"]["authenticated"]
+
+
+def test_rotate_with_verify_revoked_polls_the_old_token():
+    directory = FakeDirectory()
+    first = present(directory)
+    answers = iter([(200, None), (403, None), (401, None)])
+    result = rc.ensure_present(directory, params(rotate=True, verify_revoked=True, current_kubeconfig=first["kubeconfig"]),
+                               now=NOW, sleep=lambda s: None, probe=lambda: next(answers))
+    assert result["revoked"] is True
+
+
+def test_service_account_token_type():
+    directory = FakeDirectory()
+    directory.check_mode = True
+    check = present(directory, credential_type="service_account_token")
+    assert check["changed"] and check["kubeconfig"] is None and not directory.writes
+    directory.check_mode = False
+    first = present(directory, credential_type="service_account_token")
+    assert first["changed"] and first["credential"]["expires_at"] is None
+    token = kc.resolve_kubeconfig(first["kubeconfig"])["user"]["token"]
+    assert tk.token_facts(token)["secret"] == "east-credential-token"
+    directory.writes.clear()
+    for check_mode in (True, False):
+        directory.check_mode = check_mode
+        again = present(directory, credential_type="service_account_token")
+        assert not again["changed"] and again["kubeconfig"] == first["kubeconfig"]
+    assert not directory.writes
+    # switching type revokes the other credential
+    switched = present(directory, credential_type="token_request")
+    assert switched["changed"] and ("delete", "Secret", "east-credential-token") in directory.writes
+
+
+def test_service_account_token_wait_is_bounded():
+    ticks = itertools.count()
+    directory = FakeDirectory(fill_tokens=False)
+    with pytest.raises(MulticlusterError, match="did not fill it within 30s"):
+        rc.ensure_present(directory, params(credential_type="service_account_token"), now=NOW,
+                          sleep=lambda s: None, clock=lambda: next(ticks))
+
+
+def test_a_binding_with_another_role_is_replaced():
+    directory = FakeDirectory()
+    wrong = ro.desired_binding("east")
+    wrong["roleRef"]["name"] = "cluster-admin"
+    directory.add(wrong)
+    result = present(directory)
+    assert result["diff"]["before"]["cluster_role_binding"]["role_ref"] == "ClusterRole cluster-admin"
+    assert result["diff"]["after"]["cluster_role_binding"]["role_ref"] == "ClusterRole tectonic-view-clusters"
+    assert ("delete", "ClusterRoleBinding", "east-view-clusters") in directory.writes
+
+
+def test_absent_revokes_everything_and_is_idempotent():
+    directory = FakeDirectory()
+    first = present(directory)
+    # the v1.20 token controller's own token Secret for the account
+    auto = ro.desired_token_secret("east")
+    auto["metadata"]["name"] = "east-token-x7k2p"
+    directory.add(auto)
+    directory.writes.clear()
+
+    directory.check_mode = True
+    check = rc.ensure_absent(directory, params(state="absent", verify_revoked=True,
+                                               current_kubeconfig=first["kubeconfig"]), probe=lambda: 1 / 0)
+    assert check["changed"] and "revoked" not in check and not directory.writes
+
+    directory.check_mode = False
+    answers = iter([(200, None), (None, "timeout"), (401, None)])
+    gone = rc.ensure_absent(directory, params(state="absent", verify_revoked=True,
+                                              current_kubeconfig=first["kubeconfig"]),
+                            sleep=lambda s: None, probe=lambda: next(answers))
+    assert gone["changed"] and gone["revoked"] is True
+    assert directory.writes[:2] == [("delete", "ClusterRoleBinding", "east-view-clusters"),
+                                    ("delete", "ServiceAccount", "east")]
+    assert sorted(w[2] for w in directory.writes[2:]) == ["east-credential-anchor", "east-token-x7k2p"]
+    assert [k for k in directory.objects if k[0] != "ClusterRole"] == []
+
+    directory.writes.clear()
+    again = rc.ensure_absent(directory, params(state="absent"))
+    assert not again["changed"] and not directory.writes
+
+
+def test_absent_fails_when_the_old_token_stays_accepted():
+    directory = FakeDirectory()
+    first = present(directory)
+    ticks = itertools.count(step=5)
+    with pytest.raises(MulticlusterError, match="still accepted \\(HTTP 200\\) after 30s"):
+        rc.ensure_absent(directory, params(state="absent", verify_revoked=True, current_kubeconfig=first["kubeconfig"]),
+                         sleep=lambda s: None, clock=lambda: next(ticks), probe=lambda: (200, None))
+
+
+def test_verify_revoked_without_a_token_is_refused_before_any_write():
+    directory = FakeDirectory()
+    present(directory)
+    directory.writes.clear()
+    with pytest.raises(MulticlusterError, match="verify_revoked needs the old token: current_kubeconfig has no user"):
+        rc.ensure_absent(directory, params(state="absent", verify_revoked=True,
+                                           current_kubeconfig=kc.build_kubeconfig(SERVER, "")))
+    assert not directory.writes
+
+
+def test_an_unknown_old_token_revokes_all_the_same_and_says_it_was_not_tested():
+    """A replica gone for good (or de-registered already) holds no token to test."""
+    directory = FakeDirectory()
+    present(directory)
+    probes = []
+    gone = rc.ensure_absent(directory, params(state="absent", verify_revoked=True), probe=lambda: probes.append(1),
+                            token_unknown="the replica could not be read")
+    assert gone["changed"] and "revoked" not in gone and probes == []
+    assert gone["revocation_check"] == "not tested: the replica could not be read"
+    assert all(value is None for value in gone["diff"]["after"].values())
+    directory.writes.clear()
+    again = rc.ensure_absent(directory, params(state="absent", verify_revoked=True),
+                             token_unknown="the replica holds no credential")
+    assert not again["changed"] and not directory.writes
+    assert again["revocation_check"] == "not tested: the replica holds no credential"
+
+
+def test_a_concurrent_create_is_taken_as_it_is():
+    directory = FakeDirectory()
+
+    def faster_run(verb, kind, namespace, name):
+        if (verb, kind) == ("create", "ServiceAccount") and directory.stored(kind, name, namespace) is None:
+            directory.add(ro.desired_service_account(name))  # another run was faster
+    directory.before_write.append(faster_run)
+    result = present(directory)
+    assert result["changed"] and result["diff"]["after"]["service_account"]["name"] == "east"
+    assert result["kubeconfig"] is not None
+
+
+def test_token_hashes_are_short_sha256():
+    assert redaction.hash_token("abc") == "sha256:ba7816bf8f01cfea"

@@ -1,0 +1,213 @@
+"""An in-memory stand-in for ClusterClient's resource verbs, for unit tests of
+the logic above the resource layer (the layer itself is tested against the
+real API server in the integration tests, and with fake API functions in
+test_client.py).
+
+Objects come back the way a 1.21-1.3x API server returns them: uid,
+resourceVersion, creationTimestamp and managedFields on every object, the
+kubernetes.io/metadata.name label and spec.finalizers on Namespaces, a
+defaulted apiGroup on RBAC subjects of kind User and Group. Writes are
+recorded in .writes as (verb, kind, name); a TokenReview, which stores
+nothing, is not a write.
+"""
+
+import copy
+import itertools
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import kinds as mc_kinds
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+    AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+def apply_merge_patch(target, patch):
+    """RFC 7386."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_merge_patch(result.get(key), value)
+    return result
+
+
+def _selected(obj, selector):
+    if not selector:
+        return True
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for term in selector.split(","):
+        key, _sep, value = term.partition("=")
+        if labels.get(key) != value:
+            return False
+    return True
+
+
+class FakeCluster(object):
+    """get, list, create, create_or_get, patch, replace, delete, transaction
+    over a dict; check_mode writes nothing (a dry run)."""
+
+    def __init__(self, label="fake", server="https://fake.example.com:6443", check_mode=False,
+                 missing_kinds=(), ca=None):
+        self.label = label
+        self.server = server
+        self.check_mode = check_mode
+        self.timeout = 30.0
+        self.objects = {}
+        self.writes = []
+        self.requests = []
+        self.missing_kinds = set(missing_kinds)
+        self.before_write = []  # callables(verb, kind, namespace, name) run before each write (races)
+        self.failures = {}      # (verb, kind) -> the exception every such request raises
+        self._ca = ca
+        self._versions = itertools.count(100)
+        self._uids = itertools.count(1)
+
+    # --- the server's side --------------------------------------------------------------------
+
+    def serve(self, obj):
+        """Fill what the server adds; returns the stored form."""
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        meta.setdefault("uid", "uid-%d" % next(self._uids))
+        meta["resourceVersion"] = str(next(self._versions))
+        meta.setdefault("creationTimestamp", "2026-12-01T00:00:00Z")
+        meta["managedFields"] = [{"manager": "fake", "operation": "Update"}]
+        kind = obj.get("kind")
+        if kind == "Namespace":
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            obj["status"] = {"phase": "Active"}
+        if kind in ("RoleBinding", "ClusterRoleBinding"):
+            for subject in obj.get("subjects") or []:
+                if subject.get("kind") in ("User", "Group"):
+                    subject.setdefault("apiGroup", RBAC_GROUP)
+        return obj
+
+    def add(self, obj):
+        """Store an object as if someone created it; returns the stored form."""
+        stored = self.serve(obj)
+        self.objects[self._key(stored["kind"], *mc_kinds.key_of(stored))] = stored
+        return copy.deepcopy(stored)
+
+    def stored(self, kind, name, namespace=None):
+        return copy.deepcopy(self.objects.get(self._key(kind, namespace, name)))
+
+    @staticmethod
+    def _key(kind, namespace, name):
+        return (mc_kinds.lookup(kind).kind, namespace or "", name)
+
+    def _check_type(self, kind, verb=None):
+        kind = mc_kinds.lookup(kind)
+        if (verb, kind.kind) in self.failures:
+            raise self.failures[(verb, kind.kind)]
+        if kind.kind in self.missing_kinds:
+            raise MissingResourceTypeError("the multi-cluster registry is not installed on cluster '%s' (no %s API)"
+                                           % (self.label, kind.kind), cluster=self.label,
+                                           details={"status": 404, "group": kind.group}, group=kind.group)
+        return kind
+
+    def _write(self, verb, kind, namespace, name):
+        for hook in list(self.before_write):
+            hook(verb, kind.kind, namespace or "", name)
+        if not self.check_mode and kind.kind != "TokenReview":
+            self.writes.append((verb, kind.kind, name))
+
+    # --- the verbs of ClusterClient -------------------------------------------------------------
+
+    def get(self, kind, name, namespace=None):
+        kind = self._check_type(kind, "get")
+        self.requests.append(("get", kind.kind, mc_kinds.display(namespace, name)))
+        return self.stored(kind, name, namespace)
+
+    def list(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500):
+        kind = self._check_type(kind, "list")
+        self.requests.append(("list", kind.kind, label_selector or ""))
+        items = [copy.deepcopy(obj) for (k, ns, _n), obj in sorted(self.objects.items())
+                 if k == kind.kind and (namespace is None or ns == namespace) and _selected(obj, label_selector)]
+        if field_selector:
+            field, _sep, value = field_selector.partition("=")
+            items = [obj for obj in items if obj.get(field) == value]
+        return items, str(next(self._versions))
+
+    def create(self, body, parent=None):
+        kind = self._check_type(body["kind"], "create")
+        if kind.create_only:
+            self._write("create", kind, (body.get("metadata") or {}).get("namespace"), parent or "")
+            return self.create_subresource(kind.kind, body, parent)
+        namespace, name = mc_kinds.key_of(body)
+        self._write("create", kind, namespace, name)
+        if self._key(kind, namespace, name) in self.objects:
+            raise AlreadyExistsError("create %s %s on cluster '%s': already exists" % (
+                kind.kind, mc_kinds.display(namespace, name), self.label), cluster=self.label,
+                details={"status": 409})
+        served = self.serve(body)
+        if not self.check_mode:
+            self.objects[self._key(kind, namespace, name)] = served
+            self.created(served)
+        return copy.deepcopy(served)
+
+    def create_subresource(self, kind, body, parent):
+        raise NotImplementedError(kind)
+
+    def created(self, obj):
+        """A hook: what a controller does after a create (fill a token Secret)."""
+
+    def create_or_get(self, body):
+        try:
+            return self.create(body), True
+        except AlreadyExistsError:
+            namespace, name = mc_kinds.key_of(body)
+            return self.get(body["kind"], name, namespace or None), False
+
+    def patch(self, kind, name, patch, namespace=None):
+        kind = self._check_type(kind, "patch")
+        self._write("patch", kind, namespace, name)
+        live = self.objects.get(self._key(kind, namespace, name))
+        if live is None:
+            raise MulticlusterError("update %s %s on cluster '%s': not found" % (kind.kind, name, self.label),
+                                    cluster=self.label, details={"status": 404})
+        version = (patch.get("metadata") or {}).get("resourceVersion")
+        if version is not None and version != live["metadata"]["resourceVersion"]:
+            raise ConflictError("update %s %s on cluster '%s': the object has been modified" % (
+                kind.kind, name, self.label), cluster=self.label, details={"status": 409})
+        merged = apply_merge_patch(live, patch)
+        for field in kind.immutable:
+            if merged.get(field) != live.get(field):
+                raise MulticlusterError("update %s %s on cluster '%s': %s is immutable" % (
+                    kind.kind, name, self.label, field), cluster=self.label, details={"status": 422})
+        merged["metadata"]["uid"] = live["metadata"]["uid"]
+        served = self.serve(merged)
+        if not self.check_mode:
+            self.objects[self._key(kind, namespace, name)] = served
+        return copy.deepcopy(served)
+
+    def replace(self, body):
+        namespace, name = mc_kinds.key_of(body)
+        return self.patch(body["kind"], name, body, namespace or None)
+
+    def delete(self, kind, name, namespace=None):
+        kind = self._check_type(kind, "delete")
+        if self._key(kind, namespace, name) not in self.objects:
+            return False
+        self._write("delete", kind, namespace, name)
+        if not self.check_mode:
+            del self.objects[self._key(kind, namespace, name)]
+        return True
+
+    def transaction(self, action, kind, name, fn, attempts=5):
+        for attempt in range(attempts):
+            try:
+                return fn()
+            except ConflictError:
+                if attempt == attempts - 1:
+                    raise
+        return None  # pragma: no cover
+
+    def ca_data(self):
+        return self._ca
+
+    def close(self):
+        self.closed = True
