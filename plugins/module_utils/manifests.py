@@ -91,12 +91,13 @@ def ensure(client, desired, exact=()):
 
 
 def remove(client, obj):
-    """Delete *obj* if it exists; returns {changed, before, after, ref}."""
+    """Delete *obj* if it exists; returns {changed, before, after, ref}. An
+    object already being deleted (a Namespace terminating) is no change."""
     check_definition(obj)
     kind = lookup(obj["kind"])
     namespace, name = key_of(obj)
     live = client.get(kind, name, namespace or None)
-    if live is None:
+    if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
         return _outcome(False, None, None, obj)
     client.delete(kind, name, namespace or None)
     return _outcome(True, live, None, obj)

@@ -61,8 +61,8 @@ def _create_clusters(client_module, cluster, count):
                                              "https://%s.console.example.com" % name}},
                 "spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [
                     {"ServerAddress": "https://%s.example.com:6443" % name}]}}}
-        api.custom.create_cluster_custom_object("multicluster.coreos.com", "v1", "clusters", body)
-    api.api_client.close()
+        api.create(body)
+    api.close()
 
 
 def _measure(label, directory_sync, directory, replica, server, counters):
@@ -109,8 +109,8 @@ def main(argv=None):
                               "--overwrite")
         _measure("re-sync after one label change", directory_sync, directory, replica, server, counters)
         _measure("re-sync, nothing changed", directory_sync, directory, replica, server, counters)
-        directory.api_client.close()
-        replica.api_client.close()
+        directory.close()
+        replica.close()
     finally:
         fleet.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -1,6 +1,9 @@
 """Session fixtures: the lab fleet (or existing clusters named by MC_LAB_CONTEXTS)."""
 
+import contextlib
 import os
+import signal
+import time
 import warnings
 
 import pytest
@@ -67,6 +70,25 @@ def pytest_runtest_makereport(item, call):
             lines.extend("%s: %s" % (cluster.name, path) for path in cluster.logs())
         if lines:
             report.sections.append(("lab logs", "\n".join(lines)))
+
+
+@contextlib.contextmanager
+def frozen(cluster):
+    """The cluster's kube-apiserver stopped with SIGSTOP (a wedged control plane:
+    connections are accepted by the kernel, nothing answers), then resumed
+    with SIGCONT and waited for. Lab clusters only."""
+    pid = (cluster.pids or {}).get("kube-apiserver")
+    if not pid:
+        pytest.skip("%s is not a lab cluster: its API server cannot be frozen" % cluster.name)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 30
+        while cluster.kubectl("get", "--raw", "/readyz", check=False).returncode != 0:
+            assert time.monotonic() < deadline, "%s did not answer again after SIGCONT" % cluster.name
+            time.sleep(0.5)
 
 
 # --- the collection under test, run through real ansible-playbook ----------------
@@ -287,7 +309,7 @@ def run_playbook(collection_path):
     import subprocess
     import sys
 
-    def run(playbook, inventory, extra_vars=None, limit=None, check=False, forks=5):
+    def run(playbook, inventory, extra_vars=None, limit=None, check=False, forks=5, env=None):
         argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
                 "--forks", str(forks)]
         if "." not in playbook or playbook.endswith(".yml"):
@@ -299,8 +321,9 @@ def run_playbook(collection_path):
             argv += ["--limit", limit]
         if check:
             argv.append("--check")
-        env = ansible_env(collection_path)
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=False)
+        run_env = ansible_env(collection_path)
+        run_env.update(env or {})
+        proc = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=900, check=False)
         return PlaybookRun(proc)
 
     return run

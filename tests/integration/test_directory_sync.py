@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.integration.conftest import assert_writes, write_private, writes
+from tests.integration.conftest import assert_writes, frozen, write_private, writes
 from tests.lab.fleet import free_port
 
 MANAGED = "app.kubernetes.io/managed-by"
@@ -424,3 +424,43 @@ def test_the_agent_follows_the_directory_reloads_its_credential_and_stops_on_sig
     text = log_path.read_text()
     leaked = token in text or "not-a-valid-token" in text  # a boolean: a failing assert must not print them
     assert not leaked, "a token shows in the agent's log"
+
+
+def test_the_agent_against_a_frozen_directory_fails_its_syncs_in_bounded_time_and_recovers(
+        agent_replica, directory, collection_path, tmp_path):
+    """The directory's kube-apiserver frozen (SIGSTOP): each sync fails after
+    --request-timeout, /healthz says which cluster did not answer and for how
+    long, nothing on the replica changes; after SIGCONT the agent syncs again
+    and then writes nothing."""
+    replica, kubeconfig = agent_replica
+    credential = tmp_path / "kubeconfig"
+    write_atomically(credential, yaml.safe_dump(kubeconfig))
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=collection_path)
+    argv = [sys.executable, "-m", AGENT_MODULE, "--kubeconfig", replica.kubeconfig, "--context", replica.context,
+            "--directory-kubeconfig", str(credential), "--health-address", "127.0.0.1", "--health-port", str(port),
+            "--resync-period", "3", "--request-timeout", "2", "--backoff-max", "2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
+    try:
+        wait_for(lambda: healthz(port)[0] == 200, 30, "/healthz 200 after the first sync")
+        before = versions(replica)
+        with frozen(directory):
+            started = time.monotonic()
+            code, body = wait_for(lambda: unhealthy(port), 20, "/healthz 503 while the directory is frozen")
+            assert time.monotonic() - started < 3 + 2 + 5
+            assert body["status"] == "failing"
+            assert "on cluster 'directory': the API server did not answer within 2 s" in body["message"]
+            assert healthz(port, "/livez")[0] == 200  # the loop runs: a frozen directory restarts no pod
+            assert versions(replica) == before
+        wait_for(lambda: healthz(port)[0] == 200, 30, "/healthz 200 after SIGCONT")
+        wait_for(lambda: (status(replica) or {}).get("result") == "ok", 10, "the recovery recorded")
+        mark = replica.audit_mark()
+        time.sleep(7)  # two resync periods
+        assert_writes(replica, mark, [])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

@@ -3,12 +3,13 @@
 import base64
 import copy
 import json
+import time
 
 import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from tests.integration.conftest import assert_writes, hidden, write_private
+from tests.integration.conftest import assert_writes, frozen, hidden, write_private
 
 
 def _clusters_on(cluster):
@@ -130,6 +131,34 @@ def test_a_half_done_run_converges_when_run_again(site_fleet, run_playbook):
         assert_writes(cluster, marks[cluster.name], [])
 
 
+def test_a_frozen_directory_fails_the_run_in_bounded_time_and_the_next_runs_converge(site_fleet, run_playbook):
+    """The directory's kube-apiserver frozen (SIGSTOP) while onboard_replica.yml
+    runs: every replica fails within the bound request_timeout sets, naming the
+    directory and the time waited, instead of waiting forever. After SIGCONT
+    the next run converges and the one after writes nothing."""
+    west = site_fleet["clusters"][0]
+    env = {"K8S_AUTH_REQUEST_TIMEOUT": "3"}
+    with frozen(west):
+        started = time.monotonic()
+        hung = run_playbook("onboard_replica.yml", site_fleet["inventory"], env=env)
+        waited = time.monotonic() - started
+    assert hung.rc != 0
+    failures = hung.failures()
+    assert {"east-coast-production", "central-production"} <= {host for host, dummy, dummy2 in failures}
+    for host, task, msg in failures:
+        assert "on cluster 'west-coast-production'" in msg and "did not answer within 3 s" in msg, (host, task, msg)
+    # each replica stops at its first call to the directory; the two run in parallel
+    assert waited < 90, "the run took %.1f s" % waited
+
+    again = run_playbook("onboard_replica.yml", site_fleet["inventory"], env=env)
+    assert again.rc == 0, again.failures()
+    marks = {c.name: c.audit_mark() for c in site_fleet["clusters"]}
+    settled = run_playbook("onboard_replica.yml", site_fleet["inventory"], env=env)
+    assert settled.rc == 0 and set(settled.changed().values()) == {0}, settled.changed()
+    for cluster in site_fleet["clusters"]:
+        assert_writes(cluster, marks[cluster.name], [])
+
+
 def test_deregistration_refuses_several_without_confirmation(site_fleet, run_playbook):
     west = site_fleet["clusters"][0]
     mark = west.audit_mark()
@@ -192,15 +221,21 @@ def test_one_unreachable_replica_does_not_stop_the_others(site_fleet, run_playbo
     assert "not cleaned" in "\n".join(gone.summary())
 
 
-def test_preflight_names_what_is_missing(site_fleet, run_playbook, tmp_path):
+def test_preflight_names_the_variable_that_is_wrong_and_its_value(site_fleet, run_playbook, tmp_path):
     inventory = yaml.safe_load(open(site_fleet["inventory"]))
-    del inventory["all"]["children"]["replicas"]["hosts"]["east-coast-production"]["mc_api_endpoint"]
+    hosts = inventory["all"]["children"]["replicas"]["hosts"]
+    del hosts["east-coast-production"]["mc_api_endpoint"]
+    hosts["central-production"]["mc_kubeconfig"] = str(tmp_path / "no-such.kubeconfig")
     inv = tmp_path / "inventory.yml"
     inv.write_text(yaml.safe_dump(inventory))
     west = site_fleet["clusters"][0]
     mark = west.audit_mark()
-    run = run_playbook("onboard_replica.yml", inv, limit="east-coast-production")
+    run = run_playbook("onboard_replica.yml", inv)
     assert run.rc != 0
-    assert "needs mc_kubeconfig (a readable kubeconfig path),\nmc_api_endpoint" in run.stdout or \
-        "mc_api_endpoint (an https:// URL)" in run.stdout
+    messages = {host: msg for host, dummy, msg in run.failures()}
+    assert messages["east-coast-production"].startswith(
+        "replica_onboarding: mc_api_endpoint of east-coast-production is not set;"), messages
+    assert messages["central-production"].startswith(
+        "replica_onboarding: mc_kubeconfig of central-production is %s, not a readable file;"
+        % (tmp_path / "no-such.kubeconfig")), messages
     assert_writes(west, mark, [])

@@ -91,3 +91,11 @@ def test_remove_deletes_and_removing_what_is_gone_is_no_change():
     assert manifests.remove(cluster, namespace())["changed"]
     assert manifests.remove(cluster, namespace()) == {"changed": False, "before": None, "after": None,
                                                       "ref": "Namespace tectonic-system"}
+
+
+def test_an_object_already_being_deleted_is_no_change():
+    cluster = FakeCluster()
+    terminating = cluster.add(namespace())
+    terminating["metadata"]["deletionTimestamp"] = "2026-12-01T10:00:00Z"
+    cluster.objects[("Namespace", "", "tectonic-system")] = terminating
+    assert not manifests.remove(cluster, namespace())["changed"] and cluster.writes == []
