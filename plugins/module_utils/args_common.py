@@ -36,6 +36,13 @@ CONNECTION_ARG_SPEC = {
 }
 
 
+def module_spec(**options):
+    """A module's argument spec: the connection options plus its own."""
+    spec = copy.deepcopy(CONNECTION_ARG_SPEC)
+    spec.update(options)
+    return spec
+
+
 def connection_suboption_spec():
     """The connection options for a dict option naming a second cluster:
     same keys, types and aliases, but no environment fallbacks, so the

@@ -149,14 +149,13 @@ after:
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
-    CONNECTION_ARG_SPEC, connection_suboption_spec)
+    connection_suboption_spec, module_spec)
 from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import ensure_absent, ensure_present
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
 
 
 def argument_spec():
-    spec = dict(CONNECTION_ARG_SPEC)
-    spec.update(
+    return module_spec(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         labels=dict(type="dict"),
@@ -166,7 +165,6 @@ def argument_spec():
         endpoints=dict(type="list", elements="str"),
         cluster_connection=dict(type="dict", options=connection_suboption_spec()),
     )
-    return spec
 
 
 def main():

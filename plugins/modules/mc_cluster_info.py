@@ -89,18 +89,16 @@ fleet:
       kube_system_uid: 2c0e9e37-5a8e-4c1e-9f0e-6f1f0f7f4b11
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import info
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
 
 
 def argument_spec():
-    spec = dict(CONNECTION_ARG_SPEC)
-    spec.update(
+    return module_spec(
         name=dict(type="str"),
         label_selectors=dict(type="list", elements="str", default=[]),
     )
-    return spec
 
 
 def main():

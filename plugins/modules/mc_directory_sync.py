@@ -173,21 +173,19 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import directory_credential, sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
 
 
 def argument_spec():
-    spec = dict(CONNECTION_ARG_SPEC)
-    spec.update(
+    return module_spec(
         directory_kubeconfig=dict(type="raw", no_log=True),
         secret_name=dict(type="str", default="directory-sync"),
         secret_namespace=dict(type="str", default="tectonic-system", no_log=False),
         status_interval=dict(type="int", default=300),
     )
-    return spec
 
 
 def run(module, params):

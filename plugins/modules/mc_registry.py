@@ -95,21 +95,19 @@ objects:
     - {ref: ConfigMap tectonic-system/tectonic-config, changed: true}
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import ensure_absent, ensure_present
 
 
 def argument_spec():
-    spec = dict(CONNECTION_ARG_SPEC)
-    spec.update(
+    return module_spec(
         cluster_name=dict(type="str"),
         definitions=dict(type="list", elements="dict", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         force=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=60),
     )
-    return spec
 
 
 def main():

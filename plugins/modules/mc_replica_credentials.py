@@ -274,15 +274,14 @@ diff:
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
-    CONNECTION_ARG_SPEC, connection_suboption_spec)
+    connection_suboption_spec, module_spec)
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_TEXT, MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.replica_credentials import ensure_absent, ensure_present
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_replica_credential
 
 
 def argument_spec():
-    spec = dict(CONNECTION_ARG_SPEC)
-    spec.update(
+    return module_spec(
         name=dict(type="str", required=True, aliases=["replica"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         credential_type=dict(type="str", choices=["token_request", "service_account_token"], default="token_request"),
@@ -297,7 +296,6 @@ def argument_spec():
         revoke_timeout=dict(type="int", default=30),
         wait_timeout=dict(type="int", default=30),
     )
-    return spec
 
 
 def main():

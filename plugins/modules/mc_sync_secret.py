@@ -147,14 +147,13 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import ensure_absent, ensure_present
 
 
 def argument_spec():
-    spec = dict(CONNECTION_ARG_SPEC)
-    spec.update(
+    return module_spec(
         kubeconfig_content=dict(type="raw", no_log=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         name=dict(type="str", default="directory-sync"),
@@ -162,7 +161,6 @@ def argument_spec():
         deployment=dict(type="str", default="directory-sync"),
         verify_credential=dict(type="bool", default=True),
     )
-    return spec
 
 
 def main():

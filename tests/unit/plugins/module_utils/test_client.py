@@ -11,6 +11,7 @@ from urllib3.connectionpool import HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
+from tests.unit.utils.clock import Clock
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
     AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
 
@@ -70,19 +71,6 @@ class FakeApi:
                 raise answer
             return Response(answer)
         return call
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

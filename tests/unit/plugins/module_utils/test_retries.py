@@ -4,6 +4,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import is_transient
+from tests.unit.utils.clock import Clock
 from ansible_collections.coreos.multicluster.plugins.module_utils.retries import (
     Backoff, DeadlineExceeded, backoff_delay, retry)
 
@@ -12,19 +13,6 @@ def api_error(status, headers=None):
     exc = ApiException(status=status, reason="x")
     exc.headers = headers
     return exc
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Flaky:
@@ -50,7 +38,7 @@ def run(fn, clock, deadline=30.0, **kw):
 
 
 def test_returns_once_it_works_and_hands_each_try_the_time_left():
-    clock = Clock()
+    clock = Clock(100.0)
     fn = Flaky(clock, api_error(503), api_error(429), cost=1.0)
     assert run(fn, clock) == "done"
     assert len(clock.sleeps) == 2
@@ -58,7 +46,7 @@ def test_returns_once_it_works_and_hands_each_try_the_time_left():
 
 
 def test_a_non_transient_error_is_raised_at_once():
-    clock = Clock()
+    clock = Clock(100.0)
     fn = Flaky(clock, api_error(404), api_error(503))
     with pytest.raises(ApiException) as raised:
         run(fn, clock)
@@ -66,7 +54,7 @@ def test_a_non_transient_error_is_raised_at_once():
 
 
 def test_attempts_run_out_and_the_last_error_is_raised():
-    clock = Clock()
+    clock = Clock(100.0)
     errors = [api_error(503) for _ in range(5)]
     fn = Flaky(clock, *errors)
     with pytest.raises(ApiException) as raised:
@@ -75,7 +63,7 @@ def test_attempts_run_out_and_the_last_error_is_raised():
 
 
 def test_the_deadline_ends_the_retries_and_says_how_long_it_waited():
-    clock = Clock()
+    clock = Clock(100.0)
     fn = Flaky(clock, *[api_error(503) for _ in range(20)], cost=4.0)
     with pytest.raises(DeadlineExceeded) as raised:
         run(fn, clock, deadline=10.0, attempts=20)
@@ -84,7 +72,7 @@ def test_the_deadline_ends_the_retries_and_says_how_long_it_waited():
 
 
 def test_retry_after_is_honoured_and_capped():
-    clock = Clock()
+    clock = Clock(100.0)
     fn = Flaky(clock, api_error(429, {"Retry-After": "2"}), api_error(429, {"retry-after": "120"}))
     run(fn, clock, deadline=60.0, max_delay=5.0)
     assert clock.sleeps == [2.0, 5.0]
