@@ -34,6 +34,11 @@ try:
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - MulticlusterModule.requires_kubernetes() reports it
+    k8s_client = k8s_config = None
+
+    class ConfigException(Exception):
+        """Stands in for the client's exception type when the client is not installed."""
+
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 

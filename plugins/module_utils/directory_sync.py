@@ -28,7 +28,7 @@ import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import compare
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
-    MulticlusterError, api_reason, http_status, is_missing_type)
+    AlreadyExistsError, MulticlusterError, api_reason, http_status, is_missing_type)
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, display, key_of
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
     SECRET_KEY, load_kubeconfig_option, resolve_kubeconfig)
@@ -111,9 +111,7 @@ def _create(replica, source, want):
     if live is None:
         try:
             return "created", replica.create(want)
-        except MulticlusterError as exc:
-            if exc.details.get("status") != 409:
-                raise
+        except AlreadyExistsError:
             live = replica.get(source.target, name, namespace or None)
     return _update(replica, source, live, want)
 

@@ -159,9 +159,10 @@ class FakeWatcher(object):
 def make_agent(clock, **kw):
     sync, credential, watcher, records = FakeSync(), FakeCredential(), FakeWatcher(), []
     agent = loop.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
-                     backoff=retries.Backoff(1.0, 8.0, rand=lambda: 1.0), health=health_mod.Health(120, 180, clock=clock),
-                     watchers=[watcher], sync_fn=sync, directory_factory=lambda config: ("directory", config["token"]),
-                     record_fn=lambda *args: records.append(args), clock=clock, wall=clock, **kw)
+                       backoff=retries.Backoff(1.0, 8.0, rand=lambda: 1.0),
+                       health=health_mod.Health(120, 180, clock=clock), watchers=[watcher], sync_fn=sync,
+                       directory_factory=lambda config: ("directory", config["token"]),
+                       record_fn=lambda *args: records.append(args), clock=clock, wall=clock, **kw)
     return agent, sync, credential, watcher, records
 
 
@@ -269,9 +270,10 @@ def test_a_new_credential_that_cannot_be_used_stops_the_old_one_and_is_reported(
         return ("directory", config["token"])
 
     agent = loop.Agent("replica", credential, resync=60, status_interval=300, reload_interval=2,
-                     backoff=retries.Backoff(1.0, 8.0, rand=lambda: 1.0), health=health_mod.Health(120, 180, clock=clock),
-                     watchers=[watcher], sync_fn=sync, directory_factory=factory,
-                     record_fn=lambda *args: records.append(args), clock=clock, wall=clock)
+                       backoff=retries.Backoff(1.0, 8.0, rand=lambda: 1.0),
+                       health=health_mod.Health(120, 180, clock=clock), watchers=[watcher], sync_fn=sync,
+                       directory_factory=factory, record_fn=lambda *args: records.append(args), clock=clock,
+                       wall=clock)
     agent.step()
     assert len(sync.calls) == 1 and agent.directory == ("directory", "good")
     credential.content = "bad-ca"
@@ -366,8 +368,8 @@ def event(kind, name, version):
 def test_the_watch_reports_changes_and_resumes_from_the_last_version():
     seen = []
     streams = [FakeStream([event("ADDED", "a", "12"), event("BOOKMARK", None, "13"), event("DELETED", "b", "14")])]
-    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append((kind, name)), threading.Event(), timeout=60,
-                         stream_factory=lambda: streams[-1])
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append((kind, name)), threading.Event(),
+                                  timeout=60, stream_factory=lambda: streams[-1])
     directory = FakeDirectory()
     watcher.follow(directory, "11")
     watcher.watch_once()
@@ -401,7 +403,7 @@ def test_a_failing_watch_backs_off():
     waits = []
     stop.wait = waits.append
     watcher = watcher_mod.Watcher(CLUSTER, lambda *a: None, stop, backoff=retries.Backoff(1.0, 4.0, rand=lambda: 1.0),
-                         stream_factory=lambda: FakeStream([], error=ApiError(401)))
+                                  stream_factory=lambda: FakeStream([], error=ApiError(401)))
     watcher.follow(FakeDirectory(), "11")
     for dummy in range(4):
         watcher.watch_once()

@@ -268,8 +268,6 @@ def test_label_falls_back_to_the_server():
     assert cluster_label(c, build_api_client(c).configuration) == "https://h.example.com:6443"
 
 
-
-
 def test_no_hidden_retries_inside_urllib3():
     """ClusterClient retries within its deadline; a urllib3 retry would multiply every timeout."""
     assert build_api_client(conn(kubeconfig=kubeconfig())).configuration.retries == 0

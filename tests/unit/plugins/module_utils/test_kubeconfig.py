@@ -72,5 +72,3 @@ def test_current_token_is_lenient(value, why):
 
 def test_current_token_from_text():
     assert kc.current_token(yaml.safe_dump(kc.build_kubeconfig(SERVER, "abc"))) == ("abc", None)
-
-

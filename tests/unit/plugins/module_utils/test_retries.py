@@ -55,7 +55,7 @@ def test_a_non_transient_error_is_raised_at_once():
 
 def test_attempts_run_out_and_the_last_error_is_raised():
     clock = Clock(100.0)
-    errors = [api_error(503) for _ in range(5)]
+    errors = [api_error(503) for dummy in range(5)]
     fn = Flaky(clock, *errors)
     with pytest.raises(ApiException) as raised:
         run(fn, clock, attempts=3)
@@ -64,7 +64,7 @@ def test_attempts_run_out_and_the_last_error_is_raised():
 
 def test_the_deadline_ends_the_retries_and_says_how_long_it_waited():
     clock = Clock(100.0)
-    fn = Flaky(clock, *[api_error(503) for _ in range(20)], cost=4.0)
+    fn = Flaky(clock, *[api_error(503) for dummy in range(20)], cost=4.0)
     with pytest.raises(DeadlineExceeded) as raised:
         run(fn, clock, deadline=10.0, attempts=20)
     assert raised.value.last.status == 503
@@ -86,6 +86,6 @@ def test_backoff_is_jittered_exponential_and_capped(failures, ceiling):
 
 def test_the_backoff_object_counts_failures_and_resets():
     backoff = Backoff(1.0, 8.0, rand=lambda: 1.0)
-    assert [backoff.next() for _ in range(5)] == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert [backoff.next() for dummy in range(5)] == [1.0, 2.0, 4.0, 8.0, 8.0]
     backoff.reset()
     assert backoff.next() == 1.0 and backoff.failures == 1

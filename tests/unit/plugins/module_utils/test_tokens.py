@@ -85,5 +85,3 @@ def test_token_secret_problems():
     assert "is for ServiceAccount 'west'" in tk.token_secret_problem(ro.desired_token_secret("west"), "east")
     assert tk.secret_token({"data": {"token": base64.b64encode(b"abc").decode()}}) == "abc"
     assert tk.secret_token({"data": {}}) is None and tk.secret_token(None) is None
-
-
