@@ -47,16 +47,11 @@ CONNECT_TIMEOUT = 10
 PAGE_SIZE = 500
 
 
-def _not_conflict(exc):
-    """Transient, but not 409: a single write does not re-read what it writes."""
-    return is_transient(exc) and http_status(exc) != 409
-
-
 def _conflict_or_transient(exc):
     """For transactions (read-modify-write): a 409 re-runs the whole function."""
     if isinstance(exc, ConflictError):
         return True
-    return not isinstance(exc, MulticlusterError) and _not_conflict(exc)
+    return not isinstance(exc, MulticlusterError) and is_transient(exc)
 
 
 def _noun(action, kind):
@@ -89,18 +84,15 @@ class ClusterClient(object):
         self.configuration = self.api_client.configuration
         self.label = cluster_label(conn, self.configuration)
         self.server = self.configuration.host
-        self.timeout = float(conn.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
+        timeout = conn.get("request_timeout")
+        self.timeout = float(DEFAULT_REQUEST_TIMEOUT if timeout is None else timeout)
         if self.timeout <= 0:
-            raise MulticlusterError("request_timeout must be a positive number of seconds, not %s"
-                                    % conn.get("request_timeout"))
+            raise MulticlusterError("request_timeout must be a positive number of seconds, not %s" % timeout)
         self.check_mode = bool(check_mode)
         self._sleep = sleep
         self._clock = clock
         self._apis = {}
-
-    @property
-    def dry_run(self):
-        return "All" if self.check_mode else None
+        self._deadline = None  # a transaction's: the calls in it share it
 
     def with_token(self, token, request_timeout=None):
         """A client of the same cluster (server, TLS trust, label) that
@@ -160,11 +152,13 @@ class ClusterClient(object):
         remaining = max(0.5, remaining)
         return (min(CONNECT_TIMEOUT, remaining), remaining)
 
-    def run(self, action, kind, name, fn, transient=_not_conflict):
+    def run(self, action, kind, name, fn, transient=is_transient):
         """fn(request_timeout tuple) within this client's deadline, retried on
         what *transient* accepts; every failure becomes a MulticlusterError."""
         kind = _kinds.lookup(kind)
         deadline = self._clock() + self.timeout
+        if self._deadline is not None:
+            deadline = min(deadline, self._deadline)
         try:
             return retry(lambda remaining: fn(self._request_timeout(remaining)), transient, deadline,
                          sleep=self._sleep, clock=self._clock)
@@ -185,8 +179,15 @@ class ClusterClient(object):
 
     def transaction(self, action, kind, name, fn):
         """fn() - a read-modify-write made of this client's calls - re-run
-        within the deadline when a write in it meets 409 Conflict."""
-        return self.run(action, kind, name, lambda timeout: fn(), _conflict_or_transient)
+        when a write in it meets 409 Conflict; the calls in it share one
+        deadline, so the whole transaction takes at most request_timeout."""
+        if self._deadline is not None:  # already inside one: share it
+            return self.run(action, kind, name, lambda timeout: fn(), _conflict_or_transient)
+        self._deadline = self._clock() + self.timeout
+        try:
+            return self.run(action, kind, name, lambda timeout: fn(), _conflict_or_transient)
+        finally:
+            self._deadline = None
 
     def _api(self, class_name):
         if class_name not in self._apis:

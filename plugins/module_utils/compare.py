@@ -33,13 +33,15 @@ def _same(desired, live, path, exact):
     if _exact_here(path, exact):
         return _strip_none(desired) == live
     if isinstance(desired, dict):
+        if not desired and live is None:
+            return True  # an empty map the server leaves out
         if not isinstance(live, dict):
             return False
         for key, value in desired.items():
             if value is None:
                 if live.get(key) is not None:
                     return False
-            elif key not in live or not _same(value, live[key], path + (key,), exact):
+            elif not _same(value, live.get(key), path + (key,), exact) or (key not in live and value != {}):
                 return False
         return True
     if isinstance(desired, list):

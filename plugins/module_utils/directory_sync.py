@@ -31,7 +31,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.errors import 
     AlreadyExistsError, MulticlusterError, api_reason, http_status, is_missing_type)
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, display, key_of
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
-    SECRET_KEY, load_kubeconfig_option, resolve_kubeconfig)
+    SECRET_KEY, load_kubeconfig_option, parse_kubeconfig, resolve_kubeconfig)
 from ansible_collections.coreos.multicluster.plugins.module_utils.manifests import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
     DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_FAILED, RESULT_OK, SOURCES, STATUS_CONFIG_MAP,
@@ -94,7 +94,8 @@ def directory_credential(replica, value, secret_namespace, secret_name):
                 "read Secret %s on cluster '%s': it does not exist or has no key '%s'; store the replica's directory "
                 "credential with coreos.multicluster.mc_sync_secret, or give directory_kubeconfig"
                 % (where, replica.label, SECRET_KEY), cluster=replica.label)
-        what = "the kubeconfig in Secret %s" % where
+        config = parse_kubeconfig(value, "the kubeconfig in Secret %s" % where)  # content, never a path
+        return config, resolve_kubeconfig(config, "the kubeconfig in Secret %s" % where)["server"]
     config = load_kubeconfig_option(value, what)
     return config, resolve_kubeconfig(config, what)["server"]
 
@@ -287,7 +288,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     result = dict((what, [n for s in sources for n in per_source[s.name][what]])
                   for what in ("created", "updated", "deleted", "conflicts"))
     before = dict((s.name, done[s.name]["before"]) for s in sources if done[s.name]["before"])
-    after = dict((s.name, done[s.name]["after"]) for s in sources if done[s.name]["before"])
+    after = dict((s.name, done[s.name]["after"]) for s in sources if done[s.name]["after"])
     result.update({
         "changed": bool(any(result[w] for w in ("created", "updated", "deleted")) or status["changed"]),
         "sources": per_source,

@@ -29,9 +29,10 @@ try:
 except ImportError:  # pragma: no cover - urllib3 comes with the kubernetes client
     _urllib3_exceptions = None
 
-# Status codes worth another try: conflicts (when the caller re-reads),
-# throttling and the server or a proxy being briefly unavailable.
-TRANSIENT_STATUS = frozenset((409, 429, 500, 502, 503, 504))
+# Status codes worth another try: throttling and the server or a proxy being
+# briefly unavailable. A 409 is not: a conflict is retried by re-reading
+# (ClusterClient.transaction), never by sending the same write again.
+TRANSIENT_STATUS = frozenset((429, 500, 502, 503, 504))
 
 _MAX_CAUSES = 8
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[^\s'\",;}]+")
@@ -260,7 +261,7 @@ def is_timeout(exc):
 
 
 def is_transient(exc):
-    """True when trying again may work: 409, 429 and 5xx gateway answers, a
+    """True when sending the same request again may work: 429 and 5xx gateway answers, a
     connection lost mid-request, and a timeout. False for refused
     connections, unknown host names, TLS failures (other than a handshake
     that timed out), other 4xx and anything else."""

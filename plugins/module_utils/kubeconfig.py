@@ -144,17 +144,6 @@ def secret_text(secret, key=SECRET_KEY):
         return encoded
 
 
-def secret_kubeconfig(secret, where, key=SECRET_KEY):
-    """The kubeconfig text a Secret must hold under *key*; raises naming the Secret."""
-    encoded = ((secret or {}).get("data") or {}).get(key)
-    if not encoded:
-        raise MulticlusterError("Secret %s has no key '%s'" % (where, key))
-    try:
-        return base64.b64decode(encoded).decode("utf-8")
-    except (ValueError, binascii.Error, UnicodeError):
-        raise MulticlusterError("Secret %s: key '%s' is not base64-encoded UTF-8 text" % (where, key)) from None
-
-
 def user_leaves(value):
     """The credential strings of a kubeconfig given as a dict or as text
     (everything under users[].user); none when it cannot be read."""

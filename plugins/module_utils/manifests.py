@@ -30,7 +30,7 @@ def check_definition(obj):
         kind = lookup(obj.get("kind"))
     except UnknownKindError as exc:
         raise MulticlusterError("%s: %s" % (ref(obj), exc)) from None
-    if kind.create_only or kind.kind not in MANIFEST_KINDS:
+    if kind.kind not in MANIFEST_KINDS:  # a create-only kind (TokenReview, TokenRequest)
         raise MulticlusterError("%s: kind %s cannot be stored" % (ref(obj), kind.kind))
     namespace, name = key_of(obj)
     if not name:

@@ -101,19 +101,25 @@ def _ensure_account(client, replica, before, after):
     after["service_account"] = object_view(_new(account) if created and client.check_mode else account)
 
     name = object_names(replica)["binding"]
-    binding = client.get("ClusterRoleBinding", name)
-    before["cluster_role_binding"] = binding_view(binding)
-    want = desired_binding(replica)
-    action = compare.plan(want, binding, immutable=KINDS["ClusterRoleBinding"].immutable)
-    if action is not None:
+    seen = []
+
+    def ensure_binding():
+        """Read, compare, write; re-run as a whole when a concurrent writer gets a 409 in."""
+        binding = client.get("ClusterRoleBinding", name)
+        seen.append(binding)
+        action = compare.plan(desired_binding(replica), binding, immutable=KINDS["ClusterRoleBinding"].immutable)
+        if action is None:
+            return binding
         verb, body = action
         if verb == compare.CREATE:
-            binding = client.create_or_get(body)[0]
-        elif verb == compare.PATCH:
-            binding = client.patch("ClusterRoleBinding", name, body)
-        else:  # roleRef is immutable: delete and create, once
-            client.delete("ClusterRoleBinding", name)
-            binding = body if client.check_mode else client.create_or_get(body)[0]
+            return client.create(body)
+        if verb == compare.PATCH:
+            return client.patch("ClusterRoleBinding", name, body)
+        client.delete("ClusterRoleBinding", name)  # roleRef is immutable: delete and create, once
+        return body if client.check_mode else client.create(body)
+
+    binding = client.transaction("update", "ClusterRoleBinding", name, ensure_binding)
+    before["cluster_role_binding"] = binding_view(seen[0])
     after["cluster_role_binding"] = binding_view(binding)
     return None if created and client.check_mode else account
 

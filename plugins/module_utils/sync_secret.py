@@ -41,7 +41,6 @@ SECRET = "directory-sync"
 DEPLOYMENT = "directory-sync"
 KEY = SECRET_KEY
 HASH_ANNOTATION = "multicluster.coreos.com/credential-hash"
-VERIFY_TIMEOUT = 15
 
 
 def canonical(config):
@@ -79,11 +78,6 @@ def validate(params):
 
 # --- the Secret and the Deployment ------------------------------------------------------------
 
-def stored_text(secret):
-    """The kubeconfig text a Secret holds (None if it has none)."""
-    return secret_text(secret, KEY)
-
-
 def normalise_text(text):
     """Canonical form of a stored kubeconfig, so formatting alone is no change."""
     if text is None:
@@ -102,7 +96,7 @@ def secret_view(secret):
     data = {}
     for key, encoded in sorted((secret.get("data") or {}).items()):
         if key == KEY:
-            data[key] = normalise_text(stored_text(secret))
+            data[key] = normalise_text(secret_text(secret))
         else:
             try:
                 data[key] = base64.b64decode(encoded or "").decode("utf-8", "replace")
@@ -127,7 +121,7 @@ def plan_secret(existing, settings):
     body = desired_secret(settings)
     if existing is None:
         return "create", body
-    if normalise_text(stored_text(existing)) == settings["text"]:
+    if normalise_text(secret_text(existing)) == settings["text"]:
         return None
     return "patch", {"metadata": {"annotations": body["metadata"]["annotations"]}, "data": body["data"]}
 
@@ -150,7 +144,7 @@ def plan_deployment(deployment, digest):
 
 # --- proving the credential works ---------------------------------------------------------------
 
-def verify_credential(config, server, request_timeout=VERIFY_TIMEOUT):
+def verify_credential(config, server, request_timeout):
     """List Clusters on the directory with the kubeconfig; raise if it cannot."""
     prefix = "the credential cannot list Clusters on directory '%s'" % server
     try:
@@ -190,7 +184,7 @@ def _summary(settings, secret, deployment, updated):
 def read_sync_secret(replica, namespace=NAMESPACE, name=SECRET):
     """The directory kubeconfig (text) a replica holds in its sync Secret, or
     None when it holds none (no Secret, or no such key)."""
-    return stored_text(replica.get("Secret", name, namespace))
+    return secret_text(replica.get("Secret", name, namespace))
 
 
 def read_replica_credential(make_client, state, namespace=NAMESPACE, name=SECRET):

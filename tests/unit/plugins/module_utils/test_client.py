@@ -295,3 +295,27 @@ def test_watch_streams_raw_objects_with_a_bounded_read(clock):
     assert args == ("multicluster.coreos.com", "v1", "clusters")
     assert kwargs["resource_version"] == "8" and kwargs["timeout_seconds"] == 60
     assert kwargs["_request_timeout"] == (10, 90.0)
+
+
+def test_the_calls_of_a_transaction_share_its_deadline(clock):
+    """A slow server that answers each call just in time still ends the whole read-modify-write within request_timeout."""
+    client = make(clock, timeout=10)
+    api = client._api("CoreV1Api")
+    timeouts = []
+
+    def slow(*args, **kwargs):
+        timeouts.append(kwargs["_request_timeout"][1])
+        clock.now += 4
+        return Response({"metadata": {"name": "m", "resourceVersion": "1"}})
+    api.read_namespaced_config_map = slow
+
+    def three_reads():
+        for dummy in range(3):
+            client.get("ConfigMap", "m", "ns")
+    client.transaction("update", "ConfigMap", "ns/m", three_reads)
+    assert timeouts == [10, 6, 2]
+
+
+def test_request_timeout_zero_is_refused_not_defaulted():
+    with pytest.raises(MulticlusterError, match="request_timeout must be a positive number of seconds, not 0"):
+        ClusterClient({"kubeconfig": kubeconfig(), "request_timeout": 0})

@@ -140,3 +140,10 @@ def test_merge_patch_is_exact():
     assert compare.merge_patch({"a": 1, "b": {"c": 1, "d": 2}}, {"b": {"c": 2}, "e": [1]}) == \
         {"a": None, "b": {"c": 2, "d": None}, "e": [1]}
     assert compare.merge_patch({"a": 1}, {"a": 1}) == {}
+
+
+def test_an_empty_map_the_server_leaves_out_is_no_difference():
+    wanted = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "n"}, "data": {}}
+    live = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "n", "resourceVersion": "3"}}
+    assert compare.plan(wanted, live) is None
+    assert compare.plan(dict(wanted, data={"k": "v"}), live)[0] == compare.PATCH

@@ -252,6 +252,11 @@ def test_the_directory_credential_comes_from_the_option_or_the_replicas_secret(t
     path = tmp_path / "directory.kubeconfig"
     path.write_text(text)
     assert ds.directory_credential(replica, str(path), "x", "y")[1] == DIRECTORY
+    # the Secret's text is content, never the path of a file on the controller
+    replica.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pointer", "namespace": "tectonic-system"},
+                 "data": {"kubeconfig": base64.b64encode(str(path).encode()).decode()}})
+    with pytest.raises(MulticlusterError, match="the kubeconfig in Secret tectonic-system/pointer is not a kubeconfig"):
+        ds.directory_credential(replica, None, "tectonic-system", "pointer")
 
 
 # --- a second source: how Cluster Policies plug in ----------------------------------------------------------------

@@ -193,7 +193,7 @@ def test_other_statuses_are_neither():
 # --- is_transient ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("exc, transient", [
-    (api_error(409, status_body(409, "Conflict", "the object has been modified")), True),
+    (api_error(409, status_body(409, "Conflict", "the object has been modified")), False),  # re-read, not re-sent
     (api_error(429, status_body(429, "TooManyRequests", "slow down")), True),
     (api_error(500, "x", "Internal Server Error"), True),
     (api_error(502, "x", "Bad Gateway"), True),

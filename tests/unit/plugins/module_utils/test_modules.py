@@ -105,7 +105,7 @@ def test_client_uses_the_module_connection_and_check_mode(make_module):
     client = module.client()
     assert isinstance(client, ClusterClient)
     assert client.server == "https://first.example.com:6443"
-    assert client.check_mode is True and client.dry_run == "All"
+    assert client.check_mode is True
     assert client.label == "https://first.example.com:6443"
 
 

@@ -313,3 +313,21 @@ def test_a_concurrent_create_is_taken_as_it_is():
 
 def test_token_hashes_are_short_sha256():
     assert redaction.hash_token("abc") == "sha256:ba7816bf8f01cfea"
+
+
+def test_a_binding_changed_by_another_writer_meanwhile_is_read_again_not_a_failure():
+    directory = FakeDirectory()
+    stale = ro.desired_binding("east")
+    stale["subjects"] = []
+    directory.add(stale)
+    raced = []
+
+    def other_writer(verb, kind, namespace, name):
+        if (verb, kind) == ("patch", "ClusterRoleBinding") and not raced:
+            raced.append(1)
+            directory.add(dict(stale, metadata=dict(stale["metadata"], annotations={"touched": "yes"})))
+    directory.before_write.append(other_writer)
+    result = present(directory)
+    assert result["diff"]["after"]["cluster_role_binding"]["subjects"] == ["ServiceAccount tectonic-multi-cluster/east"]
+    assert [w for w in directory.writes if w[1] == "ClusterRoleBinding"] == [
+        ("patch", "ClusterRoleBinding", "east-view-clusters"), ("patch", "ClusterRoleBinding", "east-view-clusters")]

@@ -199,12 +199,12 @@ def test_verify_credential_names_the_directory_and_the_reason():
     server = "https://127.0.0.1:1"
     with pytest.raises(MulticlusterError, match="^the credential cannot list Clusters on directory 'https://127.0.0.1:1': "
                                                 "cannot connect to .*connection refused") as err:
-        ss.verify_credential(config(server=server), server)
+        ss.verify_credential(config(server=server), server, 5)
     assert "s3cr3t" not in str(err.value)
     broken = config()
     broken["users"][0]["user"] = {"exec": {"command": "/nonexistent/s3cr3t-helper", "apiVersion": "v1"}}
     with pytest.raises(MulticlusterError, match="^the credential cannot list Clusters on directory") as err:
-        ss.verify_credential(broken, SERVER)
+        ss.verify_credential(broken, SERVER, 5)
     assert "s3cr3t" not in str(err.value)
 
 

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The directory as an Ansible inventory: one host per Cluster object."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: directory
+short_description: The multi-cluster directory's Clusters as an inventory
+version_added: 0.2.0
+author:
+  - coreos.multicluster contributors (@coreos)
+description:
+  - Reads the C(Cluster) objects (C(multicluster.coreos.com/v1)) of the B(directory) cluster and makes one host per
+    Cluster, named after it, in group C(directory) (the Cluster annotated C(multicluster.coreos.com/directory=true))
+    or C(replicas) (every other one).
+  - Each host gets the variables of the collection's inventory contract, so every playbook of the collection runs
+    on it unchanged - C(mc_cluster_name), C(mc_labels), C(mc_api_endpoint) (the first API server address),
+    C(mc_console_url), and C(mc_kubeconfig)/C(mc_context) when O(cluster_kubeconfig_dir) or
+    O(cluster_kubeconfig) tells where each cluster's own kubeconfig is - plus C(ansible_connection=local) and the
+    controller's Python as C(ansible_python_interpreter).
+  - The directory holds no admin credential for the clusters. Without O(cluster_kubeconfig_dir) or
+    O(cluster_kubeconfig) the hosts have no C(mc_kubeconfig); that is enough for plays that only read the directory,
+    not for the ones that write to a cluster (C(install_registry.yml), C(site.yml), C(onboard_replica.yml),
+    C(sync_replicas.yml), C(fleet_status.yml)).
+  - A Cluster whose name is not a valid host name is reported as a warning and left out; so is one that would need a
+    kubeconfig that is not there.
+  - Values read from the API are never templates; O(compose), O(groups) and O(keyed_groups) are (from this file).
+  - The file's name must end in C(directory.yml) or C(directory.yaml), for example C(fleet.directory.yml).
+options:
+  plugin:
+    description: The name of this plugin; it makes the file a source of this plugin.
+    required: true
+    choices: [coreos.multicluster.directory]
+    type: str
+  label_selector:
+    description:
+      - Only the Clusters with these labels, as a Kubernetes label selector, for example C(stage=production).
+    type: str
+  cluster_kubeconfig_dir:
+    description:
+      - A folder with one kubeconfig per cluster, named after O(cluster_kubeconfig_file) (C(<name>.kubeconfig) by
+        default); it becomes the host's C(mc_kubeconfig). Its current context is used unless
+        O(cluster_context) is set.
+    type: path
+  cluster_kubeconfig_file:
+    description:
+      - The name of a cluster's file in O(cluster_kubeconfig_dir); C({name}) stands for the Cluster's name.
+    type: str
+    default: "{name}.kubeconfig"
+  cluster_kubeconfig:
+    description:
+      - One kubeconfig holding a context per cluster; it becomes every host's C(mc_kubeconfig), and the context
+        named after O(cluster_context) its C(mc_context). Mutually exclusive with O(cluster_kubeconfig_dir).
+    type: path
+  cluster_context:
+    description:
+      - The name of a cluster's context; C({name}) stands for the Cluster's name. Defaults to C({name}) with
+        O(cluster_kubeconfig), and to the file's current context with O(cluster_kubeconfig_dir).
+    type: str
+extends_documentation_fragment:
+  - coreos.multicluster.connection
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+requirements:
+  - kubernetes >= 24.2.0
+notes:
+  - The connection options (O(kubeconfig), O(context), O(host), ...) are for the directory, and take the same
+    C(K8S_AUTH_*) environment variables as the modules.
+"""
+
+EXAMPLES = r"""
+# fleet.directory.yml: the fleet from the directory, each cluster's kubeconfig from a folder,
+# a group per region label
+plugin: coreos.multicluster.directory
+kubeconfig: /etc/fleet/west-coast-production.kubeconfig
+cluster_kubeconfig_dir: /etc/fleet
+keyed_groups:
+  - key: mc_labels.region
+    prefix: region
+  - key: mc_labels.cloud
+    prefix: cloud
+groups:
+  production: mc_labels.stage == 'production'
+
+# prod.directory.yml: only production, contexts of one kubeconfig named after the clusters
+plugin: coreos.multicluster.directory
+label_selector: stage=production
+cluster_kubeconfig: /etc/fleet/all-clusters.kubeconfig
+cluster_context: "admin@{name}"
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: /var/cache/ansible-inventory
+"""
+
+import os
+import sys
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.inventory import (
+    connection_from_options, hosts_from_clusters)
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """One host per Cluster of the directory."""
+
+    NAME = "coreos.multicluster.directory"
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith(("directory.yml", "directory.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        update_cache = self.get_option("cache") and not cache
+        clusters = None
+        if use_cache:
+            try:
+                clusters = self._cache[cache_key]
+            except KeyError:
+                update_cache = True
+        if clusters is None:
+            clusters = self._read_clusters()
+        if update_cache:
+            self._cache[cache_key] = clusters
+        self._populate(clusters)
+
+    def _read_clusters(self):
+        """The Clusters of the directory, as plain dicts (what the cache keeps)."""
+        from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient, HAS_KUBERNETES
+        from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import list_clusters
+        if not HAS_KUBERNETES:
+            raise AnsibleError("the %s inventory plugin needs the kubernetes Python library (pip install kubernetes)"
+                               % self.NAME)
+        options = dict((name, self.get_option(name)) for name in CONNECTION_ARG_SPEC)
+        try:
+            directory = ClusterClient(connection_from_options(options, os.environ))
+            try:
+                return list_clusters(directory, self.get_option("label_selector"))
+            finally:
+                directory.close()
+        except MulticlusterError as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
+
+    def _populate(self, clusters):
+        settings = dict((name, self.get_option(name)) for name in (
+            "cluster_kubeconfig_dir", "cluster_kubeconfig_file", "cluster_kubeconfig", "cluster_context"))
+        try:
+            hosts, problems = hosts_from_clusters(clusters, settings, os.path.isfile)
+        except MulticlusterError as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
+        for problem in problems:
+            self.display.warning("%s: %s" % (self.NAME, problem))
+        strict = self.get_option("strict")
+        for group in ("directory", "replicas"):
+            self.inventory.add_group(group)
+        for host in hosts:
+            name = host["name"]
+            self.inventory.add_host(name, group=host["group"])
+            variables = dict(host["vars"], ansible_connection="local", ansible_python_interpreter=sys.executable)
+            for key, value in variables.items():
+                self.inventory.set_variable(name, key, wrap_var(value))
+            self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)
