@@ -22,6 +22,8 @@ It runs the engine of directory_sync (the one mc_directory_sync runs once):
   --health-window seconds (default twice the resync period), else 503;
   /livez answers 200 while the sync loop runs (for a liveness probe that
   does not restart the pod because the directory is down);
+* HTTP /metrics on the same port: Prometheus metrics (docs/monitoring.md),
+  503 when the prometheus_client library is not installed;
 * one JSON object per line on stderr, never a credential;
 * SIGTERM or SIGINT stops it, exit code 0, within about two seconds.
 
@@ -41,7 +43,9 @@ import threading
 
 from ansible_collections.coreos.multicluster.agent.health import Health, serve_health
 from ansible_collections.coreos.multicluster.agent.logs import configure_logging, log
-from ansible_collections.coreos.multicluster.agent.loop import DEFAULT_RELOAD_INTERVAL, DEFAULT_RESYNC, Agent, CredentialFile
+from ansible_collections.coreos.multicluster.agent.loop import (
+    DEFAULT_RELOAD_INTERVAL, DEFAULT_RESYNC, Agent, CredentialFile)
+from ansible_collections.coreos.multicluster.agent.metrics import new_metrics
 from ansible_collections.coreos.multicluster.agent.watcher import Watcher, k8s_watch
 from ansible_collections.coreos.multicluster.plugins.module_utils.client import DEFAULT_REQUEST_TIMEOUT, ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
@@ -64,7 +68,8 @@ def parse_args(argv=None):
     parser.add_argument("--directory-kubeconfig", default=os.environ.get("DIRECTORY_KUBECONFIG",
                                                                          DEFAULT_CREDENTIAL_FILE),
                         help="file with the directory kubeconfig, the mounted directory-sync Secret "
-                             "(default: $DIRECTORY_KUBECONFIG or %s); reloaded when it changes" % DEFAULT_CREDENTIAL_FILE)
+                             "(default: $DIRECTORY_KUBECONFIG or %s); reloaded when it changes"
+                             % DEFAULT_CREDENTIAL_FILE)
     parser.add_argument("--resync-period", type=float, default=DEFAULT_RESYNC,
                         help="seconds between full syncs (default %(default)s)")
     parser.add_argument("--status-interval", type=float, default=DEFAULT_STATUS_INTERVAL,
@@ -105,15 +110,17 @@ def main(argv=None, stream=None):
         return 2
     window = args.health_window or 2 * args.resync_period
     health = Health(window, max(120.0, 3 * args.resync_period))
+    metrics = new_metrics()
     agent = Agent(replica, CredentialFile(args.directory_kubeconfig), resync=args.resync_period,
                   status_interval=args.status_interval, reload_interval=args.reload_interval,
-                  backoff=Backoff(1.0, args.backoff_max), health=health, request_timeout=args.request_timeout)
+                  backoff=Backoff(1.0, args.backoff_max), health=health, request_timeout=args.request_timeout,
+                  metrics=metrics)
     kinds = []
     for source in SOURCES:
         kinds.extend(kind for kind in source.reads if kind not in kinds)
     agent.watchers = [Watcher(kind, agent.notify, agent.stop, timeout=args.resync_period) for kind in kinds]
     try:
-        server = serve_health(health, args.health_address, args.health_port)
+        server = serve_health(health, args.health_address, args.health_port, metrics)
     except (OSError, IOError) as exc:
         log(logging.ERROR, "cannot serve the health endpoint", address=args.health_address, port=args.health_port,
             reason=exc.strerror or str(exc))
@@ -126,6 +133,8 @@ def main(argv=None, stream=None):
 
     log(logging.INFO, "started", replica=replica.label, directory_kubeconfig=args.directory_kubeconfig,
         health_port=server.server_port, resync_period=args.resync_period)
+    if not metrics.available:
+        log(logging.WARNING, "the prometheus_client Python library is not installed: /metrics answers 503")
     for watcher in agent.watchers:
         watcher.start()
     worker = threading.Thread(target=agent.run, name="sync")

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The agent's health: what the sync loop last did, served on /healthz,
-/readyz and /livez."""
+/readyz and /livez (and, on the same port, the metrics on /metrics)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -67,21 +67,28 @@ class Health(object):
             return (200 if alive else 503), {"status": "ok" if alive else "stuck", "loopAge": round(age, 1)}
 
 
-def serve_health(health, address, port):
-    """Start the health endpoint in a daemon thread; returns the server (server.server_port is the port)."""
+def answer(health, metrics, path):
+    """(HTTP status, content type, body bytes) of a GET of *path*."""
+    if path == "/metrics" and metrics is not None:
+        return metrics.render()
+    if path in ("/healthz", "/readyz"):
+        code, body = health.ready()
+    elif path == "/livez":
+        code, body = health.live()
+    else:
+        code, body = 404, {"status": "not found"}
+    return code, "application/json", json.dumps(body).encode("utf-8")
+
+
+def serve_health(health, address, port, metrics=None):
+    """Start the health endpoint in a daemon thread; returns the server (server.server_port is the port).
+    /metrics answers with metrics.render() (agent/metrics.py); 404 without metrics."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the name http.server calls
-            path = self.path.split("?", 1)[0]
-            if path in ("/healthz", "/readyz"):
-                code, body = health.ready()
-            elif path == "/livez":
-                code, body = health.live()
-            else:
-                code, body = 404, {"status": "not found"}
-            payload = json.dumps(body).encode("utf-8")
+            code, content_type, payload = answer(health, metrics, self.path.split("?", 1)[0])
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -15,6 +15,7 @@ import time
 
 from ansible_collections.coreos.multicluster.agent.health import Health
 from ansible_collections.coreos.multicluster.agent.logs import log
+from ansible_collections.coreos.multicluster.agent.metrics import NoMetrics, sync_error_reason
 from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import Cancelled, record_failure, sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError, redact
@@ -66,7 +67,7 @@ class Agent(object):
     def __init__(self, replica, credential, resync=DEFAULT_RESYNC, status_interval=DEFAULT_STATUS_INTERVAL,
                  reload_interval=DEFAULT_RELOAD_INTERVAL, backoff=None, health=None, watchers=(),
                  sync_fn=sync, directory_factory=None, record_fn=record_failure, clock=time.monotonic,
-                 wall=time.time, request_timeout=None):
+                 wall=time.time, request_timeout=None, metrics=None):
         self.replica = replica
         self.credential = credential
         self.resync = resync
@@ -74,6 +75,7 @@ class Agent(object):
         self.reload_interval = reload_interval
         self.backoff = backoff or Backoff()
         self.health = health or Health(2 * resync, max(120.0, 3 * resync))
+        self.metrics = metrics if metrics is not None else NoMetrics()
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.watchers = list(watchers)
@@ -112,15 +114,18 @@ class Agent(object):
             config, self.server = self.credential.load()
             directory = self._directory_factory(config)
         except Exception as exc:  # pylint: disable=broad-except
-            message = str(exc) if isinstance(exc, MulticlusterError) else "cannot use the directory kubeconfig %s: %s: %s" % (
-                self.credential.path, type(exc).__name__, redact(str(exc)))
+            message = str(exc) if isinstance(exc, MulticlusterError) else (
+                "cannot use the directory kubeconfig %s: %s: %s" % (
+                    self.credential.path, type(exc).__name__, redact(str(exc))))
             # never go on with the credential this one replaced, neither syncing nor watching
             self._replace_directory(None)
             for watcher in self.watchers:
                 watcher.drop()
+            self.metrics.credential_failed(self._wall())
             self._fail(message, now)
             return False
         self._replace_directory(directory)
+        self.metrics.credential_loaded(config)
         log(logging.INFO, "directory credential loaded", directory=self.server, file=self.credential.path)
         return True
 
@@ -182,12 +187,15 @@ class Agent(object):
         except Cancelled:
             return
         except MulticlusterError as exc:
+            self.metrics.sync_failed(sync_error_reason(exc), self._wall())
             self._fail(str(exc), now)
             return
         except Exception as exc:  # pylint: disable=broad-except
+            self.metrics.sync_failed(sync_error_reason(exc), self._wall())
             self._fail("unexpected error: %s: %s" % (type(exc).__name__, redact(str(exc))), now)
             return
         self.backoff.reset()
+        self.metrics.sync_succeeded(result, self._wall())
         self.next_sync = now + self.resync
         self.not_before = now
         self.health.record(True, result.get("status", {}).get("data", {}).get("message") or "in sync")

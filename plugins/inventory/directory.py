@@ -103,6 +103,12 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
+try:  # ansible-core 2.19+: a string is a template only when trusted, and API values never are
+    from ansible.template import trust_as_template  # noqa: F401, pylint: disable=unused-import
+    _UNTRUSTED_BY_DEFAULT = True
+except ImportError:  # older: mark API values unsafe, or a {{ }} in them would be rendered
+    _UNTRUSTED_BY_DEFAULT = False
+
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.inventory import (
@@ -169,7 +175,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.add_host(name, group=host["group"])
             variables = dict(host["vars"], ansible_connection="local", ansible_python_interpreter=sys.executable)
             for key, value in variables.items():
-                self.inventory.set_variable(name, key, wrap_var(value))
+                self.inventory.set_variable(name, key, value if _UNTRUSTED_BY_DEFAULT else wrap_var(value))
             self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)

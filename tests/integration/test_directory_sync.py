@@ -5,6 +5,7 @@ directory-sync Secret by mc_sync_secret); the agent runs as a process for
 replica fleet[2] (its credential in a file, as the mounted Secret)."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import urllib.request
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import assert_writes, frozen, write_private, writes
 from tests.lab.fleet import free_port
@@ -336,6 +338,15 @@ def healthz(port, path="/healthz"):
         return None, None
 
 
+def agent_metrics(port):
+    """{(sample name, sorted label items): value} of the agent's /metrics (read with prometheus_client's parser)."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as resp:
+        assert resp.status == 200
+        text = resp.read().decode("utf-8")
+    return dict(((sample.name, tuple(sorted(sample.labels.items()))), sample.value)
+                for family in text_string_to_metric_families(text) for sample in family.samples)
+
+
 def unhealthy(port):
     code, body = healthz(port)
     return (code, body) if code == 503 else None
@@ -378,6 +389,12 @@ def test_the_agent_follows_the_directory_reloads_its_credential_and_stops_on_sig
         assert names(replica) == names(directory)
         assert healthz(port, "/livez")[0] == 200
         assert status(replica)["result"] == "ok"
+        metrics = agent_metrics(port)
+        assert time.time() - 60 <= metrics[("directory_sync_last_success_timestamp_seconds", ())] <= time.time()
+        assert metrics[("directory_sync_objects_held", (("kind", "clusters"),))] == len(clusters(replica))
+        assert metrics[("directory_sync_credential_expiry_timestamp_seconds", ())] > time.time()
+        assert [value for (name, labels), value in metrics.items() if name == "directory_sync_build_info"] == [1]
+        assert metrics[("directory_sync_errors_total", (("reason", "credential_refused"),))] == 0
 
         # changes arrive through the watch: the resync period (300 s) is far away
         apply(directory, cluster_manifest(PREFIX + "agent", {"stage": "canary"}))
@@ -396,6 +413,11 @@ def test_the_agent_follows_the_directory_reloads_its_credential_and_stops_on_sig
         write_atomically(credential, yaml.safe_dump(bad))
         code, body = wait_for(lambda: unhealthy(port), 15, "/healthz 503")
         assert body["status"] == "failing" and "HTTP 401 Unauthorized" in body["message"]
+        metrics = agent_metrics(port)
+        assert metrics[("directory_sync_errors_total", (("reason", "credential_refused"),))] > 0
+        assert math.isnan(metrics[("directory_sync_credential_expiry_timestamp_seconds", ())])  # not a JWT
+        assert metrics[("directory_sync_last_attempt_timestamp_seconds", ())] > \
+            metrics[("directory_sync_last_success_timestamp_seconds", ())]
         wait_for(lambda: (status(replica) or {}).get("result") == "failed", 10, "the failure recorded")
         apply(directory, cluster_manifest(PREFIX + "agent-2", {"stage": "canary"}))
         time.sleep(2)

@@ -386,7 +386,8 @@ def test_the_watch_reports_changes_and_resumes_from_the_last_version():
 def test_an_expired_watch_asks_for_a_full_sync_and_waits_for_a_fresh_version():
     seen = []
     stream = FakeStream([], error=ApiError(410))
-    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append(kind), threading.Event(), stream_factory=lambda: stream)
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append(kind), threading.Event(),
+                                  stream_factory=lambda: stream)
     directory = FakeDirectory()
     watcher.follow(directory, "11")
     watcher.watch_once()

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters behind fleet_status.yml: the rows of every host, the table, and what fails the run."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import fleet_status
+
+FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "failing")
+
+
+def fleet_status_rows(hostvars, hosts, fleet=None, result_var="_fleet_status"):
+    """One row per host, from the mc_cluster_status result each host registered (a failed one is a row
+    that says so), with registration and labels from the directory's fleet view."""
+    rows = []
+    for host in hosts:
+        result = (hostvars.get(host) or {}).get(result_var) or {}
+        row = result.get("status")
+        if not row:
+            row = {"name": host, "role": "replica", "reachable": False,
+                   "error": str(result.get("msg") or "no status was read"), "registered": None, "labels": None,
+                   "credential": None, "sync": None, "agent": None, "policies": None}
+        rows.append(dict(row, host=host))
+    return fleet_status.sort_rows(fleet_status.with_registration(rows, fleet))
+
+
+def fleet_status_table(rows):
+    return fleet_status.table(rows)
+
+
+def fleet_status_failing(rows, fail_on, expiring_days=3):
+    """['<cluster>: <reason>'] for every row that fails the run under *fail_on*."""
+    if isinstance(fail_on, str):
+        fail_on = [part.strip() for part in fail_on.split(",") if part.strip()]
+    unknown = sorted(set(fail_on or []) - set(FAIL_ON))
+    if unknown:
+        raise AnsibleFilterError("fleet_status_fail_on: %s not one of %s" % (", ".join(unknown), ", ".join(FAIL_ON)))
+    return ["%s: %s" % pair for pair in fleet_status.failing(rows, list(fail_on or []), float(expiring_days))]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"fleet_status_rows": fleet_status_rows, "fleet_status_table": fleet_status_table,
+                "fleet_status_failing": fleet_status_failing}

@@ -1,0 +1,186 @@
+"""The directory as an inventory (plugin coreos.multicluster.directory) and the
+fleet status, on a lab fleet of their own onboarded with site.yml."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from tests.integration.conftest import ansible_env, frozen
+
+PLUGIN = "coreos.multicluster.directory"
+
+
+@pytest.fixture(scope="module")
+def onboarded(site_fleet, run_playbook):
+    site = run_playbook("site.yml", site_fleet["inventory"])
+    assert site.rc == 0, site.failures()
+    return site_fleet
+
+
+def plugin_file(fleet, tmp_path, **extra):
+    west = fleet["clusters"][0]
+    config = {"plugin": PLUGIN, "kubeconfig": west.kubeconfig, "context": west.context,
+              "cluster_kubeconfig_dir": fleet["root"],
+              "keyed_groups": [{"key": "mc_labels.cloud", "prefix": "cloud"}]}
+    config.update(extra)
+    path = tmp_path / "lab.directory.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def inventory(collection_path, path, *args):
+    env = ansible_env(collection_path)
+    env.pop("ANSIBLE_STDOUT_CALLBACK", None)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", str(path)]
+                          + list(args), capture_output=True, text=True, env=env, timeout=120, check=False)
+    return proc
+
+
+def plain(value):
+    """ansible-inventory's JSON without its markers of values that are never templates
+    ({"__ansible_unsafe": text}, as ansible-core 2.19 writes values an inventory plugin read)."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return dict((k, plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def listed(proc):
+    assert proc.returncode == 0, proc.stderr
+    return plain(json.loads(proc.stdout))
+
+
+def expected_list(fleet):
+    """ansible-inventory --list for the lab, from what the lab knows of its clusters."""
+    hostvars = {}
+    for cluster in fleet["clusters"]:
+        inventory = yaml.safe_load(open(fleet["inventory"]))["all"]["children"]
+        static = dict(inventory["directory"]["hosts"], **inventory["replicas"]["hosts"])[cluster.name]
+        hostvars[cluster.name] = {
+            "mc_cluster_name": cluster.name, "mc_labels": static["mc_labels"], "mc_api_endpoint": cluster.server,
+            "mc_console_url": static["mc_console_url"],
+            "mc_kubeconfig": os.path.join(fleet["root"], cluster.name + ".kubeconfig"),
+            "ansible_connection": "local"}
+    names = [c.name for c in fleet["clusters"]]
+    return {
+        "directory": {"hosts": names[:1]},
+        "replicas": {"hosts": sorted(names[1:])},
+        "cloud_aws": {"hosts": ["west-coast-production"]},
+        "cloud_gcp": {"hosts": ["east-coast-production"]},
+        "cloud_azure": {"hosts": ["central-production"]},
+        "hostvars": hostvars,
+    }
+
+
+def test_the_directory_is_an_inventory_equal_to_the_static_one(onboarded, collection_path, tmp_path):
+    data = listed(inventory(collection_path, plugin_file(onboarded, tmp_path), "--list"))
+    want = expected_list(onboarded)
+    for group in ("directory", "replicas", "cloud_aws", "cloud_gcp", "cloud_azure"):
+        assert sorted(data[group]["hosts"]) == sorted(want[group]["hosts"]), group
+    for name, variables in want["hostvars"].items():
+        got = data["_meta"]["hostvars"][name]
+        interpreter = got.pop("ansible_python_interpreter")
+        assert os.path.realpath(interpreter) == os.path.realpath(sys.executable)
+        assert got == variables, name
+    graph = inventory(collection_path, plugin_file(onboarded, tmp_path), "--graph")
+    assert graph.returncode == 0 and "@directory:" in graph.stdout and "@cloud_gcp:" in graph.stdout
+    assert "|--east-coast-production" in graph.stdout
+
+
+def test_the_collections_playbooks_run_on_that_inventory_alone(onboarded, run_playbook, tmp_path):
+    path = plugin_file(onboarded, tmp_path)
+    synced = run_playbook("sync_replicas.yml", path)
+    assert synced.rc == 0, synced.failures()
+    assert sorted(synced.stats) == sorted(c.name for c in onboarded["clusters"])
+    check = run_playbook("onboard_replica.yml", path, check=True)
+    assert check.rc == 0, check.failures()
+    assert set(check.changed().values()) == {0}, check.changed()
+
+
+def test_a_cached_inventory_is_served_while_the_directory_is_frozen(onboarded, collection_path, tmp_path):
+    path = plugin_file(onboarded, tmp_path, cache=True, cache_plugin="ansible.builtin.jsonfile",
+                       cache_connection=str(tmp_path / "cache"), request_timeout=3)
+    first = inventory(collection_path, path, "--list")
+    assert first.returncode == 0, first.stderr
+    with frozen(onboarded["clusters"][0]):
+        started = time.monotonic()
+        cached = inventory(collection_path, path, "--list")
+        assert time.monotonic() - started < 20
+        fresh = inventory(collection_path, path, "--list", "--flush-cache")
+    assert listed(cached) == listed(first)
+    assert "did not answer within 3 s" in fresh.stderr and "west-coast-production" in fresh.stderr
+
+
+def test_values_from_the_directory_are_never_templated(onboarded, collection_path, tmp_path):
+    west = onboarded["clusters"][0]
+    hostile = "https://console.example.com/{{ lookup('env', 'HOME') }}"
+    west.kubectl("annotate", "--overwrite", "clusters.multicluster.coreos.com", "east-coast-production",
+                 "multicluster.coreos.com/console-url=" + hostile)
+    try:
+        proc = inventory(collection_path, plugin_file(onboarded, tmp_path, compose={"console": "mc_console_url"}),
+                         "--list")
+        east = json.loads(proc.stdout)["_meta"]["hostvars"]["east-coast-production"]
+        # marked as never a template, and the same text after compose
+        assert east["mc_console_url"] == {"__ansible_unsafe": hostile} and plain(east["console"]) == hostile
+    finally:
+        west.kubectl("annotate", "--overwrite", "clusters.multicluster.coreos.com", "east-coast-production",
+                     "multicluster.coreos.com/console-url=https://east-coast-production.console.lab.invalid")
+
+
+def test_fleet_status_shows_a_replica_with_a_revoked_credential_stale_and_fails_when_asked(
+        onboarded, run_playbook, tmp_path):
+    path = plugin_file(onboarded, tmp_path)
+    west = onboarded["clusters"][0]
+    healthy = run_playbook("fleet_status.yml", path, extra_vars={"fleet_status_fail_on": "stale,expiring"})
+    assert healthy.rc == 0, healthy.failures()
+    table = healthy.task_results("per cluster, what needs attention first")
+    lines = [line for result in table.values() for line in result["msg"]]
+    assert lines[0].split()[:3] == ["CLUSTER", "ROLE", "REGISTERED"] and lines[-1] == "3 clusters, 0 need attention"
+
+    # revoke central's credential (its anchor Secret on the directory), wait past the stale threshold
+    west.kubectl("-n", "tectonic-multi-cluster", "delete", "secret", "central-production-credential-anchor")
+    time.sleep(21)
+    # east succeeds again and records it (status_interval 0: the timestamps now); central is refused
+    run_playbook("sync_replicas.yml", path, extra_vars={"sync_replicas_status_interval": 0})
+    report = tmp_path / "fleet.json"
+    stale = run_playbook("fleet_status.yml", path, extra_vars={
+        "fleet_status_stale_after": 20, "fleet_status_fail_on": "stale", "fleet_status_file": str(report)})
+    assert stale.rc != 0
+    lines = [line for result in stale.task_results("per cluster, what needs attention first").values()
+             for line in result["msg"]]
+    assert lines[1].startswith("central-production") and "stale" in lines[1] and "failing" in lines[1]
+    assert lines[-1] == "3 clusters, 1 need attention"
+    assert any("central-production: stale" in msg for dummy, dummy2, msg in stale.failures())
+    rows = {row["name"]: row for row in json.loads(report.read_text())}
+    assert rows["central-production"]["sync"]["stale"] is True and rows["central-production"]["registered"] is True
+    assert rows["east-coast-production"]["sync"]["stale"] is False
+    assert rows["east-coast-production"]["credential"]["type"] == "token_request"
+    assert 29 < rows["east-coast-production"]["credential"]["days_left"] <= 30
+
+    quiet = run_playbook("fleet_status.yml", path, extra_vars={"fleet_status_stale_after": 20})
+    assert quiet.rc == 0, quiet.failures()
+
+
+def test_an_unreachable_cluster_is_a_row_not_a_crash(onboarded, run_playbook, tmp_path):
+    inv = yaml.safe_load(open(onboarded["inventory"]))
+    gone = dict(inv["all"]["children"]["replicas"]["hosts"]["east-coast-production"])
+    config = yaml.safe_load(open(gone["mc_kubeconfig"]))
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    (tmp_path / "gone.kubeconfig").write_text(yaml.safe_dump(config))
+    os.chmod(str(tmp_path / "gone.kubeconfig"), 0o600)
+    gone["mc_kubeconfig"] = str(tmp_path / "gone.kubeconfig")
+    inv["all"]["children"]["replicas"]["hosts"]["gone-production"] = gone
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inv))
+    run = run_playbook("fleet_status.yml", tmp_path / "inventory.yml")
+    lines = [line for result in run.task_results("per cluster, what needs attention first").values()
+             for line in result["msg"]]
+    assert lines[1].startswith("gone-production") and "unreachable" in lines[1] and "NO" in lines[1]
+    assert any(line.startswith("gone-production: ") and "connection refused" in line for line in lines)

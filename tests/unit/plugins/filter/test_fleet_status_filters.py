@@ -1,0 +1,28 @@
+"""The fleet_status filters: rows from hostvars, a failed host as a row, fail_on checked."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.coreos.multicluster.plugins.filter.fleet_status import (
+    fleet_status_failing, fleet_status_rows, fleet_status_table)
+
+
+def test_rows_from_hostvars_with_a_failed_host_as_a_row():
+    hostvars = {
+        "east": {"_fleet_status": {"status": {"name": "east", "role": "replica", "reachable": True, "error": None,
+                                              "sync": {"stale": False, "result": "ok", "age_seconds": 5},
+                                              "credential": {"present": True, "type": "token_request",
+                                                             "days_left": 20.0, "renewal_due": False}}}},
+        "broken": {"_fleet_status": {"failed": True, "msg": "name 'Broken!' is not a DNS-1123 label"}},
+    }
+    rows = fleet_status_rows(hostvars, ["east", "broken"], [{"name": "east", "labels": {"stage": "production"}}])
+    assert [(r["name"], r["registered"]) for r in rows] == [("broken", False), ("east", True)]
+    assert rows[0]["reachable"] is False and "DNS-1123" in rows[0]["error"]
+    table = fleet_status_table(rows)
+    assert table[1].startswith("broken") and "broken: name 'Broken!'" in "\n".join(table)
+    assert fleet_status_failing(rows, "unreachable,stale") == ["broken: unreachable"]
+
+
+def test_an_unknown_fail_on_reason_is_refused():
+    with pytest.raises(AnsibleFilterError, match="fleet_status_fail_on: late not one of stale"):
+        fleet_status_failing([], ["late"])
