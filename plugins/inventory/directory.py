@@ -86,14 +86,16 @@ keyed_groups:
 groups:
   production: mc_labels.stage == 'production'
 
-# prod.directory.yml: only production, contexts of one kubeconfig named after the clusters
-plugin: coreos.multicluster.directory
-label_selector: stage=production
-cluster_kubeconfig: /etc/fleet/all-clusters.kubeconfig
-cluster_context: "admin@{name}"
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: /var/cache/ansible-inventory
+
+# prod.directory.yml would read only production, with the contexts of one kubeconfig named after the
+# clusters, and keep the list an hour when the directory does not answer:
+#   plugin: coreos.multicluster.directory
+#   label_selector: stage=production
+#   cluster_kubeconfig: /etc/fleet/all-clusters.kubeconfig
+#   cluster_context: "admin@{name}"
+#   cache: true
+#   cache_plugin: ansible.builtin.jsonfile
+#   cache_connection: /var/cache/ansible-inventory
 """
 
 import os
@@ -104,7 +106,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.unsafe_proxy import wrap_var
 
 try:  # ansible-core 2.19+: a string is a template only when trusted, and API values never are
-    from ansible.template import trust_as_template  # noqa: F401, pylint: disable=unused-import
+    from ansible.template import trust_as_template  # noqa: F401 pylint: disable=unused-import
     _UNTRUSTED_BY_DEFAULT = True
 except ImportError:  # older: mark API values unsafe, or a {{ }} in them would be rendered
     _UNTRUSTED_BY_DEFAULT = False
