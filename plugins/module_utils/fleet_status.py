@@ -140,6 +140,14 @@ def _age(seconds):
     return "%dd ago" % (seconds // 86400)
 
 
+def _sync_cell(sync):
+    """'ok 5s ago' (the last success), 'failed, ok 40s ago' when the last attempt failed, 'none never'."""
+    age = _age(sync.get("age_seconds"))
+    if sync.get("result") == "failed":
+        return "failed, ok %s" % age if sync.get("age_seconds") is not None else "failed, never ok"
+    return "%s %s" % (sync.get("result") or "none", age)
+
+
 def _cells(row):
     credential, sync, agent = row.get("credential") or {}, row.get("sync") or {}, row.get("agent") or {}
     if credential.get("present"):
@@ -152,7 +160,7 @@ def _cells(row):
         row.get("role") or "?",
         {True: "yes", False: "NO", None: "?"}[row.get("registered")],
         cred,
-        "-" if row.get("role") == "directory" else ("%s %s" % (sync.get("result") or "none", _age(sync.get("age_seconds")))),
+        "-" if row.get("role") == "directory" else _sync_cell(sync),
         "%s/%s" % (agent.get("ready_replicas", 0), agent.get("replicas", 0)) if agent.get("present") else "-",
         ", ".join(attention(row)) or "ok",
     ]
