@@ -139,7 +139,12 @@ def _replace_secret(client, body, existing, replace):
 def review(client, replica, token):
     """(accepted as this replica's account?, why not) by a TokenReview."""
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}
-    status = client.create(body).get("status") or {}
+    try:
+        status = client.create(body).get("status") or {}
+    except MulticlusterError as exc:
+        raise MulticlusterError("review the current token of ServiceAccount %s/%s on cluster '%s': %s" % (
+            NAMESPACE, replica, client.label, str(exc).split(": ", 1)[-1]), cluster=client.label,
+            details=exc.details) from None
     expected = "system:serviceaccount:%s:%s" % (NAMESPACE, replica)
     if not status.get("authenticated"):
         return False, "the directory refuses the current token (TokenReview: %s)" % (

@@ -117,7 +117,11 @@ def desired_secret(settings):
 
 
 def plan_secret(existing, settings):
-    """None when the Secret already holds this kubeconfig; else ('create', body) or ('patch', patch)."""
+    """None when the Secret already holds this kubeconfig; else ('create', body) or ('patch', patch).
+
+    The one field the module owns is compared as canonical kubeconfig text, so that the same
+    kubeconfig written with other formatting (by kubectl, by hand) is no change; compare.plan
+    would compare its base64 form."""
     body = desired_secret(settings)
     if existing is None:
         return "create", body

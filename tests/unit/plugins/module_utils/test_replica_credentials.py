@@ -331,3 +331,15 @@ def test_a_binding_changed_by_another_writer_meanwhile_is_read_again_not_a_failu
     assert result["diff"]["after"]["cluster_role_binding"]["subjects"] == ["ServiceAccount tectonic-multi-cluster/east"]
     assert [w for w in directory.writes if w[1] == "ClusterRoleBinding"] == [
         ("patch", "ClusterRoleBinding", "east-view-clusters"), ("patch", "ClusterRoleBinding", "east-view-clusters")]
+
+
+def test_a_token_review_that_fails_names_the_account_and_the_cluster():
+    directory = FakeDirectory()
+    first = present(directory)
+    directory.failures[("create", "TokenReview")] = MulticlusterError(
+        "create TokenReview on cluster 'fake-directory': the API server did not answer within 30 s",
+        details={"timeout": 30})
+    with pytest.raises(MulticlusterError) as raised:
+        present(directory, current_kubeconfig=first["kubeconfig"])
+    assert str(raised.value) == ("review the current token of ServiceAccount tectonic-multi-cluster/east on cluster "
+                                 "'fake-directory': the API server did not answer within 30 s")
