@@ -23,3 +23,13 @@ attributes:
     support: N/A
     platforms: posix
 """
+
+    # The check and diff mode of a module that only reads (coreos.multicluster.attributes.read_only).
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Reads only.
+  diff_mode:
+    support: none
+"""

@@ -53,13 +53,8 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - coreos.multicluster.attributes
+  - coreos.multicluster.attributes.read_only
   - coreos.multicluster.connection
-attributes:
-  check_mode:
-    support: full
-    details: Reads only.
-  diff_mode:
-    support: none
 requirements:
   - kubernetes >= 24.2.0
 seealso:
