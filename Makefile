@@ -10,7 +10,7 @@ export MC_LAB_DIR := $(LAB_DIR)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration molecule test demo bench docs docs-check clean
+.PHONY: help venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration molecule test demo bench docs docs-check image clean
 
 help:
 	@echo "make demo       bring up the lab fleet and run the main job on it"
@@ -83,6 +83,13 @@ demo: venv lab-bin tree
 # benchmarks (not tests): print figures, assert nothing about time (tests/bench/)
 bench: venv lab-bin tree
 	@$(BIN)/python -m tests.bench
+
+# The directory-sync agent's image, built with podman (docs/agent-image.md); prints its reference.
+#   make image IMAGE_BASE=docker.io/library/python:3.11-slim    on a public base instead of a Debian one made here
+#   make image IMAGE_ARCHIVE=build/directory-sync.oci.tar       also write it as an OCI archive
+image:
+	@containers/directory-sync/build-image.sh $(if $(IMAGE_BASE),--base $(IMAGE_BASE)) \
+	  $(if $(IMAGE_ARCHIVE),--oci-archive $(IMAGE_ARCHIVE))
 
 docs: venv tree
 	$(BIN)/python tests/tools/gen_docs.py

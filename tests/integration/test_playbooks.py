@@ -10,6 +10,7 @@ from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
 from tests.integration.conftest import assert_writes, frozen, hidden, write_private
+from tests.lab.fleet import AGENT_IMAGE
 
 
 def _clusters_on(cluster):
@@ -53,7 +54,7 @@ def _assert_sync_agent_deployed(clusters):
         pod = deployment["spec"]["template"]["spec"]
         assert deployment["metadata"]["labels"]["app"] == "directory-sync"
         assert pod["serviceAccountName"] == "directory-sync"
-        assert pod["containers"][0]["image"] == "ghcr.io/coreos/directory-sync:0.1.0"
+        assert pod["containers"][0]["image"] == AGENT_IMAGE
         assert pod["volumes"][0]["secret"]["secretName"] == "directory-sync"
         assert _can(cluster, "create", "clusters.multicluster.coreos.com")
         assert _can(cluster, "delete", "clusters.multicluster.coreos.com")

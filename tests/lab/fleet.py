@@ -54,6 +54,11 @@ rules:
 # Writes by these users are the lab's own controllers, not the code under test.
 CONTROLLER_USER = "system:kube-controller-manager"
 ADMIN_USER = "lab-admin"
+# The directory-sync agent's image in the lab's inventory (registry_sync_image): the reference make image
+# builds (containers/directory-sync/build-image.sh). The lab has no node, so nothing pulls it.
+with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "galaxy.yml")) as _galaxy:
+    AGENT_IMAGE = "localhost/coreos-multicluster/directory-sync:%s" % yaml.safe_load(_galaxy)["version"]
 
 
 class LabError(RuntimeError):
@@ -424,7 +429,8 @@ class Fleet:
                 "mc_labels": labels,
             }
         inventory = {"all": {
-            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                     "registry_sync_image": AGENT_IMAGE},
             "children": {
                 "directory": {"hosts": {directory: hosts[directory]}},
                 "replicas": {"hosts": {n: hosts[n] for n in self.names if n != directory}},
