@@ -85,6 +85,8 @@ def serve_health(health, address, port, metrics=None):
     /metrics answers with metrics.render() (agent/metrics.py); 404 without metrics."""
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = 10  # an idle connection (a scraper's keep-alive) does not hold a thread forever
+
         def do_GET(self):  # noqa: N802 - the name http.server calls
             code, content_type, payload = answer(health, metrics, self.path.split("?", 1)[0])
             self.send_response(code)

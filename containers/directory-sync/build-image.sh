@@ -102,9 +102,9 @@ context="$WORK/context"
 rm -rf "$context" && mkdir -p "$context"
 paths=(agent plugins/module_utils galaxy.yml meta)
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  # the files git knows (tracked, or new and not ignored), as make tree copies them
-  git -C "$ROOT" ls-files -z --cached --others --exclude-standard -- "${paths[@]}" |
-    while IFS= read -r -d '' f; do [ -e "$ROOT/$f" ] && printf '%s\0' "$f"; done |
+  # the files git tracks: nothing merely left lying in agent/ (a test kubeconfig, say) gets into a layer
+  git -C "$ROOT" ls-files -z --cached -- "${paths[@]}" |
+    while IFS= read -r -d '' f; do if [ -e "$ROOT/$f" ]; then printf '%s\0' "$f"; fi; done |
     rsync -a --from0 --files-from=- "$ROOT/" "$context/"
 else
   (cd "$ROOT" && rsync -aR --exclude=__pycache__ --exclude='*.pyc' "${paths[@]}" "$context/")

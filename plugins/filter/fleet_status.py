@@ -19,12 +19,18 @@ def fleet_status_rows(hostvars, hosts, fleet=None, result_var="_fleet_status"):
     that says so), with registration and labels from the directory's fleet view."""
     rows = []
     for host in hosts:
-        result = (hostvars.get(host) or {}).get(result_var) or {}
+        facts = hostvars.get(host) or {}
+        result = facts.get(result_var) or {}
         row = result.get("status")
         if not row:
-            row = {"name": host, "role": "replica", "reachable": False,
-                   "error": str(result.get("msg") or "no status was read"), "registered": None, "labels": None,
-                   "credential": None, "sync": None, "agent": None, "policies": None}
+            if result.get("skipped"):
+                error = "not read: mc_kubeconfig is not set for this host"
+            else:
+                error = str(result.get("msg") or "no status was read")
+            role = "directory" if "directory" in (facts.get("group_names") or []) else "replica"
+            row = {"name": facts.get("mc_cluster_name") or host, "role": role, "reachable": False,
+                   "error": error, "registered": None, "labels": None, "credential": None, "sync": None,
+                   "agent": None, "policies": None}
         rows.append(dict(row, host=host))
     return fleet_status.sort_rows(fleet_status.with_registration(rows, fleet))
 
@@ -40,7 +46,11 @@ def fleet_status_failing(rows, fail_on, expiring_days=3):
     unknown = sorted(set(fail_on or []) - set(FAIL_ON))
     if unknown:
         raise AnsibleFilterError("fleet_status_fail_on: %s not one of %s" % (", ".join(unknown), ", ".join(FAIL_ON)))
-    return ["%s: %s" % pair for pair in fleet_status.failing(rows, list(fail_on or []), float(expiring_days))]
+    try:
+        days = float(expiring_days)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("fleet_status_expiring_days: %r is not a number of days" % (expiring_days,)) from None
+    return ["%s: %s" % pair for pair in fleet_status.failing(rows, list(fail_on or []), days)]
 
 
 class FilterModule(object):

@@ -26,8 +26,8 @@ description:
     O(cluster_kubeconfig) the hosts have no C(mc_kubeconfig); that is enough for plays that only read the directory,
     not for the ones that write to a cluster (C(install_registry.yml), C(site.yml), C(onboard_replica.yml),
     C(sync_replicas.yml), C(fleet_status.yml)).
-  - A Cluster whose name is not a valid host name is reported as a warning and left out; so is one that would need a
-    kubeconfig that is not there.
+  - A Cluster whose name is not a valid host name is reported as a warning and left out; one without an API endpoint,
+    or whose kubeconfig is not where O(cluster_kubeconfig_dir) says, is reported and kept (without C(mc_kubeconfig)).
   - Values read from the API are never templates; O(compose), O(groups) and O(keyed_groups) are (from this file).
   - The file's name must end in C(directory.yml) or C(directory.yaml), for example C(fleet.directory.yml).
 options:
@@ -88,7 +88,7 @@ groups:
 
 
 # prod.directory.yml would read only production, with the contexts of one kubeconfig named after the
-# clusters, and keep the list an hour when the directory does not answer:
+# clusters, and reuse the list it read for an hour (cache_timeout) without asking the directory:
 #   plugin: coreos.multicluster.directory
 #   label_selector: stage=production
 #   cluster_kubeconfig: /etc/fleet/all-clusters.kubeconfig
@@ -176,8 +176,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             name = host["name"]
             self.inventory.add_host(name, group=host["group"])
             variables = dict(host["vars"], ansible_connection="local", ansible_python_interpreter=sys.executable)
+            if not _UNTRUSTED_BY_DEFAULT:  # compose, groups and keyed_groups must see them unsafe too
+                variables = wrap_var(variables)
             for key, value in variables.items():
-                self.inventory.set_variable(name, key, value if _UNTRUSTED_BY_DEFAULT else wrap_var(value))
+                self.inventory.set_variable(name, key, value)
             self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)

@@ -259,7 +259,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     dry = replica.check_mode
     try:
         snapshot, versions = read_directory(directory, sources)
-    except Exception as exc:  # pylint: disable=broad-except
+    except MulticlusterError as exc:  # the resource layer words every API and network error as one
         reason = directory_reason(exc)
         details = {"directory_server": directory_server}
         details.update(getattr(exc, "details", None) or {})

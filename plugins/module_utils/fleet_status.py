@@ -203,4 +203,6 @@ def failing(rows, fail_on, expiring_days):
             reasons.add("unreachable")
         for reason in sorted(reasons & set(fail_on)):
             found.append((row.get("name"), reason))
+        if "unregistered" in fail_on and row.get("registered") is None:
+            found.append((row.get("name"), "registration unknown (the directory's list could not be read)"))
     return found

@@ -38,8 +38,16 @@ def jwt_claims(token):
     return claims if isinstance(claims, dict) else None
 
 
+_LATEST = 253402300799  # 9999-12-31T23:59:59Z: a claim beyond it is not a time
+
+
 def _int(value):
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A time claim as whole seconds, or None (not a number, not finite, or past year 9999)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+        return None
+    if value in (float("inf"), float("-inf")) or abs(value) > _LATEST:
+        return None
+    return int(value)
 
 
 def token_facts(token):

@@ -147,12 +147,12 @@ def test_fleet_status_shows_a_replica_with_a_revoked_credential_stale_and_fails_
 
     # revoke central's credential (its anchor Secret on the directory), wait past the stale threshold
     west.kubectl("-n", "tectonic-multi-cluster", "delete", "secret", "central-production-credential-anchor")
-    time.sleep(21)
+    time.sleep(61)
     # east succeeds again and records it (status_interval 0: the timestamps now); central is refused
     run_playbook("sync_replicas.yml", path, extra_vars={"sync_replicas_status_interval": 0})
     report = tmp_path / "fleet.json"
     stale = run_playbook("fleet_status.yml", path, extra_vars={
-        "fleet_status_stale_after": 20, "fleet_status_fail_on": "stale", "fleet_status_file": str(report)})
+        "fleet_status_stale_after": 60, "fleet_status_fail_on": "stale", "fleet_status_file": str(report)})
     assert stale.rc != 0
     lines = [line for result in stale.task_results("per cluster, what needs attention first").values()
              for line in result["msg"]]
@@ -165,7 +165,7 @@ def test_fleet_status_shows_a_replica_with_a_revoked_credential_stale_and_fails_
     assert rows["east-coast-production"]["credential"]["type"] == "token_request"
     assert 29 < rows["east-coast-production"]["credential"]["days_left"] <= 30
 
-    quiet = run_playbook("fleet_status.yml", path, extra_vars={"fleet_status_stale_after": 20})
+    quiet = run_playbook("fleet_status.yml", path, extra_vars={"fleet_status_stale_after": 60})
     assert quiet.rc == 0, quiet.failures()
 
 
@@ -180,6 +180,7 @@ def test_an_unreachable_cluster_is_a_row_not_a_crash(onboarded, run_playbook, tm
     inv["all"]["children"]["replicas"]["hosts"]["gone-production"] = gone
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inv))
     run = run_playbook("fleet_status.yml", tmp_path / "inventory.yml")
+    assert run.rc == 0, run.failures()  # a row, not a failed run
     lines = [line for result in run.task_results("per cluster, what needs attention first").values()
              for line in result["msg"]]
     assert lines[1].startswith("gone-production") and "unreachable" in lines[1] and "NO" in lines[1]

@@ -26,3 +26,22 @@ def test_rows_from_hostvars_with_a_failed_host_as_a_row():
 def test_an_unknown_fail_on_reason_is_refused():
     with pytest.raises(AnsibleFilterError, match="fleet_status_fail_on: late not one of stale"):
         fleet_status_failing([], ["late"])
+
+
+def test_a_host_that_was_not_read_is_a_row_under_its_cluster_name_and_role():
+    hostvars = {
+        "west-alias": {"mc_cluster_name": "west", "group_names": ["directory"],
+                       "_fleet_status": {"skipped": True, "changed": False}},
+    }
+    rows = fleet_status_rows(hostvars, ["west-alias"], [{"name": "west", "labels": {}}])
+    assert rows[0]["name"] == "west" and rows[0]["role"] == "directory" and rows[0]["registered"] is True
+    assert rows[0]["error"] == "not read: mc_kubeconfig is not set for this host"
+
+
+def test_unknown_registration_fails_unregistered_and_a_bad_day_count_is_refused():
+    rows = fleet_status_rows({"east": {"_fleet_status": {"status": {"name": "east", "role": "replica",
+                                                                    "reachable": True}}}}, ["east"], None)
+    assert fleet_status_failing(rows, "unregistered") == [
+        "east: registration unknown (the directory's list could not be read)"]
+    with pytest.raises(AnsibleFilterError, match="fleet_status_expiring_days: '' is not a number of days"):
+        fleet_status_failing(rows, "expiring", "")

@@ -295,3 +295,10 @@ def test_another_source_is_an_addition_deletes_run_in_reverse_order_and_the_dire
     result = run_sync(directory, replica, sources=sources, now=T0 + 2)
     assert result["deleted"] == ["b", "RoleBinding fleet/view-b"]
     assert [w[1] for w in replica.writes if w[0] == "delete"] == ["RoleBinding", "Cluster"]
+
+
+def test_a_bug_while_reading_the_directory_is_not_worded_as_an_unreachable_directory():
+    directory, replica = fleet("a"), replica_cluster()
+    directory.failures[("list", "Cluster")] = TypeError("a bug")
+    with pytest.raises(TypeError):
+        run_sync(directory, replica)

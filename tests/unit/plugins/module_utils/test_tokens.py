@@ -85,3 +85,9 @@ def test_token_secret_problems():
     assert "is for ServiceAccount 'west'" in tk.token_secret_problem(ro.desired_token_secret("west"), "east")
     assert tk.secret_token({"data": {"token": base64.b64encode(b"abc").decode()}}) == "abc"
     assert tk.secret_token({"data": {}}) is None and tk.secret_token(None) is None
+
+
+def test_absurd_time_claims_are_no_time():
+    for exp in (10 ** 30, float("inf"), float("nan"), True, "1800000000"):
+        assert tk.token_facts(jwt({"exp": exp, "kubernetes.io": {"namespace": "n"}}))["expires"] is None
+    assert tk.token_facts(jwt({"exp": 1800000000.5, "kubernetes.io": {"namespace": "n"}}))["expires"] == 1800000000
