@@ -12,6 +12,7 @@ __metaclass__ = type
 import base64
 import binascii
 import json
+import math
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time
 
@@ -43,9 +44,9 @@ _LATEST = 253402300799  # 9999-12-31T23:59:59Z: a claim beyond it is not a time
 
 def _int(value):
     """A time claim as whole seconds, or None (not a number, not finite, or past year 9999)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
-    if value in (float("inf"), float("-inf")) or abs(value) > _LATEST:
+    if not math.isfinite(value) or abs(value) > _LATEST:
         return None
     return int(value)
 
