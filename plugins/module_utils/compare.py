@@ -25,12 +25,13 @@ import copy
 CREATE, PATCH, REPLACE = "create", "patch", "replace"
 
 
-def _exact_here(path, exact):
-    return path in exact
+def _paths(exact):
+    """The exact paths as tuples of keys ('spec' or ('spec', 'x'))."""
+    return tuple(tuple(p.split(".")) if isinstance(p, str) else tuple(p) for p in exact)
 
 
 def _same(desired, live, path, exact):
-    if _exact_here(path, exact):
+    if path in exact:
         return _strip_none(desired) == live
     if isinstance(desired, dict):
         if not desired and live is None:
@@ -61,7 +62,7 @@ def _strip_none(value):
 
 def unchanged(desired, live, exact=()):
     """True when *live* holds every field of *desired* (see the module doc)."""
-    exact = tuple(tuple(p.split(".")) if isinstance(p, str) else tuple(p) for p in exact)
+    exact = _paths(exact)
     return live is not None and _same(desired, live, (), exact)
 
 
@@ -105,7 +106,7 @@ def _owned_patch(desired, live, path, exact):
 
 def owned_patch(desired, live, exact=()):
     """The merge patch of the owned fields that differ ({} when unchanged)."""
-    exact = tuple(tuple(p.split(".")) if isinstance(p, str) else tuple(p) for p in exact)
+    exact = _paths(exact)
     return _owned_patch(desired, live or {}, (), exact)
 
 

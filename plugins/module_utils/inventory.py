@@ -11,6 +11,8 @@ __metaclass__ = type
 
 import os
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
 from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import flat_view
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
@@ -19,7 +21,6 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.validation imp
 DIRECTORY_GROUP = "directory"
 REPLICAS_GROUP = "replicas"
 
-_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def _from_environment(name, option, environ):
@@ -30,10 +31,11 @@ def _from_environment(name, option, environ):
     for variable in fallback[1]:
         value = environ.get(variable)
         if value not in (None, ""):
-            if option.get("type") == "bool":
-                if value.lower() not in _BOOLEANS:
-                    raise MulticlusterError("%s=%r is not a boolean" % (variable, value))
-                return _BOOLEANS[value.lower()]
+            if option.get("type") == "bool":  # as the modules read it (env_fallback, then the bool type)
+                try:
+                    return boolean(value, strict=True)
+                except TypeError:
+                    raise MulticlusterError("%s=%r is not a boolean" % (variable, value)) from None
             if option.get("type") == "int":
                 try:
                     return int(value)

@@ -77,5 +77,6 @@ def test_connection_options_fall_back_to_the_modules_environment_variables():
     assert conn["host"] == "https://env.example.com" and conn["kubeconfig"] == "/k"
     assert conn["validate_certs"] is False and conn["request_timeout"] == 7 and conn["ca_cert"] == "/ca.pem"
     assert inventory.connection_from_options({"host": "https://given"}, env)["host"] == "https://given"
+    assert inventory.connection_from_options({}, {"K8S_AUTH_VERIFY_SSL": "y"})["validate_certs"] is True
     with pytest.raises(MulticlusterError, match="K8S_AUTH_VERIFY_SSL='maybe' is not a boolean"):
         inventory.connection_from_options({}, {"K8S_AUTH_VERIFY_SSL": "maybe"})
