@@ -22,7 +22,6 @@ DIRECTORY_GROUP = "directory"
 REPLICAS_GROUP = "replicas"
 
 
-
 def _from_environment(name, option, environ):
     """The value of the first K8S_AUTH_* variable the modules' spec names for *option*, or None."""
     fallback = option.get("fallback")
