@@ -45,6 +45,13 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.retries import
 DEFAULT_REQUEST_TIMEOUT = 30
 CONNECT_TIMEOUT = 10
 PAGE_SIZE = 500
+# groups whose objects are derived from others (never what a namespace "holds")
+SKIPPED_GROUPS = ("events.k8s.io", "metrics.k8s.io")
+# the list methods of the core group's namespaced resources (stable since v1)
+_CORE_STEMS = {"configmaps": "config_map", "endpoints": "endpoints", "limitranges": "limit_range",
+               "persistentvolumeclaims": "persistent_volume_claim", "pods": "pod", "podtemplates": "pod_template",
+               "replicationcontrollers": "replication_controller", "resourcequotas": "resource_quota",
+               "secrets": "secret", "serviceaccounts": "service_account", "services": "service"}
 
 
 def _conflict_or_transient(exc):
@@ -306,6 +313,67 @@ class ClusterClient(object):
         in transit may well have deleted it."""
         result = self._do("delete", kind, "delete", namespace, name, on_not_found=lambda first: not first)
         return result is not False
+
+    def namespace_contents(self, namespace, skip_groups=SKIPPED_GROUPS):
+        """Every object in *namespace*, of every namespaced resource type the
+        server lists (discovery), as dicts with apiVersion and kind; events and
+        the groups in *skip_groups* (derived data) are left out. A type that
+        cannot be listed raises MulticlusterError: the caller cannot tell
+        that the namespace is empty."""
+        found = []
+        for api_version, resource, kind in self._namespaced_resources(namespace, skip_groups):
+            for obj in self._list_resource(namespace, api_version, resource):
+                obj = dict(obj, apiVersion=api_version, kind=kind)
+                found.append(obj)
+        return found
+
+    def _raw(self, action, what, fn, *args, **query):
+        ns_kind = _kinds.KINDS["Namespace"]
+        return self.run(action, ns_kind, what, lambda timeout: _decode(
+            fn(*args, _preload_content=False, _request_timeout=timeout, **query)))
+
+    def _namespaced_resources(self, namespace, skip_groups):
+        """[(apiVersion, plural, Kind)] of the listable namespaced resource types."""
+        what = "%s (discovery)" % namespace
+        versions = [("v1", self._raw("inspect", what, self._api("CoreV1Api").get_api_resources))]
+        groups = self._raw("inspect", what, self._api("ApisApi").get_api_versions)
+        for group in groups.get("groups") or []:
+            if group.get("name") in skip_groups:
+                continue
+            preferred = (group.get("preferredVersion") or {}).get("version")
+            if preferred:
+                versions.append(("%s/%s" % (group["name"], preferred), self._raw(
+                    "inspect", what, self._api("CustomObjectsApi").get_api_resources, group["name"], preferred)))
+        found = []
+        for api_version, listing in versions:
+            for res in listing.get("resources") or []:
+                if (res.get("namespaced") and "/" not in res.get("name", "") and "list" in (res.get("verbs") or [])
+                        and not (api_version == "v1" and res["name"] == "events")):
+                    found.append((api_version, res["name"], res.get("kind")))
+        return found
+
+    def _list_resource(self, namespace, api_version, plural):
+        what = "%s in namespace %s" % (plural, namespace)
+        if api_version == "v1":
+            stem = _CORE_STEMS.get(plural)
+            if stem is None:
+                raise MulticlusterError("inspect namespace %s on cluster '%s': cannot list the core resource %s"
+                                        % (namespace, self.label, plural), cluster=self.label)
+            fn, args = getattr(self._api("CoreV1Api"), "list_namespaced_" + stem), (namespace,)
+        else:
+            group, version = api_version.rsplit("/", 1)
+            fn = self._api("CustomObjectsApi").list_namespaced_custom_object
+            args = (group, version, namespace, plural)
+        items, token = [], None
+        while True:
+            query = {"limit": PAGE_SIZE}
+            if token:
+                query["_continue"] = token
+            page = self._raw("list", what, fn, *args, **query)
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
 
     def watch(self, kind, resource_version, timeout_seconds, watcher, label_selector=None):
         """The events of a watch from *resource_version*, for at most

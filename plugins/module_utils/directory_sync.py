@@ -29,14 +29,18 @@ import time
 from ansible_collections.coreos.multicluster.plugins.module_utils import compare
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
     AlreadyExistsError, MulticlusterError, api_reason, http_status, is_missing_type)
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, display, key_of
+from ansible_collections.coreos.multicluster.plugins.module_utils import policies
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, CLUSTER_POLICY, display, key_of
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
     SECRET_KEY, load_kubeconfig_option, parse_kubeconfig, resolve_kubeconfig)
 from ansible_collections.coreos.multicluster.plugins.module_utils.manifests import view
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import materialise, not_applied, referenced_roles
+from ansible_collections.coreos.multicluster.plugins.module_utils.policy_sync import (
+    PoliciesUnavailable, existing_roles, own_name, read_settings, remove_namespace, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
     DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_FAILED, RESULT_OK, SOURCES, STATUS_CONFIG_MAP,
-    STATUS_NAMESPACE, counts_of, desired_status_map, is_held, owned, plan_source, plan_status, status_content,
-    status_content_changed, success_message)
+    STATUS_NAMESPACE, counts_of, desired_status_map, is_held, owned, plan_source, plan_status, prepared,
+    status_content, status_content_changed, success_message)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_secret
 
 
@@ -67,14 +71,22 @@ def directory_reason(exc):
 
 
 def read_directory(directory, sources=SOURCES):
-    """{kind name: items} of every kind the sources read, and {plural:
-    resourceVersion} (for a watch). Errors are the client's."""
-    snapshot, versions = {}, {}
+    """({kind name: items} of every kind the sources read, {plural:
+    resourceVersion} (for a watch), {kind name: reason} of the optional kinds
+    that could not be read (their items are None)). Errors reading a kind
+    that is not optional are the client's."""
+    snapshot, versions, errors = {}, {}, {}
     for source in sources:
         for kind in source.reads:
-            if kind.kind not in snapshot:
+            if kind.kind in snapshot:
+                continue
+            try:
                 snapshot[kind.kind], versions[kind.plural] = directory.list(kind)
-    return snapshot, versions
+            except MulticlusterError as exc:
+                if kind not in getattr(source, "optional", ()):
+                    raise
+                snapshot[kind.kind], errors[kind.kind] = None, directory_reason(exc)
+    return snapshot, versions, errors
 
 
 def read_replica(replica, sources=SOURCES):
@@ -131,7 +143,7 @@ def _update(replica, source, have, want):
             return "created", replica.create(want)
         if not is_held(live):
             return "conflict", live
-        action = compare.plan(owned(want, live), live, source.exact, source.target.immutable)
+        action = compare.plan(owned(prepared(source, want, live), live), live, source.exact, source.target.immutable)
         if action is None:
             return "unchanged", live
         verb, body = action
@@ -144,13 +156,34 @@ def _update(replica, source, have, want):
 
 
 def _empty():
-    return {"created": [], "updated": [], "deleted": [], "unchanged": [], "conflicts": [], "before": {}, "after": {}}
+    return {"created": [], "updated": [], "deleted": [], "unchanged": [], "conflicts": [], "failed": [],
+            "released": [], "before": {}, "after": {}}
+
+
+# What a cluster says when it refuses one object (RBAC, admission, validation, its namespace gone): for a
+# source whose objects fail alone, that object fails and the others go on. Anything else (the replica not
+# answering) stops the sync.
+_REFUSALS = (400, 403, 404, 409, 422)
+
+
+def _refused(source, exc):
+    return getattr(source, "policy", False) and (exc.details or {}).get("status") in _REFUSALS
+
+
+def _remove(replica, source, have):
+    """("deleted"/"released", reason) for a held object the source no longer wants."""
+    namespace, name = key_of(have)
+    if source.target.kind == "Namespace" and getattr(source, "policy", False):
+        return remove_namespace(replica, have)
+    return ("deleted" if replica.delete(source.target, name, namespace or None) else None), None
 
 
 def apply_plans(replica, sources, plans, cancel=None):
     """Carry out the plans (server-side dry run in check mode). Returns
-    {source name: {created, updated, deleted, unchanged, conflicts: [keys], before: {}, after: {}}}."""
+    {source name: {created, updated, deleted, unchanged, conflicts: [keys], failed and released: [(key,
+    reason)], before: {}, after: {}}}."""
     done = dict((s.name, _empty()) for s in sources)
+    dry_namespaces = set()  # created by a dry run only: what goes in them cannot be tried
 
     def check():
         if cancel is not None and cancel():
@@ -165,26 +198,47 @@ def apply_plans(replica, sources, plans, cancel=None):
             out["before"][display(*key)] = view(have) if outcome == "updated" else None
             out["after"][display(*key)] = view(obj)
 
+    def attempt(source, out, key, fn):
+        check()
+        try:
+            return fn()
+        except MulticlusterError as exc:
+            if not _refused(source, exc):
+                raise
+            out["failed"].append((key, str(exc)))
+            return None
+
     for source in sources:
         plan, out = plans[source.name], done[source.name]
         out["unchanged"].extend(plan["unchanged"])
         for want in plan["create"]:
-            check()
-            outcome, obj = _create(replica, source, want)
-            record(out, key_of(want), outcome, None, obj)
+            key = key_of(want)
+            if key[0] in dry_namespaces:
+                record(out, key, "created", None, want)
+                continue
+            outcome = attempt(source, out, key, lambda: _create(replica, source, want))
+            if outcome is not None:
+                record(out, key, outcome[0], None, outcome[1])
+                if replica.check_mode and want["kind"] == "Namespace" and outcome[0] == "created":
+                    dry_namespaces.add(key[1])
         for have, want in plan["update"]:
-            check()
-            outcome, obj = _update(replica, source, have, want)
-            record(out, key_of(have), outcome, have, obj)
+            outcome = attempt(source, out, key_of(have), lambda: _update(replica, source, have, want))
+            if outcome is not None:
+                record(out, key_of(have), outcome[0], have, outcome[1])
     for source in reversed(sources):
         plan, out = plans[source.name], done[source.name]
         for have in plan["delete"]:
-            check()
-            namespace, name = key_of(have)
-            if replica.delete(source.target, name, namespace or None):
-                out["before"][display(namespace, name)] = view(have)
-                out["after"][display(namespace, name)] = None
-                out["deleted"].append((namespace, name))
+            key = key_of(have)
+            outcome = attempt(source, out, key, lambda: _remove(replica, source, have))
+            if outcome is None or outcome[0] is None:
+                continue
+            out["before"][display(*key)] = view(have)
+            if outcome[0] == "released":
+                out["released"].append((key, outcome[1]))
+                out["after"][display(*key)] = "released: " + outcome[1]
+            else:
+                out["after"][display(*key)] = None
+                out["deleted"].append(key)
     return done
 
 
@@ -226,7 +280,9 @@ def record_failure(replica, directory_server, reason, now, interval, dry):
     try:
         existing = read_status(replica) or {}
         counts = json.loads(existing.get("counts") or "{}")
-        write_status(replica, status_content(directory_server, RESULT_FAILED, reason, counts), now, interval)
+        policy_status = json.loads(existing["policies"]) if existing.get("policies") else None
+        write_status(replica, status_content(directory_server, RESULT_FAILED, reason, counts, policy_status), now,
+                     interval)
     except (MulticlusterError, ValueError):
         return False
     return True
@@ -239,6 +295,62 @@ def _names(source, keys):
     if source.target is CLUSTER:
         return [display(*k) for k in keys]
     return ["%s %s" % (source.target.kind, display(*k)) for k in keys]
+
+
+def _policies_ready(replica, snapshot, errors):
+    """(settings, own name, None) when the policies can be applied on the
+    replica, else (settings or None, None, the policy status saying why)."""
+    settings = None
+    try:
+        settings = read_settings(replica)
+        if not settings.enabled:
+            items = not_applied(snapshot.get(CLUSTER_POLICY.kind), policies.DISABLED, "policies are disabled on "
+                                "this replica").items
+            return settings, None, {"enabled": False, "error": None, "items": items, "released": []}
+        if errors.get(CLUSTER_POLICY.kind):
+            raise PoliciesUnavailable("cannot read the directory's ClusterPolicies: %s" % errors[CLUSTER_POLICY.kind])
+        if not snapshot[CLUSTER_POLICY.kind]:
+            return settings, None, None  # no policy: whatever the syncer holds of them goes
+        return settings, own_name(replica, snapshot[CLUSTER.kind]), None
+    except PoliciesUnavailable as exc:
+        items = not_applied(snapshot.get(CLUSTER_POLICY.kind), policies.FAILED, str(exc)).items
+        return settings, None, {"enabled": True, "error": str(exc), "items": items, "released": []}
+
+
+def _plan_policies(replica, snapshot, settings, name, held):
+    """The policies' plan (policies.materialise) for this replica."""
+    found = snapshot[CLUSTER_POLICY.kind]
+    held_namespaces = set(obj["metadata"]["name"] for obj in held.get("namespaces") or [] if is_held(obj))
+    roles = existing_roles(replica, referenced_roles(found, settings))
+    plan = materialise(found, name, snapshot[CLUSTER.kind], settings, roles, held_namespaces)
+    return without_foreign_inspection(replica, plan, held_namespaces)
+
+
+def _policy_status(plan, done, sources, settings):
+    """The per-policy outcome: the objects each policy holds, its conflicts,
+    refusals and failures; and the Namespaces released."""
+    report, wanted_by = plan["report"], plan["wanted_by"]
+    released = []
+    for source in sources:
+        out, kind = done[source.name], source.target.kind
+
+        def owners(key):
+            found = wanted_by.get((kind,) + tuple(key)) or []
+            return found or wanted_by.get(("Namespace", "", key[0])) or []
+
+        def ref(key):
+            return "%s %s" % (kind, display(*key))
+        for key in out["created"] + out["updated"] + out["unchanged"]:
+            for name in wanted_by.get((kind,) + tuple(key)) or []:
+                report.policy(name)["objects"].append(ref(key))
+        for key in out["conflicts"]:
+            report.add(owners(key), "conflicts", ref(key), "exists on the replica without the %s label (made there "
+                       "by hand): left alone" % MANAGED_SELECTOR)
+        for key, reason in out["failed"]:
+            report.add(owners(key), "failed", ref(key), reason)
+        released.extend({"object": ref(key), "reason": reason} for key, reason in out["released"])
+    return {"enabled": True, "error": None, "allowlist": list(settings.roles), "items": report.finish(),
+            "released": released}
 
 
 def sync(directory, replica, directory_server, sources=SOURCES, status_interval=DEFAULT_STATUS_INTERVAL,
@@ -254,11 +366,12 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     cannot be read (after recording the failure), MulticlusterError for
     failures on the replica."""
     now = clock() if now is None else now
-    action = "sync %s from directory '%s' to cluster '%s'" % (
-        " and ".join(s.noun[1] for s in sources), directory_server, replica.label)
+    nouns = [s.noun[1] for s in sources if not getattr(s, "policy", False)]
+    nouns += ["Cluster Policies"] if any(getattr(s, "policy", False) for s in sources) else []
+    action = "sync %s from directory '%s' to cluster '%s'" % (" and ".join(nouns), directory_server, replica.label)
     dry = replica.check_mode
     try:
-        snapshot, versions = read_directory(directory, sources)
+        snapshot, versions, optional_errors = read_directory(directory, sources)
     except MulticlusterError as exc:  # the resource layer words every API and network error as one
         reason = directory_reason(exc)
         details = {"directory_server": directory_server}
@@ -269,8 +382,17 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
         raise error from None
 
     context = {"directory_server": directory_server}
+    policy_sources = [s for s in sources if getattr(s, "policy", False)]
+    policy_status = None
     try:
+        if policy_sources:
+            settings, name, policy_status = _policies_ready(replica, snapshot, optional_errors)
+            if policy_status is not None:  # not applied now: nothing of the policies' is touched
+                sources = [s for s in sources if s not in policy_sources]
+                policy_sources = []
         held = read_replica(replica, sources)
+        if policy_sources:
+            context["policies"] = _plan_policies(replica, snapshot, settings, name, held)
         plans = dict((s.name, plan_source(s, s.desired(snapshot, context), held[s.name], directory_server))
                      for s in sources)
         done = apply_plans(replica, sources, plans, cancel)
@@ -279,18 +401,29 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     except MulticlusterError as exc:
         record_failure(replica, directory_server, str(exc), now, status_interval, dry)
         raise
+    if policy_sources:
+        policy_status = _policy_status(context["policies"], done, policy_sources, settings)
 
     counts = counts_of(sources, done)
-    status = write_status(replica, status_content(directory_server, RESULT_OK, success_message(sources, done), counts),
-                          now, status_interval, dry)
+    status = write_status(replica, status_content(directory_server, RESULT_OK,
+                                                  success_message(sources, done, policy_status), counts,
+                                                  policy_status), now, status_interval, dry)
     per_source = dict((s.name, dict((what, _names(s, done[s.name][what]))
                                     for what in ("created", "updated", "deleted", "conflicts"))) for s in sources)
     result = dict((what, [n for s in sources for n in per_source[s.name][what]])
                   for what in ("created", "updated", "deleted", "conflicts"))
+    for s in sources:
+        per_source[s.name]["failed"] = [{"object": n, "reason": r} for n, (k, r) in zip(
+            _names(s, [k for k, r in done[s.name]["failed"]]), done[s.name]["failed"])]
+        per_source[s.name]["released"] = _names(s, [k for k, r in done[s.name]["released"]])
+    result["failed"] = [f for s in sources for f in per_source[s.name]["failed"]]
+    result["released"] = [n for s in sources for n in per_source[s.name]["released"]]
     before = dict((s.name, done[s.name]["before"]) for s in sources if done[s.name]["before"])
     after = dict((s.name, done[s.name]["after"]) for s in sources if done[s.name]["after"])
     result.update({
-        "changed": bool(any(result[w] for w in ("created", "updated", "deleted")) or status["changed"]),
+        "changed": bool(any(result[w] for w in ("created", "updated", "deleted", "released"))
+                        or status["changed"]),
+        "policies": policy_status,
         "sources": per_source,
         "counts": counts,
         "status": status,

@@ -21,9 +21,9 @@ __metaclass__ = type
 import copy
 import json
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import compare
+from ansible_collections.coreos.multicluster.plugins.module_utils import compare, policies
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import (
-    CLUSTER, REGISTRY_GROUP, display, key_of)
+    CLUSTER, CLUSTER_POLICY, REGISTRY_GROUP, display, key_of)
 from ansible_collections.coreos.multicluster.plugins.module_utils.replica_objects import PART_OF, PART_OF_LABEL
 from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time, parse_time
 
@@ -81,9 +81,36 @@ def copy_object(obj):
     return copied
 
 
-# Cluster Policies add their sources here (Namespaces before the RoleBindings in
-# them: creates and updates run in this order, deletes in reverse).
-SOURCES = (ClusterSource(),)
+class PolicySource(object):
+    """One kind of object the directory's Cluster Policies ask for on this
+    replica (policies.py plans them all at once; the plan is in the context
+    under "policies"). A directory without the ClusterPolicy API still syncs
+    its Clusters (CLUSTER_POLICY is an optional read), and an object the
+    replica refuses fails alone, reported with its policy."""
+
+    reads = (CLUSTER, CLUSTER_POLICY)
+    optional = (CLUSTER_POLICY,)
+    policy = True
+
+    def __init__(self, target, exact=()):
+        self.target = target
+        self.name = target.plural
+        self.noun = (target.kind, target.kind + "s")
+        self.exact = exact
+
+    def desired(self, snapshot, context):
+        return context["policies"]["desired"][self.target.kind]
+
+    def prepare(self, want, live):
+        """The desired object as compared with *live* (quantities spelt as the server does)."""
+        return policies.align_quantities(want, live)
+
+
+POLICY_SOURCES = (PolicySource(policies.NAMESPACE), PolicySource(policies.CRB), PolicySource(policies.RB),
+                  PolicySource(policies.QUOTA, exact=("spec",)), PolicySource(policies.LIMITS))
+
+# Creates and updates run in this order (Namespaces before what goes in them), deletes in reverse.
+SOURCES = (ClusterSource(),) + POLICY_SOURCES
 
 
 # --- the mark -----------------------------------------------------------------------------------
@@ -139,6 +166,12 @@ def owned(want, live):
 
 # --- plans ----------------------------------------------------------------------------------------
 
+def prepared(source, want, live):
+    """*want* as the source compares it with *live* (its prepare(), when it has one)."""
+    prepare = getattr(source, "prepare", None)
+    return want if prepare is None else prepare(want, live)
+
+
 def plan_source(source, desired, held, directory_server):
     """Compare the desired objects (unmarked, from a source) with the objects
     on the replica that carry the mark. Returns a dict of lists:
@@ -157,7 +190,8 @@ def plan_source(source, desired, held, directory_server):
         if have is None:
             plan["create"].append(wanted[key])
             continue
-        if compare.plan(owned(wanted[key], have), have, source.exact, source.target.immutable) is None:
+        if compare.plan(owned(prepared(source, wanted[key], have), have), have, source.exact,
+                        source.target.immutable) is None:
             plan["unchanged"].append(key)
         else:
             plan["update"].append((have, wanted[key]))
@@ -180,9 +214,12 @@ def counts_of(sources, done):
     return counts
 
 
-def success_message(sources, done):
+def success_message(sources, done, policy_status=None):
+    """"3 Clusters in sync; policies: 2 applied, 1 not selected" (the objects of policies are counted per policy)."""
     parts = []
     for source in sources:
+        if getattr(source, "policy", False):
+            continue
         out = done[source.name]
         held = len(out["created"]) + len(out["updated"]) + len(out["unchanged"])
         text = "%d %s in sync" % (held, source.noun[0] if held == 1 else source.noun[1])
@@ -192,15 +229,41 @@ def success_message(sources, done):
                 len(conflicts), "" if len(conflicts) == 1 else "s", MANAGED_SELECTOR,
                 ", ".join(display(*k) for k in conflicts))
         parts.append(text)
+    text = policy_message(policy_status) if policy_status is not None else None
+    if text:
+        parts.append(text)
     return "; ".join(parts)
+
+
+def policy_message(policy_status):
+    """How the policies went, in a few words (None when the directory has none)."""
+    if not policy_status.get("enabled"):
+        return "policies disabled on this replica"
+    if policy_status.get("error"):
+        return "policies not applied: %s" % policy_status["error"]
+    states = {}
+    for entry in (policy_status.get("items") or {}).values():
+        states[entry["state"]] = states.get(entry["state"], 0) + 1
+    if not states and not policy_status.get("released"):
+        return None
+    order = [policies.APPLIED, policies.CONFLICT, policies.REFUSED, policies.FAILED, policies.INVALID,
+             policies.NOT_SELECTED]
+    text = ", ".join("%d %s" % (states[s], s) for s in order if s in states)
+    released = policy_status.get("released") or []
+    if released:
+        text += "; released (kept, no longer managed): %s" % ", ".join(r["object"] for r in released)
+    return "policies: " + text
 
 
 # --- the status ConfigMap ------------------------------------------------------------------------
 
-def status_content(directory_server, result, message, counts):
-    """The ConfigMap data other than the timestamps."""
-    return {"directory": directory_server or "", "result": result, "message": message,
-            "counts": json.dumps(counts, sort_keys=True, separators=(",", ":"))}
+def status_content(directory_server, result, message, counts, policy_status=None):
+    """The ConfigMap data other than the timestamps (key policies: JSON, when given)."""
+    content = {"directory": directory_server or "", "result": result, "message": message,
+               "counts": json.dumps(counts, sort_keys=True, separators=(",", ":"))}
+    if policy_status is not None:
+        content["policies"] = json.dumps(policy_status, sort_keys=True, separators=(",", ":"))
+    return content
 
 
 def plan_status(existing, content, now, interval=DEFAULT_STATUS_INTERVAL):

@@ -27,6 +27,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.client import 
 from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import DirectoryError
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import SOURCES
 from tests.unit.agent.metrics_fakes import (
     EXP, ROOT, SERVER, T0, Clock, cluster, errors, exposition, fleet, make_agent, no_errors_but, parse, value,
     write_credential)
@@ -130,8 +131,12 @@ class Response(object):
         return None
 
 
+# the lists one sync reads from the directory (Clusters, ClusterPolicies)
+READS = len(set(kind.kind for source in SOURCES for kind in source.reads))
+
+
 class FakeApi(object):
-    """Every generated API function: the first call lists nothing, later ones raise *error*."""
+    """Every generated API function: the first sync's lists answer with nothing, later calls raise *error*."""
 
     def __init__(self, error):
         self.error = error
@@ -143,7 +148,7 @@ class FakeApi(object):
 
         def call(*args, **kwargs):
             self.calls += 1
-            if self.calls > 1:
+            if self.calls > READS:
                 raise self.error
             return Response({"items": [], "metadata": {"resourceVersion": "5"}})
         return call

@@ -6,7 +6,11 @@ test_client.py).
 Objects come back the way a 1.21-1.3x API server returns them: uid,
 resourceVersion, creationTimestamp and managedFields on every object, the
 kubernetes.io/metadata.name label and spec.finalizers on Namespaces, a
-defaulted apiGroup on RBAC subjects of kind User and Group. Writes are
+defaulted apiGroup on RBAC subjects of kind User and Group, quantities of a
+ResourceQuota in canonical form ("1000m" is "1"), a LimitRange's default
+and defaultRequest defaulted from max and min; a new Namespace gets its
+"default" ServiceAccount and ConfigMap kube-root-ca.crt, and deleting a
+Namespace deletes what is in it. Writes are
 recorded in .writes as (verb, kind, name); a TokenReview, which stores
 nothing, is not a write.
 """
@@ -15,6 +19,7 @@ import copy
 import itertools
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import kinds as mc_kinds
+from ansible_collections.coreos.multicluster.plugins.module_utils.policy_spec import parse_quantity
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
     AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
 
@@ -43,6 +48,17 @@ def _selected(obj, selector):
         if labels.get(key) != value:
             return False
     return True
+
+
+def canonical(quantity):
+    """A decimal quantity as the API server writes it back (binary suffixes are kept)."""
+    if not isinstance(quantity, str) or quantity[-2:] in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"):
+        return quantity
+    value = parse_quantity(quantity)
+    if value.denominator == 1:
+        return str(value.numerator)
+    milli = value * 1000
+    return "%dm" % milli if milli.denominator == 1 else quantity
 
 
 class FakeCluster(object):
@@ -80,6 +96,17 @@ class FakeCluster(object):
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
             obj["status"] = {"phase": "Active"}
+        if kind == "ResourceQuota":
+            hard = (obj.get("spec") or {}).get("hard") or {}
+            for key, value in hard.items():
+                hard[key] = canonical(value)
+        if kind == "LimitRange":
+            for limit in (obj.get("spec") or {}).get("limits") or []:
+                if limit.get("type") == "Container":
+                    if "max" in limit and "default" not in limit:
+                        limit["default"] = dict(limit["max"])
+                    if "defaultRequest" not in limit and ("default" in limit or "min" in limit):
+                        limit["defaultRequest"] = dict(limit.get("default") or limit["min"])
         if kind in ("RoleBinding", "ClusterRoleBinding"):
             for subject in obj.get("subjects") or []:
                 if subject.get("kind") in ("User", "Group"):
@@ -143,9 +170,20 @@ class FakeCluster(object):
             raise AlreadyExistsError("create %s %s on cluster '%s': already exists" % (
                 kind.kind, mc_kinds.display(namespace, name), self.label), cluster=self.label,
                 details={"status": 409})
+        if namespace and not self.check_mode and self._key("Namespace", None, namespace) not in self.objects \
+                and any(k[0] == "Namespace" for k in self.objects):
+            raise MulticlusterError("create %s %s on cluster '%s': namespaces \"%s\" not found" % (
+                kind.kind, mc_kinds.display(namespace, name), self.label, namespace), cluster=self.label,
+                details={"status": 404})
         served = self.serve(body)
         if not self.check_mode:
             self.objects[self._key(kind, namespace, name)] = served
+            if kind.kind == "Namespace":
+                for obj in ({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+                            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt"},
+                             "data": {"ca.crt": "-----BEGIN CERTIFICATE-----"}}):
+                    obj["metadata"]["namespace"] = name
+                    self.add(obj)
             self.created(served)
         return copy.deepcopy(served)
 
@@ -195,7 +233,17 @@ class FakeCluster(object):
         self._write("delete", kind, namespace, name)
         if not self.check_mode:
             del self.objects[self._key(kind, namespace, name)]
+            if kind.kind == "Namespace":
+                for key in [k for k in self.objects if k[1] == name]:
+                    del self.objects[key]
         return True
+
+    def namespace_contents(self, namespace):
+        """Every object in *namespace* (ClusterClient.namespace_contents)."""
+        if ("inspect", "Namespace") in self.failures:
+            raise self.failures[("inspect", "Namespace")]
+        self.requests.append(("inspect", "Namespace", namespace))
+        return [copy.deepcopy(obj) for (k, ns, _n), obj in sorted(self.objects.items()) if ns == namespace]
 
     def transaction(self, action, kind, name, fn, attempts=5):
         for attempt in range(attempts):

@@ -47,7 +47,12 @@ def status(fake):
     return found and found["data"]
 
 
+# the Cluster source alone (tests/unit/plugins/module_utils/test_policy_sync.py syncs every source)
+CLUSTERS_ONLY = (sp.ClusterSource(),)
+
+
 def run_sync(directory, replica, now=T0, **kw):
+    kw.setdefault("sources", CLUSTERS_ONLY)
     return ds.sync(directory, replica, DIRECTORY, now=now, **kw)
 
 

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cluster Policies, the replica's half of the API work: its settings, its
+own name, the ClusterRoles it has, and what to do with a Namespace no policy
+wants any more (delete it when it holds only what the syncer and Kubernetes
+put there, else release it). The sync engine (directory_sync.py) calls these;
+the planning is policies.py's."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.coreos.multicluster.plugins.module_utils import policies
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import display
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import installed_name
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
+    MANAGED_BY_LABEL, SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION, is_held)
+
+# what Kubernetes puts in every Namespace: never a reason to keep one
+_TOKEN_TYPE = "kubernetes.io/service-account-token"
+
+
+class PoliciesUnavailable(Exception):
+    """Policies cannot be applied on this replica now (the reason): nothing of theirs is touched."""
+
+
+def read_settings(replica):
+    """The replica's policies.Settings (ConfigMap tectonic-system/directory-sync-config; defaults without it)."""
+    found = replica.get("ConfigMap", policies.SETTINGS_CONFIG_MAP, policies.SETTINGS_NAMESPACE)
+    try:
+        return policies.Settings.from_data(None if found is None else dict(found.get("data") or {}))
+    except ValueError as exc:
+        raise PoliciesUnavailable("ConfigMap %s on cluster '%s': %s" % (
+            display(policies.SETTINGS_NAMESPACE, policies.SETTINGS_CONFIG_MAP), replica.label, exc)) from None
+
+
+def own_name(replica, directory_clusters):
+    """This replica's name (tectonic-config clusterName), checked to be a Cluster of the directory."""
+    name = installed_name(replica)
+    if not name:
+        raise PoliciesUnavailable("cluster '%s' has no ConfigMap tectonic-system/tectonic-config with its "
+                                  "clusterName (install the registry with coreos.multicluster.registry)"
+                                  % replica.label)
+    if not any((c.get("metadata") or {}).get("name") == name for c in directory_clusters):
+        raise PoliciesUnavailable("the directory has no Cluster %s (this replica's clusterName): no policy "
+                                  "selects it, and none of their objects is changed" % name)
+    return name
+
+
+def existing_roles(replica, names):
+    """The names among *names* of the ClusterRoles that exist on the replica."""
+    return set(name for name in names if replica.get("ClusterRole", name) is not None)
+
+
+def without_foreign_inspection(replica, plan, held_namespaces):
+    """Drop the inspect RoleBinding of every wanted Namespace that exists on
+    the replica without the syncer's mark (made by hand: it is reported as a
+    conflict, and the agent is given nothing in it)."""
+    desired = plan["desired"]
+    foreign = set()
+    for obj in desired["Namespace"]:
+        name = obj["metadata"]["name"]
+        if name in held_namespaces:
+            continue
+        live = replica.get("Namespace", name)
+        if live is not None and not is_held(live):
+            foreign.add(name)
+    desired["RoleBinding"] = [obj for obj in desired["RoleBinding"] if not (
+        obj["metadata"]["name"] == policies.INSPECT_BINDING and obj["metadata"]["namespace"] in foreign)]
+    return plan
+
+
+def _kubernetes_own(obj):
+    """True for what Kubernetes puts in every Namespace."""
+    meta = obj.get("metadata") or {}
+    kind, name = obj.get("kind"), meta.get("name")
+    if kind == "ServiceAccount" and name == "default":
+        return True
+    if kind == "ConfigMap" and name == "kube-root-ca.crt":
+        return True
+    if kind == "Secret" and obj.get("type") == _TOKEN_TYPE:
+        return (meta.get("annotations") or {}).get("kubernetes.io/service-account.name") == "default"
+    return False
+
+
+def leftovers(replica, namespace):
+    """'Kind name' of the objects in *namespace* that neither the syncer nor
+    Kubernetes put there. Raises MulticlusterError when a type cannot be listed."""
+    return ["%s %s" % (obj.get("kind"), (obj.get("metadata") or {}).get("name"))
+            for obj in replica.namespace_contents(namespace) if not is_held(obj) and not _kubernetes_own(obj)]
+
+
+def remove_namespace(replica, have):
+    """A Namespace no policy wants: ("deleted", None) when it holds nothing
+    but what the syncer and Kubernetes put there, else ("released", reason):
+    the mark is removed, the object kept (with its inspect binding gone)."""
+    name = have["metadata"]["name"]
+    if (have.get("metadata") or {}).get("deletionTimestamp"):
+        return "deleted", None  # already terminating
+    try:
+        found = leftovers(replica, name)
+        reason = None if not found else "it holds %s%s" % (
+            ", ".join(found[:5]), " and %d more" % (len(found) - 5) if len(found) > 5 else "")
+    except MulticlusterError as exc:
+        reason = "its content cannot be checked (%s)" % exc
+    if reason is None:
+        replica.delete("Namespace", name)
+        return "deleted", None
+    version = (have.get("metadata") or {}).get("resourceVersion")
+    patch = {"metadata": {"labels": {MANAGED_BY_LABEL: None},
+                          "annotations": dict.fromkeys((SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION,
+                                                        policies.POLICIES_ANNOTATION))}}
+    if version:
+        patch["metadata"]["resourceVersion"] = version
+    replica.patch("Namespace", name, patch)
+    replica.delete("RoleBinding", policies.INSPECT_BINDING, name)
+    return "released", reason
