@@ -3,8 +3,11 @@
 #   1. bring up three real clusters (if they are not up) and their inventory
 #   2. site.yml: registry everywhere, the directory, every replica onboarded
 #   3. show the directory's Clusters and each replica's sync Secret
-#   4. sync_replicas.yml: each replica pulls the Cluster list with its own credential
-#   5. de-register central-production, show it gone, its old credential refused,
+#   4. sync_replicas.yml: each replica pulls the Cluster list with its own credential,
+#      and applies the two Cluster Policies of examples/cluster-policies.yml (given to site.yml)
+#   5. relabel east-coast-production in the directory: out of one policy, its objects gone
+#   6. policy_status.yml: cluster by policy
+#   7. de-register central-production, show it gone, its old credential refused,
 #      and (after the next sync) gone from the other replica too
 # The fleet stays up afterwards; 'make lab-down' stops it.
 set -euo pipefail
@@ -28,11 +31,14 @@ fi
 DIRECTORY=west-coast-production
 REPLICAS=(east-coast-production central-production)
 
-say "ansible-playbook coreos.multicluster.site -i $LAB_DIR/inventory.yml"
-playbook coreos.multicluster.site
+say "ansible-playbook coreos.multicluster.site -i $LAB_DIR/inventory.yml -e @examples/cluster-policies.yml"
+playbook coreos.multicluster.site -e @examples/cluster-policies.yml
 
 say "kubectl get clusters   (on the directory, $DIRECTORY)"
 kc "$DIRECTORY" get clusters
+
+say "kubectl get clusterpolicies   (on the directory)"
+kc "$DIRECTORY" get clusterpolicies
 
 for replica in "${REPLICAS[@]}"; do
   say "kubectl -n tectonic-system get secret directory-sync   (on $replica)"
@@ -48,6 +54,33 @@ for replica in "${REPLICAS[@]}"; do
   kc "$replica" -n tectonic-system get configmap directory-sync-status \
     -o 'jsonpath=status: {.data.result} - {.data.message} (last success {.data.lastSuccess}){"\n"}'
 done
+
+policy_objects() {
+  kc "$1" get namespaces,resourcequotas,limitranges,rolebindings,clusterrolebindings -A \
+    -l app.kubernetes.io/managed-by=directory-sync \
+    -o 'custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,POLICIES:.metadata.annotations.multicluster\.coreos\.com/policies'
+}
+for replica in "${REPLICAS[@]}"; do
+  say "kubectl get ns,resourcequota,limitrange,rolebindings,clusterrolebindings -A -l app.kubernetes.io/managed-by=directory-sync   (on $replica)"
+  policy_objects "$replica"
+done
+
+say "kubectl label cluster east-coast-production cloud=aws --overwrite   (on the directory: out of gcp-admins)"
+kc "$DIRECTORY" label clusters east-coast-production cloud=aws --overwrite
+
+say "ansible-playbook coreos.multicluster.sync_replicas --limit east-coast-production"
+playbook coreos.multicluster.sync_replicas --limit east-coast-production
+
+say "the policies' objects on east-coast-production   (gcp-admins' are gone)"
+policy_objects east-coast-production
+if kc east-coast-production get namespace gcp-tools -o name >/dev/null 2>&1 \
+   && [ -z "$(kc east-coast-production get namespace gcp-tools -o 'jsonpath={.metadata.deletionTimestamp}')" ]; then
+  echo "demo: namespace gcp-tools is still there after east-coast-production left gcp-admins" >&2
+  exit 1
+fi
+
+say "ansible-playbook coreos.multicluster.policy_status"
+playbook coreos.multicluster.policy_status
 
 # Keep central-production's credential (0600, removed on exit) to prove it is refused afterwards.
 old=$(mktemp)

@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import fleet_status
 
-FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "failing")
+FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "failing", "policies")
 
 
 def fleet_status_rows(hostvars, hosts, fleet=None, result_var="_fleet_status"):

@@ -22,7 +22,7 @@ def summary_line(result, step):
 
 
 # The roles leave their records in <role>_summary, read in this order.
-ROLES = ("registry", "directory_setup", "replica_onboarding", "deregistration", "directory_sync")
+ROLES = ("registry", "directory_setup", "cluster_policies", "replica_onboarding", "deregistration", "directory_sync")
 
 
 def summary_table(hostvars, hosts):

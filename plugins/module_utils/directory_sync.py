@@ -40,7 +40,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policy_sync im
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
     DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_FAILED, RESULT_OK, SOURCES, STATUS_CONFIG_MAP,
     STATUS_NAMESPACE, counts_of, desired_status_map, is_held, owned, plan_source, plan_status, prepared,
-    status_content, status_content_changed, success_message)
+    status_content, status_content_changed, success_message, terminating)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_secret
 
 
@@ -320,7 +320,8 @@ def _policies_ready(replica, snapshot, errors):
 def _plan_policies(replica, snapshot, settings, name, held):
     """The policies' plan (policies.materialise) for this replica."""
     found = snapshot[CLUSTER_POLICY.kind]
-    held_namespaces = set(obj["metadata"]["name"] for obj in held.get("namespaces") or [] if is_held(obj))
+    held_namespaces = set(obj["metadata"]["name"] for obj in held.get("namespaces") or []
+                          if is_held(obj) and not terminating(obj))
     roles = existing_roles(replica, referenced_roles(found, settings))
     plan = materialise(found, name, snapshot[CLUSTER.kind], settings, roles, held_namespaces)
     return without_foreign_inspection(replica, plan, held_namespaces)

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
@@ -62,6 +63,19 @@ def sync_row(data, now, stale_after):
             "stale": age is None or age > stale_after}
 
 
+def policies_row(data):
+    """The replica's Cluster Policies as its last sync recorded them (status key policies), or None:
+    {enabled, error, allowlist, items: {policy: {state, objects, conflicts, refused, failed, ...}}, released}."""
+    text = (data or {}).get("policies")
+    if not text:
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def agent_row(deployment):
     if deployment is None:
         return {"present": False, "replicas": 0, "ready_replicas": 0}
@@ -84,8 +98,9 @@ def read_status(client, params, now=None):
             row["credential"] = credential_row(read_sync_secret(client, NAMESPACE, SECRET), now,
                                                params.get("renew_before_days", DEFAULT_RENEW_BEFORE_DAYS))
             status = client.get("ConfigMap", STATUS_CONFIG_MAP, STATUS_NAMESPACE)
-            row["sync"] = sync_row(None if status is None else status.get("data") or {}, now,
-                                   params.get("stale_after", DEFAULT_STALE_AFTER))
+            data = None if status is None else status.get("data") or {}
+            row["sync"] = sync_row(data, now, params.get("stale_after", DEFAULT_STALE_AFTER))
+            row["policies"] = policies_row(data)
         row["agent"] = agent_row(client.get("Deployment", DEPLOYMENT, NAMESPACE))
     except MulticlusterError as exc:
         row["reachable"] = False
@@ -108,6 +123,9 @@ def with_registration(rows, fleet):
     return result
 
 
+_POLICY_TROUBLE = ("conflict", "refused", "failed", "invalid")
+
+
 def attention(row):
     """Why a row needs attention (a list of short words), most urgent first."""
     reasons = []
@@ -120,6 +138,9 @@ def attention(row):
         reasons.append("stale")
     if sync.get("result") == "failed":
         reasons.append("failing")
+    found = row.get("policies") or {}
+    if found.get("error") or any((e or {}).get("state") in _POLICY_TROUBLE for e in (found.get("items") or {}).values()):
+        reasons.append("policies")
     credential = row.get("credential") or {}
     if row.get("role") == "replica" and credential.get("present") is False:
         reasons.append("no-credential")
@@ -190,7 +211,7 @@ def table(rows):
 
 def failing(rows, fail_on, expiring_days):
     """(cluster, reason) pairs that fail the run: fail_on is a list of stale, expiring, unreachable,
-    unregistered, failing; 'expiring' means a credential with at most *expiring_days* days left."""
+    unregistered, failing, policies; 'expiring' means a credential with at most *expiring_days* days left."""
     found = []
     for row in sort_rows(rows):
         reasons = set(attention(row))

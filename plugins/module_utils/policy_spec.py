@@ -186,6 +186,14 @@ class _Problems(list):
             return False
         return True
 
+    def once(self, first, value, index, path, list_path, message):
+        """Report *value* when an earlier item of the list at *list_path* has it
+        (first: value -> index, filled here); message names that item as {first}."""
+        if value in first:
+            self.add(path, message.replace("{first}", _item(list_path, first[value])))
+        else:
+            first[value] = index
+
     def problem(self, path, found):
         if found:
             self.add(path, found)
@@ -322,12 +330,9 @@ def _check_bindings(problems, bindings, path):
             found = role_problem(role)
             problems.problem(_key(here, "clusterRole"), found)
             if not found:
-                if role in first:
-                    problems.add(_key(here, "clusterRole"),
-                                 "%r is already bound by %s: merge the subjects of both entries into one "
-                                 "(each role is bound once per list)" % (role, _item(path, first[role])))
-                else:
-                    first[role] = index
+                problems.once(first, role, index, _key(here, "clusterRole"), path,
+                              "%r is already bound by {first}: merge the subjects of both entries into one "
+                              "(each role is bound once per list)" % role)
         subjects = (_check_names(problems, binding.get("users"), _key(here, "users"), "user")
                     + _check_names(problems, binding.get("groups"), _key(here, "groups"), "group")
                     + _check_service_accounts(problems, binding.get("serviceAccounts"), _key(here, "serviceAccounts")))
@@ -381,17 +386,17 @@ def _check_limit_range(problems, limit_range, path):
         if problems.required(limit, "type", item):
             if kind not in LIMIT_TYPES:
                 problems.add(_key(item, "type"), "%r is not one of %s" % (kind, ", ".join(LIMIT_TYPES)))
-            elif kind in types:
-                problems.add(_key(item, "type"), "type %s is already limited by %s" % (kind, _item(here, types[kind])))
             else:
-                types[kind] = index
+                problems.once(types, kind, index, _key(item, "type"), here,
+                              "type %s is already limited by {first}" % kind)
         parsed = dict((field, problems.quantities(limit.get(field), _key(item, field)))
                       for field in LIMIT_KEYS if field != "type")
         if kind == "Pod":
             for field in ("default", "defaultRequest"):
                 if limit.get(field):
                     problems.add(_key(item, field), "may not be given for type Pod")
-        if kind == "PersistentVolumeClaim" and not any("storage" in (limit.get(f) or {}) for f in ("min", "max")):
+        if kind == "PersistentVolumeClaim" and not any(
+                isinstance(limit.get(f), dict) and "storage" in limit[f] for f in ("min", "max")):
             problems.add(item, "type PersistentVolumeClaim needs a min or max storage")
         for name, ratio in sorted(parsed["maxLimitRequestRatio"].items()):
             if ratio < 1:
@@ -417,11 +422,8 @@ def _check_namespaces(problems, namespaces, path):
             found = label_problem(name)
             problems.problem(_key(here, "name"), "Namespace name " + found if found else None)
             if not found:
-                if name in first:
-                    problems.add(_key(here, "name"), "Namespace %s is already listed as %s: merge the two entries"
-                                 % (name, _item(path, first[name])))
-                else:
-                    first[name] = index
+                problems.once(first, name, index, _key(here, "name"), path,
+                              "Namespace %s is already listed as {first}: merge the two entries" % name)
         problems.labels(entry.get("labels"), _key(here, "labels"))
         authorization = entry.get("authorization")
         if problems.mapping(authorization, _key(here, "authorization"), NAMESPACE_AUTHORIZATION_KEYS):

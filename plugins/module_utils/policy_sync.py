@@ -50,8 +50,19 @@ def own_name(replica, directory_clusters):
 
 
 def existing_roles(replica, names):
-    """The names among *names* of the ClusterRoles that exist on the replica."""
-    return set(name for name in names if replica.get("ClusterRole", name) is not None)
+    """The names among *names* of the ClusterRoles that exist on the replica,
+    or that it does not let the syncer read (HTTP 403: the write then tells,
+    and its refusal is reported with the binding)."""
+    found = set()
+    for name in names:
+        try:
+            if replica.get("ClusterRole", name) is not None:
+                found.add(name)
+        except MulticlusterError as exc:
+            if (exc.details or {}).get("status") != 403:
+                raise
+            found.add(name)
+    return found
 
 
 def without_foreign_inspection(replica, plan, held_namespaces):
@@ -97,8 +108,6 @@ def remove_namespace(replica, have):
     but what the syncer and Kubernetes put there, else ("released", reason):
     the mark is removed, the object kept (with its inspect binding gone)."""
     name = have["metadata"]["name"]
-    if (have.get("metadata") or {}).get("deletionTimestamp"):
-        return "deleted", None  # already terminating
     try:
         found = leftovers(replica, name)
         reason = None if not found else "it holds %s%s" % (

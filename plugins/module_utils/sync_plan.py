@@ -196,9 +196,14 @@ def plan_source(source, desired, held, directory_server):
         else:
             plan["update"].append((have, wanted[key]))
     for key in sorted(on_replica):
-        if key not in wanted:
+        if key not in wanted and not terminating(on_replica[key]):  # one being deleted is going already
             plan["delete"].append(on_replica[key])
     return plan
+
+
+def terminating(obj):
+    """True for an object being deleted (a Namespace while its content goes)."""
+    return bool(((obj or {}).get("metadata") or {}).get("deletionTimestamp"))
 
 
 def counts_of(sources, done):

@@ -116,7 +116,25 @@ status:
         present: {description: Whether it exists., type: bool}
         replicas: {description: Wanted replicas., type: int}
         ready_replicas: {description: Ready replicas., type: int}
-    policies: {description: Reserved for Cluster Policies (null)., type: dict}
+    policies:
+      description:
+        - The Cluster Policies as the replica's last sync recorded them (its status ConfigMap's C(policies) key;
+          docs/policies.md); null for the directory, or before any sync that knew of policies.
+      type: dict
+      contains:
+        enabled: {description: Whether policies apply on this replica (registry_sync_policies)., type: bool}
+        error: {description: "Why none could be applied at the last sync (the directory has no ClusterPolicy API, ...), or null.", type: str}
+        allowlist: {description: The ClusterRoles policies may bind there., type: list, elements: str}
+        items:
+          description:
+            - Per policy of the directory, its C(state) (V(applied), V(conflict), V(refused), V(failed), V(invalid),
+              V(not selected) or V(disabled)), the C(objects) it holds there, and its C(conflicts), C(refused)
+              and C(failed) objects as C({object, reason}).
+          type: dict
+        released:
+          description: Namespaces no policy wants any more that were kept because they hold other objects.
+          type: list
+          elements: dict
   sample:
     name: east-coast-production
     role: replica
@@ -128,7 +146,15 @@ status:
     sync: {recorded: true, result: ok, last_success: "2026-12-01T09:00:00Z", age_seconds: 42,
            directory: "https://west-coast-production-api.west.example.com:443", message: 3 Clusters in sync, stale: false}
     agent: {present: true, replicas: 1, ready_replicas: 1}
-    policies: null
+    policies:
+      enabled: true
+      error: null
+      allowlist: [view, edit, admin]
+      items:
+        aws-admins: {state: applied, objects: [Namespace monitoring, ClusterRoleBinding "clusterpolicy:aws-admins:admin"],
+                     conflicts: [], refused: [], failed: []}
+        gcp-admins: {state: not selected}
+      released: []
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec

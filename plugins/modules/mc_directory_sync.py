@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mc_directory_sync
-short_description: Pull the Cluster list from the directory into a replica, once
+short_description: Pull the Cluster list and the Cluster Policies from the directory into a replica, once
 version_added: 0.1.0
 author:
   - coreos.multicluster contributors (@coreos)
@@ -29,8 +29,22 @@ description:
     spec), and nothing is written when nothing differs.
   - When the directory refuses the credential (HTTP 401 or 403), cannot be reached, or has no Cluster API, nothing
     on the replica's Clusters is changed, the module fails with the reason, and the failure is recorded.
+  - B(Cluster Policies) (docs/policies.md). The same run applies every C(ClusterPolicy) of the directory whose
+    selector matches the labels of this replica's own C(Cluster) there (its name is the C(clusterName) of
+    ConfigMap C(tectonic-system/tectonic-config)) - Namespaces, ClusterRoleBindings, RoleBindings, ResourceQuotas and
+    LimitRanges with names derived from the policy, marked like the Clusters; and removes what no selected policy
+    wants any more. A Namespace is deleted only when it holds nothing but what the syncer and Kubernetes put there;
+    otherwise it is released (mark removed, object kept) and reported in C(released).
+  - What the replica lets policies do is read from its ConfigMap C(tectonic-system/directory-sync-config), written
+    by the C(coreos.multicluster.registry) role - C(policies) (V(enabled) or V(disabled)) and C(policyRoles), the
+    ClusterRoles they may bind (default V(view), V(edit), V(admin)). A binding to another role is refused and
+    reported. When policies are disabled, or the directory has no ClusterPolicy API, or this replica's Cluster is
+    not in the directory, no object of theirs is changed and the Clusters are still synced.
+  - An object the replica refuses (HTTP 400, 403, 404, 409 or 422, for example a missing ClusterRole or an admission
+    webhook) fails alone and is reported in C(failed) and under its policy; the rest goes on.
   - The outcome is recorded on the replica in ConfigMap C(tectonic-system/directory-sync-status), with the keys
-    C(directory), C(lastAttempt), C(lastSuccess), C(result) (V(ok) or V(failed)), C(message) and C(counts) (JSON).
+    C(directory), C(lastAttempt), C(lastSuccess), C(result) (V(ok) or V(failed)), C(message), C(counts) (JSON) and
+    C(policies) (JSON, per policy its state, objects, conflicts, refusals and failures; see RV(policies)).
     It is written only when its content other than the two timestamps changes, or when the recorded
     C(lastAttempt) is at least O(status_interval) seconds old, so that a run with nothing to change writes nothing;
     the timestamps are therefore exact to within O(status_interval).
@@ -74,7 +88,8 @@ notes:
   - The connection options are for the replica; the directory is reached with its own kubeconfig.
   - The replica needs the registry (role C(coreos.multicluster.registry)) - the Cluster API and namespace
     C(tectonic-system).
-  - The directory kubeconfig only needs to get and list C(clusters.multicluster.coreos.com).
+  - The directory kubeconfig only needs to get and list C(clusters.multicluster.coreos.com) and
+    C(clusterpolicies.multicluster.coreos.com) (ClusterRole C(tectonic-view-clusters)).
   - For continuous sync, run the C(directory-sync) agent on the replica (C(containers/directory-sync) in the
     collection); this module runs the same engine once, for example from an AWX schedule
     (playbook C(coreos.multicluster.sync_replicas)).
@@ -100,6 +115,12 @@ EXAMPLES = r"""
   diff: true
   register: _sync
 
+- name: Report the Cluster Policies this replica refused or could not apply
+  ansible.builtin.debug:
+    msg: "{{ item.key }}: {{ item.value.state }}"
+  loop: "{{ _sync.policies['items'] | dict2items }}"
+  when: _sync.policies and item.value.state in ['conflict', 'refused', 'failed', 'invalid']
+
 - name: Report Clusters made on the replica by hand that block a directory Cluster
   ansible.builtin.debug:
     msg: "{{ _sync.conflicts }}"
@@ -108,7 +129,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 created:
-  description: Names of the Clusters created on the replica (in check mode, that would be).
+  description:
+    - Names of the Clusters created on the replica (in check mode, that would be), then the objects of Cluster
+      Policies as C(Kind namespace/name).
   returned: success
   type: list
   elements: str
@@ -133,11 +156,67 @@ conflicts:
   type: list
   elements: str
   sample: []
-counts:
-  description: Per kind of object (C(clusters)), how many the directory wants, how many the syncer holds, conflicts.
+failed:
+  description: Objects of Cluster Policies the replica refused, each with the reason; the rest of the sync went on.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{object: "LimitRange monitoring/clusterpolicy.aws-admins", reason: "create LimitRange ...: HTTP 403 Forbidden"}]
+released:
+  description: Namespaces no policy wants any more that hold other objects - kept, no longer managed.
+  returned: success
+  type: list
+  elements: str
+  sample: [Namespace monitoring]
+policies:
+  description:
+    - How the directory's Cluster Policies went on this replica (also recorded in the status ConfigMap).
+    - Null when the sync ran without them.
   returned: success
   type: dict
-  sample: {clusters: {desired: 3, held: 3, conflicts: 0}}
+  contains:
+    enabled:
+      description: Whether policies apply on this replica.
+      type: bool
+    error:
+      description: Why no policy could be applied (their objects were left as they were), or null.
+      type: str
+    allowlist:
+      description: The ClusterRoles policies may bind here.
+      type: list
+      elements: str
+    items:
+      description:
+        - Per policy, C(state) - V(applied), V(conflict) (an object of that name made by hand, or two policies asking
+          for different labels on one Namespace), V(refused) (a role outside the allowlist), V(failed), V(invalid)
+          (with C(problems)), V(not selected) or V(disabled); C(objects) it holds here; C(conflicts), C(refused) and
+          C(failed) as lists of C({object, reason}).
+      type: dict
+    released:
+      description: The Namespaces released by this run, as C({object, reason}).
+      type: list
+      elements: dict
+  sample:
+    enabled: true
+    error: null
+    allowlist: [view, edit, admin]
+    items:
+      aws-admins:
+        state: refused
+        objects: [Namespace monitoring, "RoleBinding monitoring/clusterpolicy:aws-admins:edit"]
+        conflicts: []
+        refused: [{object: "ClusterRoleBinding clusterpolicy:aws-admins:cluster-admin",
+                   reason: "ClusterRole cluster-admin is not in this replica's allowlist (view, edit, admin)"}]
+        failed: []
+      gcp-admins: {state: not selected}
+    released: []
+counts:
+  description:
+    - Per kind of object (C(clusters), and for policies C(namespaces), C(clusterrolebindings), C(rolebindings),
+      C(resourcequotas), C(limitranges)), how many the directory wants, how many the syncer holds, conflicts.
+  returned: success
+  type: dict
+  sample: {clusters: {desired: 3, held: 3, conflicts: 0}, namespaces: {desired: 1, held: 1, conflicts: 0}}
 status:
   description: The status ConfigMap C(tectonic-system/directory-sync-status).
   returned: success
@@ -168,7 +247,9 @@ directory_server:
   type: str
   sample: https://west-coast-production-api.west.example.com:443
 diff:
-  description: The Clusters created, updated or deleted, before and after, under the key C(clusters).
+  description:
+    - The objects created, updated or deleted, before and after, under the plural of their kind (C(clusters),
+      C(namespaces), ...).
   returned: success, in diff mode
   type: dict
 """
@@ -200,7 +281,10 @@ def run(module, params):
     for name in result["conflicts"]:
         module.warn("%s exists on cluster '%s' without the app.kubernetes.io/managed-by=directory-sync label "
                     "(made there by hand): left alone" % (name if " " in name else "Cluster " + name, replica.label))
-    keys = ("changed", "created", "updated", "deleted", "conflicts", "counts", "status", "directory_server", "diff")
+    for item in result["failed"]:
+        module.warn("%s on cluster '%s' could not be applied: %s" % (item["object"], replica.label, item["reason"]))
+    keys = ("changed", "created", "updated", "deleted", "conflicts", "failed", "released", "policies", "counts",
+            "status", "directory_server", "diff")
     return dict((key, result[key]) for key in keys)
 
 

@@ -160,8 +160,9 @@ def test_check_apply_check_apply(onboarded, directory, run_module):
     recorded = status(replica)
     assert recorded["result"] == "ok" and recorded["directory"] == directory.server
     assert recorded["lastSuccess"] == recorded["lastAttempt"] != ""
-    assert json.loads(recorded["counts"]) == {"clusters": {"desired": len(wanted), "held": len(wanted),
-                                                           "conflicts": 0}}
+    counts = json.loads(recorded["counts"])
+    assert counts["clusters"] == {"desired": len(wanted), "held": len(wanted), "conflicts": 0}
+    assert all(counts[kind]["held"] == 0 for kind in ("namespaces", "rolebindings", "clusterrolebindings"))
     assert_no_leak(first, token)
 
     check2 = run_module("mc_directory_sync", sync_args(replica), check=True)
@@ -271,7 +272,7 @@ def test_an_unreachable_directory_changes_nothing(onboarded, run_module):
     mark = replica.audit_mark()
     result = run_module("mc_directory_sync", sync_args(replica, directory_kubeconfig=config))
     assert result.failed, result.result
-    assert result["msg"] == ("sync Clusters from directory '%s' to cluster '%s': list clusters on cluster "
+    assert result["msg"] == ("sync Clusters and Cluster Policies from directory '%s' to cluster '%s': list clusters on cluster "
                              "'directory': cannot connect to %s: connection refused" % (nowhere, replica.name, nowhere))
     assert versions(replica) == before
     assert_writes(replica, mark, [("patch", "configmaps", STATUS[0], STATUS[1])])
@@ -294,7 +295,7 @@ def test_a_revoked_replica_fails_clearly_and_changes_nothing(onboarded, director
     revoked = run_module("mc_replica_credentials", dict(connection(directory), name=replica.name, state="absent"))
     assert not revoked.failed and revoked.changed, revoked.result
     mark = replica.audit_mark()
-    prefix = "sync Clusters from directory '%s' to cluster '%s': the directory refused the credential (HTTP " % (
+    prefix = "sync Clusters and Cluster Policies from directory '%s' to cluster '%s': the directory refused the credential (HTTP " % (
         directory.server, replica.name)
 
     def refused():

@@ -277,8 +277,10 @@ FAILING = [
 ]
 
 
-@pytest.mark.parametrize("where, value, problem", FAILING, ids=[" ".join(map(str, f[0])) + " " + f[2][:40]
-                                                                 for f in FAILING])
+FAILING_IDS = [" ".join(map(str, f[0])) + " " + f[2][:40] for f in FAILING]
+
+
+@pytest.mark.parametrize("where, value, problem", FAILING, ids=FAILING_IDS)
 def test_each_rule_fails_naming_the_path(where, value, problem):
     obj = value if where == () else changed(where, value)
     problems = ps.validate(obj)
@@ -353,6 +355,27 @@ def test_every_problem_is_listed_not_only_the_first():
     assert paths == ["metadata.name", "spec.selector.cloud", "spec.authorization.clusterBindings[0].oops",
                      "spec.namespaces[0].name", "spec.namespaces[0].resourceQuota.hard.pods",
                      "spec.namespaces[0].resourceQuota.hard.cpu"]
+
+
+def _paths(value, path=()):
+    """Every path of the policy: keys and list indexes."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, path + (index,))
+
+
+JUNK = [None, 0, 7, -1, 1.5, True, "", "x", [], [None], [1, "a"], {}, {"a": 1}, {1: 2}, [{"name": []}]]
+
+
+def test_any_value_anywhere_gives_problems_never_an_exception():
+    for path in list(_paths(policy()))[1:]:
+        for junk in JUNK:
+            problems = ps.validate(changed(path, junk))
+            assert isinstance(problems, list) and all(isinstance(p, str) and ": " in p for p in problems), (path, junk)
 
 
 def test_null_fields_are_absent_ones():

@@ -450,3 +450,26 @@ def test_align_quantities_keeps_the_servers_spelling_of_the_same_amount_only():
     live = {"kind": "ResourceQuota", "spec": {"hard": {"cpu": "4", "memory": "1024Mi", "pods": "20"}}}
     assert pol.align_quantities(want, live)["spec"]["hard"] == {"cpu": "4", "memory": "1024Mi", "pods": "10"}
     assert want["spec"]["hard"]["cpu"] == "4000m"  # a copy
+
+
+def test_a_cluster_role_the_syncer_may_not_read_is_left_to_the_write_to_refuse():
+    directory = directory_with(policy("root", {"authorization": {"clusterBindings": [
+        {"clusterRole": "cluster-admin", "groups": ["everyone"]}]}}))
+    replica = replica_cluster(settings={"policyRoles": '["cluster-admin"]'})
+    replica.failures[("get", "ClusterRole")] = MulticlusterError(
+        "read ClusterRole cluster-admin on cluster 'east': HTTP 403 Forbidden", details={"status": 403})
+
+    def escalation_check(verb, kind, namespace, name):
+        if kind == "ClusterRoleBinding" and verb == "create":
+            raise MulticlusterError("create ClusterRoleBinding %s on cluster 'east': HTTP 403 Forbidden: "
+                                    "attempting to grant RBAC permissions not currently held" % name,
+                                    details={"status": 403})
+    replica.before_write.append(escalation_check)
+    result = run_sync(directory, replica)
+    entry = policy_status(replica)["items"]["root"]
+    assert entry["state"] == "failed" and "attempting to grant RBAC" in entry["failed"][0]["reason"]
+    assert "east" in result["created"]  # the Cluster sync went on
+    # any other failure to read a role is the replica failing: the sync stops
+    replica.failures[("get", "ClusterRole")] = MulticlusterError("read ClusterRole x: HTTP 500", details={"status": 500})
+    with pytest.raises(MulticlusterError, match="HTTP 500"):
+        run_sync(directory, replica, now=T0 + 1)
