@@ -71,13 +71,14 @@ kc "$DIRECTORY" label clusters east-coast-production cloud=aws --overwrite
 say "ansible-playbook coreos.multicluster.sync_replicas --limit east-coast-production"
 playbook coreos.multicluster.sync_replicas --limit east-coast-production
 
-say "the policies' objects on east-coast-production   (gcp-admins' are gone)"
-policy_objects east-coast-production
-if kc east-coast-production get namespace gcp-tools -o name >/dev/null 2>&1 \
-   && [ -z "$(kc east-coast-production get namespace gcp-tools -o 'jsonpath={.metadata.deletionTimestamp}')" ]; then
+# gcp-tools held only the policy's objects: deleted (the namespace controller finalizes it)
+if ! kc east-coast-production wait --for=delete namespace/gcp-tools --timeout=90s >/dev/null 2>&1 \
+   && kc east-coast-production get namespace gcp-tools -o name >/dev/null 2>&1; then
   echo "demo: namespace gcp-tools is still there after east-coast-production left gcp-admins" >&2
   exit 1
 fi
+say "the policies' objects on east-coast-production   (gcp-admins' are gone)"
+policy_objects east-coast-production
 
 say "ansible-playbook coreos.multicluster.policy_status"
 playbook coreos.multicluster.policy_status

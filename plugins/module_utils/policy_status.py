@@ -58,8 +58,8 @@ def table(rows):
         if entry["role"] == "directory":
             cells.append([entry["cluster"]] + [NOT_APPLIED] * len(names))
             continue
-        cells.append([entry["cluster"]] + [entry["policies"].get(n, {}).get("state", UNKNOWN if entry["error"]
-                                                                             else NOT_APPLIED) for n in names])
+        missing = UNKNOWN if entry["error"] else NOT_APPLIED
+        cells.append([entry["cluster"]] + [entry["policies"].get(n, {}).get("state", missing) for n in names])
     widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
     troubled = 0
@@ -72,8 +72,8 @@ def table(rows):
                 lines.append("%s %s: invalid: %s" % (entry["cluster"], name, "; ".join(cell.get("problems") or [])))
             for key, word in _DETAILS:
                 for item in cell.get(key) or []:
-                    lines.append("%s %s: %s %s: %s" % (entry["cluster"], name, word, item.get("object"),
-                                                        item.get("reason")))
+                    lines.append("%s %s: %s %s: %s" % (
+                        entry["cluster"], name, word, item.get("object"), item.get("reason")))
             if any(cell.get(key) for key, _word in _DETAILS):
                 troubled += 1
         for item in entry["released"]:

@@ -259,7 +259,8 @@ def test_directory_kubeconfig_option_and_the_playbook(onboarded, directory, run_
     assert list(played.task_results("Sync Clusters from the directory")) == [replica.name]
     assert_writes(replica, mark, [])
     assert played.summary() == [replica.name + ":",
-                                "  ok       sync Clusters from the directory (0 created, 0 updated, 0 deleted)",
+                                "  ok       sync from the directory: %s (0 created, 0 updated, 0 deleted)"
+                                % status(replica)["message"],
                                 "total: 0 changed, 1 already in place, 0 failed"]
 
 
