@@ -61,7 +61,12 @@ def _assert_sync_agent_deployed(clusters):
         assert _can(cluster, "-n", "tectonic-system", "patch", "configmap/directory-sync-status")
         assert not _can(cluster, "-n", "tectonic-system", "patch", "configmap/tectonic-config")
         assert not _can(cluster, "-n", "tectonic-system", "get", "secrets")
-        assert not _can(cluster, "create", "namespaces")
+        assert not _can(cluster, "create", "deployments")
+        # Cluster Policies (on by default): the kinds they write, and bind only on the allowlisted roles
+        assert _can(cluster, "create", "namespaces") and _can(cluster, "delete", "rolebindings")
+        assert _can(cluster, "bind", "clusterroles/admin") and _can(cluster, "bind", "clusterroles/view")
+        assert not _can(cluster, "bind", "clusterroles/cluster-admin")
+        assert not _can(cluster, "get", "clusterroles/cluster-admin")
         annotations = deployment["spec"]["template"].get("metadata", {}).get("annotations", {})
         assert "multicluster.coreos.com/credential-hash" in annotations, cluster.name
 
