@@ -297,9 +297,21 @@ def _names(source, keys):
     return ["%s %s" % (source.target.kind, display(*k)) for k in keys]
 
 
+def _unavailable(snapshot, reason):
+    """The policy status when no policy can be applied now (nothing of theirs is touched)."""
+    items = not_applied(snapshot.get(CLUSTER_POLICY.kind), policies.FAILED, reason).items
+    return {"enabled": True, "error": reason, "items": items, "released": []}
+
+
+def _forbidden(exc):
+    return (exc.details or {}).get("status") == 403
+
+
 def _policies_ready(replica, snapshot, errors):
     """(settings, own name, None) when the policies can be applied on the
-    replica, else (settings or None, None, the policy status saying why)."""
+    replica, else (settings or None, None, the policy status saying why).
+    What the replica forbids the syncer to read for them (an agent whose
+    RBAC predates policies) makes them unavailable, never the sync fail."""
     settings = None
     try:
         settings = read_settings(replica)
@@ -313,8 +325,11 @@ def _policies_ready(replica, snapshot, errors):
             return settings, None, None  # no policy: whatever the syncer holds of them goes
         return settings, own_name(replica, snapshot[CLUSTER.kind]), None
     except PoliciesUnavailable as exc:
-        items = not_applied(snapshot.get(CLUSTER_POLICY.kind), policies.FAILED, str(exc)).items
-        return settings, None, {"enabled": True, "error": str(exc), "items": items, "released": []}
+        return settings, None, _unavailable(snapshot, str(exc))
+    except MulticlusterError as exc:
+        if not _forbidden(exc):
+            raise
+        return settings, None, _unavailable(snapshot, str(exc))
 
 
 def _plan_policies(replica, snapshot, settings, name, held):
@@ -386,12 +401,20 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     policy_sources = [s for s in sources if getattr(s, "policy", False)]
     policy_status = None
     try:
+        held = {}
         if policy_sources:
             settings, name, policy_status = _policies_ready(replica, snapshot, optional_errors)
+            if policy_status is None:
+                try:
+                    held = read_replica(replica, policy_sources)
+                except MulticlusterError as exc:
+                    if not _forbidden(exc):
+                        raise
+                    policy_status = _unavailable(snapshot, str(exc))
             if policy_status is not None:  # not applied now: nothing of the policies' is touched
                 sources = [s for s in sources if s not in policy_sources]
                 policy_sources = []
-        held = read_replica(replica, sources)
+        held.update(read_replica(replica, [s for s in sources if s not in policy_sources]))
         if policy_sources:
             context["policies"] = _plan_policies(replica, snapshot, settings, name, held)
         plans = dict((s.name, plan_source(s, s.desired(snapshot, context), held[s.name], directory_server))

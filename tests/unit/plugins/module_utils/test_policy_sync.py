@@ -473,3 +473,23 @@ def test_a_cluster_role_the_syncer_may_not_read_is_left_to_the_write_to_refuse()
     replica.failures[("get", "ClusterRole")] = MulticlusterError("read ClusterRole x: HTTP 500", details={"status": 500})
     with pytest.raises(MulticlusterError, match="HTTP 500"):
         run_sync(directory, replica, now=T0 + 1)
+
+
+@pytest.mark.parametrize("verb, kind", [("get", "ConfigMap"), ("list", "Namespace"), ("list", "LimitRange")])
+def test_an_agent_whose_rbac_predates_policies_still_syncs_clusters(verb, kind):
+    directory, replica = directory_with(AWS_ADMINS), replica_cluster()
+    forbidden = MulticlusterError("%s %s on cluster 'east': HTTP 403 Forbidden" % (verb, kind),
+                                  details={"status": 403})
+    if verb == "list":
+        replica.failures[(verb, kind)] = forbidden
+    else:  # only the settings ConfigMap: the status ConfigMap is still readable
+        original = replica.get
+
+        def get(kind_, name, namespace=None):
+            if name == pol.SETTINGS_CONFIG_MAP:
+                raise forbidden
+            return original(kind_, name, namespace)
+        replica.get = get
+    result = run_sync(directory, replica)
+    assert held(replica, "Cluster") == ["east", "west"]
+    assert "403" in result["policies"]["error"] and held(replica, "Namespace") == []
