@@ -376,9 +376,10 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     directory: a ClusterClient of the directory (only read). replica: a
     ClusterClient of the replica (check mode = server-side dry run, and the
     status is not recorded). Returns a dict: changed, created, updated,
-    deleted, conflicts (of every source), sources (the same per source),
-    counts, status, directory_server, resource_versions (of the directory
-    lists, for a watch) and diff. Raises DirectoryError when the directory
+    deleted, conflicts, failed and released (of every source), sources (the
+    same per source), policies (the per-policy status, or None without
+    policy sources), counts, status, directory_server, resource_versions (of
+    the directory lists, for a watch) and diff. Raises DirectoryError when the directory
     cannot be read (after recording the failure), MulticlusterError for
     failures on the replica."""
     now = clock() if now is None else now
