@@ -16,6 +16,7 @@ help:
 	@echo "make demo       bring up the lab fleet and run the main job on it"
 	@echo "make test       ansible-lint, ansible-test sanity, unit and integration tests"
 	@echo "make lab-up     start the three-cluster lab fleet (prints its folder)"
+	@echo "make lab-up NODES=1   the same, with a real node on each replica and the agent's image on it"
 	@echo "make lab-down   stop it; nothing is left running"
 	@echo "make bench      benchmarks on the lab (figures, not pass/fail)"
 
@@ -29,7 +30,7 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 venv: $(VENV)/.installed
 
 lab-bin:
-	@tests/lab/build-kubernetes.sh >/dev/null
+	@tests/lab/build-kubernetes.sh $(if $(NODES),--node) >/dev/null
 
 # The collection as Ansible finds it: build/ansible_collections/coreos/multicluster,
 # a copy of the files git knows (tracked, or new and not ignored).
@@ -41,8 +42,11 @@ tree:
 	@cd $(TREE) && git init -q && git add -A   # ansible-test lists targets through git
 
 # --- the lab ---------------------------------------------------------------------
+# NODES=1: a node on each replica (tests/lab/node.py; root, containerd, runc, containernetworking-plugins),
+# with the agent's image (make image) loaded into it.
 lab-up: venv lab-bin
-	@$(BIN)/python -m tests.lab up --dir $(LAB_DIR)
+	@$(if $(NODES),containers/directory-sync/build-image.sh >/dev/null && )$(BIN)/python -m tests.lab up \
+	  --dir $(LAB_DIR) $(if $(NODES),--nodes)
 
 lab-down: venv
 	@$(BIN)/python -m tests.lab down --dir $(LAB_DIR)

@@ -1,10 +1,14 @@
-"""make lab-up / make lab-down: python -m tests.lab up|down|status [--dir DIR]."""
+"""make lab-up / make lab-down: python -m tests.lab up|down|status [--dir DIR] [--nodes].
+
+up --nodes gives every replica (every cluster but the first, the directory) a
+real node (tests/lab/node.py), with the agent's image (make image) and a pause
+image loaded into it; the API servers then listen on the lab's bridge address."""
 
 import argparse
 import os
 import sys
 
-from .fleet import DEFAULT_NAMES, Fleet, LabError
+from .fleet import AGENT_IMAGE, DEFAULT_NAMES, Fleet, LabError
 
 
 def main(argv=None):
@@ -13,6 +17,12 @@ def main(argv=None):
     parser.add_argument("--dir", default=os.environ.get("MC_LAB_DIR", os.path.abspath(".lab")),
                         help="folder for kubeconfigs, inventory, state and logs (default: .lab, or MC_LAB_DIR)")
     parser.add_argument("--names", default=",".join(DEFAULT_NAMES), help="comma-separated cluster names")
+    parser.add_argument("--nodes", action="store_true",
+                        help="up: a node for every replica (root; containerd, runc, containernetworking-plugins; "
+                             "tests/lab/build-kubernetes.sh --node; the agent's image built by make image)")
+    parser.add_argument("--image", action="append", dest="images", metavar="REF",
+                        help="with --nodes: an image in podman's store to load into the nodes (repeatable; "
+                             "default: the agent's image, %s)" % AGENT_IMAGE)
     args = parser.parse_args(argv)
     root = os.path.abspath(args.dir)
     state = os.path.join(root, "lab.json")
@@ -21,12 +31,15 @@ def main(argv=None):
             if os.path.exists(state):
                 print("a lab is already running in %s (make lab-down first)" % root, file=sys.stderr)
                 return 1
-            fleet = Fleet(root, [n for n in args.names.split(",") if n])
+            fleet = Fleet(root, [n for n in args.names.split(",") if n], nodes=args.nodes, images=args.images)
             clusters = fleet.start()
             inventory = fleet.write_inventory()
             print("lab fleet is up: %s" % root)
             for cluster in clusters:
                 print("  %-24s %s  kubeconfig: %s" % (cluster.name, cluster.server, cluster.kubeconfig))
+                if cluster.node:
+                    print("  %-24s node %s (%s), network namespace %s" % (
+                        "", cluster.node["name"], cluster.node["ip"], cluster.node["netns"]))
             print("  inventory: %s" % inventory)
             print("  logs:      %s/<cluster>/logs/" % root)
             return 0

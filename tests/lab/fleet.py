@@ -5,6 +5,11 @@ kube-controller-manager - with a CA of its own, free ports, RBAC, the
 ServiceAccount admission plugin, a service-account issuer and signing key (so
 the TokenRequest API works) and an audit log of every write request, which the
 tests use to prove that an idempotent re-run writes nothing.
+
+With ``nodes`` (python -m tests.lab up --nodes), the replicas get a real node
+each (tests/lab/node.py: containerd, kubelet, kube-proxy in a network namespace
+of its own, kube-scheduler next to the API server), and the API servers listen
+on the lab's bridge address instead of loopback, so that pods reach them.
 """
 
 import json
@@ -16,6 +21,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 import yaml
 
+from . import node as labnode
 from . import pki
 
 DEFAULT_NAMES = ("west-coast-production", "east-coast-production", "central-production")
@@ -55,7 +62,7 @@ rules:
 CONTROLLER_USER = "system:kube-controller-manager"
 ADMIN_USER = "lab-admin"
 # The directory-sync agent's image in the lab's inventory (registry_sync_image): the reference make image
-# builds (containers/directory-sync/build-image.sh). The lab has no node, so nothing pulls it.
+# builds (containers/directory-sync/build-image.sh). A lab with nodes loads it into them from podman's store.
 with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        "galaxy.yml")) as _galaxy:
     AGENT_IMAGE = "localhost/coreos-multicluster/directory-sync:%s" % yaml.safe_load(_galaxy)["version"]
@@ -74,13 +81,16 @@ def default_bin_dir():
     return os.environ.get("MC_LAB_BIN_DIR") or os.path.join(cache_dir(), "kubernetes", DEB_VERSION, "bin")
 
 
-def _binary(bin_dir, name):
+def _binary(bin_dir, name, node=False):
     candidate = os.path.join(bin_dir, name)
     if os.access(candidate, os.X_OK):
         return candidate
     found = shutil.which(name)
     if found:
         return found
+    if node:
+        raise LabError("%s not found in %s nor on PATH; run 'tests/lab/build-kubernetes.sh --node' (it builds a "
+                       "lab node's kubelet, kube-scheduler and kube-proxy)" % (name, bin_dir))
     raise LabError(
         "%s not found in %s nor on PATH; run 'make lab-bin' (or set MC_LAB_BIN_DIR to a folder "
         "holding kube-apiserver and kube-controller-manager)" % (name, bin_dir))
@@ -151,6 +161,7 @@ class LabCluster:
     log_dir: str = ""
     audit_log: str = ""
     pids: dict = field(default_factory=dict)
+    node: dict = field(default_factory=dict)  # this cluster's lab node (tests/lab/node.py), if it has one
 
     def api_client(self):
         from kubernetes import config
@@ -199,22 +210,50 @@ class LabCluster:
 
 
 class Fleet:
-    """Start and stop N clusters under *root*; state kept in root/lab.json."""
+    """Start and stop N clusters under *root*; state kept in root/lab.json.
 
-    def __init__(self, root, names=DEFAULT_NAMES, bin_dir=None):
+    nodes: False (no node: the default), True (a node for every cluster but the
+    first, the directory) or the names of the clusters that get one. images:
+    references in podman's store loaded into every node (default, with nodes:
+    the agent's image, AGENT_IMAGE)."""
+
+    def __init__(self, root, names=DEFAULT_NAMES, bin_dir=None, nodes=False, images=None):
         self.root = os.path.abspath(root)
         self.names = list(names)
         self.bin_dir = bin_dir or default_bin_dir()
         self.clusters = {}
         self._procs = []
+        if nodes is True:
+            nodes = self.names[1:]
+        self.node_names = [n for n in self.names if n in (nodes or ())]
+        if nodes and set(nodes) - set(self.names):
+            raise LabError("nodes for clusters not in the fleet: %s" % sorted(set(nodes) - set(self.names)))
+        self.images = list(images) if images is not None else ([AGENT_IMAGE] if self.node_names else [])
+        self.net = None  # the lab's bridge and host address (tests/lab/node.py), with nodes only
+
+    @property
+    def host(self):
+        """The address the API servers listen on: loopback, or the lab's bridge address with nodes."""
+        return self.net["address"] if self.net else "127.0.0.1"
 
     # --- start ----------------------------------------------------------
     def start(self, timeout=90):
         os.makedirs(self.root, mode=0o700, exist_ok=True)
         os.chmod(self.root, 0o700)
         binaries = {n: _binary(self.bin_dir, n) for n in ("etcd", "kube-apiserver", "kube-controller-manager")}
-        plans = {name: self._prepare(name) for name in self.names}
+        if self.node_names:
+            problem = labnode.check_host()
+            if problem:
+                raise LabError(problem)
+            binaries.update({n: _binary(self.bin_dir, n, node=True) for n in labnode.NODE_BINARIES})
+            try:
+                archives = [labnode.pause_archive(cache_dir())] + [
+                    labnode.podman_archive(ref, os.path.join(self.root, "images")) for ref in self.images]
+                self.net = labnode.create_net()
+            except labnode.NodeError as exc:
+                raise LabError(str(exc))
         try:
+            plans = {name: self._prepare(name) for name in self.names}
             for name, plan in plans.items():
                 self._spawn(name, "etcd", plan, [
                     binaries["etcd"], "--name", name, "--data-dir", plan["etcd_dir"],
@@ -229,7 +268,7 @@ class Fleet:
                 self._spawn(name, "kube-apiserver", plan, [
                     binaries["kube-apiserver"],
                     "--etcd-servers", "http://127.0.0.1:%d" % plan["etcd_port"],
-                    "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+                    "--bind-address", self.host, "--advertise-address", self.host,
                     "--secure-port", str(plan["api_port"]), "--insecure-port", "0",
                     "--cert-dir", plan["dir"],
                     "--tls-cert-file", p["apiserver.crt"], "--tls-private-key-file", p["apiserver.key"],
@@ -238,15 +277,13 @@ class Fleet:
                     "--service-account-signing-key-file", p["sa.key"],
                     "--service-account-issuer", SA_ISSUER,
                     "--service-cluster-ip-range", "10.0.0.0/24",
-                    "--authorization-mode", "RBAC",
                     "--enable-admission-plugins", "NamespaceLifecycle,ServiceAccount,LimitRanger,ResourceQuota",
-                    "--endpoint-reconciler-type", "none",
                     "--audit-policy-file", plan["audit_policy"],
                     "--audit-log-path", plan["audit_log"], "--audit-log-maxsize", "0",
-                    "--profiling=false"])
+                    "--profiling=false"] + self._apiserver_node_args(plan))
             for name, plan in plans.items():
-                self._wait_https(name, "kube-apiserver", plan, "https://127.0.0.1:%d/readyz" % plan["api_port"],
-                                 timeout, client_cert=True)
+                self._wait_https(name, "kube-apiserver", plan,
+                                 "https://%s:%d/readyz" % (self.host, plan["api_port"]), timeout, client_cert=True)
             for name, plan in plans.items():
                 self._spawn(name, "kube-controller-manager", plan, [
                     binaries["kube-controller-manager"],
@@ -267,11 +304,110 @@ class Fleet:
             for name, plan in plans.items():
                 self.clusters[name] = plan["cluster"]
                 self._wait_default_serviceaccount(plan["cluster"], timeout)
+            if self.node_names:
+                self.save_state()  # lab down can stop what is started from here on, even if start fails
+                self._start_nodes(plans, binaries, archives, timeout)
         except BaseException:
             self.stop()
             raise
         self.save_state()
         return [self.clusters[n] for n in self.names]
+
+    def _apiserver_node_args(self, plan):
+        """The API server's flags: RBAC, and without nodes no Endpoints for the kubernetes Service. With
+        nodes: its Endpoints (the lab address) for kube-proxy, the Node authorizer for the kubelets, and
+        a client certificate to reach them (kubectl logs), by their InternalIP."""
+        if not self.node_names:
+            return ["--authorization-mode", "RBAC", "--endpoint-reconciler-type", "none"]
+        crt, key = pki.client_cert(plan["pki"], os.path.join(plan["dir"], "pki"), "apiserver-kubelet-client",
+                                   "kube-apiserver-kubelet-client", "system:masters")
+        return ["--authorization-mode", "Node,RBAC", "--endpoint-reconciler-type", "lease",
+                "--kubelet-client-certificate", crt, "--kubelet-client-key", key,
+                "--kubelet-preferred-address-types", "InternalIP"]
+
+    def _start_nodes(self, plans, binaries, archives, timeout):
+        """kube-scheduler for every cluster with a node, then the nodes: network, containerd, images,
+        kube-proxy and kubelet; Ready, untainted, and the kubernetes Service routed in each."""
+        try:
+            for index, name in enumerate(self.node_names):
+                plan, cluster = plans[name], plans[name]["cluster"]
+                sched_port = free_port()
+                sched_kubeconfig = self._component_kubeconfig(plan, "kube-scheduler", "system:kube-scheduler",
+                                                              "system:masters", plan["dir"])
+                self._spawn(name, "kube-scheduler", plan, [
+                    binaries["kube-scheduler"], "--kubeconfig", sched_kubeconfig,
+                    "--authentication-kubeconfig", sched_kubeconfig, "--authorization-kubeconfig", sched_kubeconfig,
+                    "--bind-address", "127.0.0.1", "--secure-port", str(sched_port), "--port", "0",
+                    "--cert-dir", os.path.join(plan["dir"], "scheduler-certs"), "--leader-elect=false"])
+                plan["sched_port"] = sched_port
+                node = labnode.plan_node(self.net, name, index, plan["dir"], plan["log_dir"])
+                cluster.node = node
+                self.save_state()
+                labnode.setup_network(node)
+                labnode.write_files(node, plan["pki"], lambda stem, cn, org, plan=plan, node=node:
+                                    self._component_kubeconfig(plan, stem, cn, org, node["dir"]),
+                                    plan["pki"]["ca.crt"], cluster.server)
+                self._spawn(name, "containerd", plan, labnode.containerd_argv(node))
+            imports = {}
+            for name in self.node_names:
+                plan, node = plans[name], plans[name]["cluster"].node
+                labnode.wait_containerd(node, self._proc(name, "containerd"), timeout)
+                imports[name] = labnode.start_import(node, archives)
+                self._spawn(name, "kube-proxy", plan, labnode.kube_proxy_argv(node, binaries["kube-proxy"]))
+                self._spawn(name, "kubelet", plan, labnode.kubelet_argv(node, binaries["kubelet"],
+                                                                        plan["cluster"].pids["containerd"]))
+            for name in self.node_names:
+                self._wait_https(name, "kube-scheduler", plans[name],
+                                 "https://127.0.0.1:%d/healthz" % plans[name]["sched_port"], timeout)
+                labnode.wait_import(plans[name]["cluster"].node, imports[name], 300)
+                self._wait_node(plans[name]["cluster"], timeout)
+        except labnode.NodeError as exc:
+            raise LabError(str(exc))
+
+    def _component_kubeconfig(self, plan, stem, common_name, organization, folder):
+        crt, key = pki.client_cert(plan["pki"], os.path.join(plan["dir"], "pki"), stem, common_name, organization)
+        path = os.path.join(folder, "%s.kubeconfig" % stem)
+        _write_private(path, yaml.safe_dump(self._kubeconfig(plan["cluster"].name, plan["cluster"].server, crt,
+                                                             key, plan["pki"]["ca.crt"])))
+        return path
+
+    def _wait_node(self, cluster, timeout):
+        """The node Ready, its not-ready taint removed (no node-lifecycle controller does it here), and the
+        kubernetes Service's ClusterIP routed to the API server in its network namespace (kube-proxy)."""
+        node = cluster.node
+        logs = node["logs"]
+        deadline = time.monotonic() + timeout
+        started, state = time.monotonic(), "not registered"
+        while True:
+            for component in ("kubelet", "kube-proxy", "containerd"):
+                proc = self._proc(cluster.name, component)
+                if proc is not None and proc.poll() is not None:
+                    raise LabError("%s of node %s (cluster %s) exited with %s; see %s" % (
+                        component, node["name"], cluster.name, proc.returncode,
+                        os.path.join(logs, component + ".log")))
+            got = cluster.kubectl("get", "node", node["name"], "-o", "json", check=False)
+            if got.returncode == 0:
+                conditions = {c["type"]: c for c in json.loads(got.stdout)["status"].get("conditions", [])}
+                ready = conditions.get("Ready", {})
+                state = "Ready=%s (%s)" % (ready.get("status", "unknown"), ready.get("message", ""))
+                if ready.get("status") == "True":
+                    break
+            if time.monotonic() > deadline:
+                raise LabError("node %s of cluster %s not Ready after %.0fs (%s); see %s" % (
+                    node["name"], cluster.name, time.monotonic() - started, state, os.path.join(logs, "kubelet.log")))
+            time.sleep(0.5)
+        taints = json.loads(cluster.kubectl("get", "node", node["name"], "-o", "json").stdout)["spec"].get("taints", [])
+        for taint in taints:
+            if taint["key"] == "node.kubernetes.io/not-ready":
+                cluster.kubectl("taint", "nodes", node["name"], "%s:%s-" % (taint["key"], taint["effect"]))
+        probe = ["nsenter", "--net=/run/netns/%s" % node["netns"], "--", sys.executable, "-c",
+                 "import socket; socket.create_connection(('%s', 443), 2).close()" % labnode.SERVICE_IP]
+        while subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise LabError("node %s of cluster %s: the kubernetes Service %s:443 not routed after %.0fs; "
+                               "see %s" % (node["name"], cluster.name, labnode.SERVICE_IP, time.monotonic() - started,
+                                           os.path.join(logs, "kube-proxy.log")))
+            time.sleep(0.5)
 
     def _prepare(self, name):
         cdir = os.path.join(self.root, name)
@@ -282,13 +418,13 @@ class Fleet:
         plan = {
             "dir": cdir, "log_dir": log_dir, "etcd_dir": os.path.join(cdir, "etcd"),
             "etcd_port": free_port(), "peer_port": free_port(), "api_port": free_port(), "kcm_port": free_port(),
-            "pki": pki.make_pki(os.path.join(cdir, "pki"), name),
+            "pki": pki.make_pki(os.path.join(cdir, "pki"), name, extra_ips=[self.host] if self.net else []),
             "audit_policy": os.path.join(cdir, "audit-policy.yaml"),
             "audit_log": os.path.join(log_dir, "audit.log"),
         }
         with open(plan["audit_policy"], "w") as handle:
             handle.write(AUDIT_POLICY)
-        server = "https://127.0.0.1:%d" % plan["api_port"]
+        server = "https://%s:%d" % (self.host, plan["api_port"])
         kubeconfig = os.path.join(self.root, "%s.kubeconfig" % name)
         _write_private(kubeconfig, yaml.safe_dump(self._kubeconfig(name, server, plan["pki"]["admin.crt"],
                                                                    plan["pki"]["admin.key"], plan["pki"]["ca.crt"])))
@@ -362,7 +498,7 @@ class Fleet:
 
     # --- state and stop ---------------------------------------------------
     def save_state(self):
-        state = {"root": self.root, "names": self.names,
+        state = {"root": self.root, "names": self.names, "nodes": self.node_names, "net": self.net,
                  "clusters": [asdict(self.clusters[n]) for n in self.names if n in self.clusters]}
         _write_private(os.path.join(self.root, STATE_FILE), json.dumps(state, indent=2))
 
@@ -371,7 +507,8 @@ class Fleet:
         path = os.path.join(root, STATE_FILE)
         with open(path) as handle:
             state = json.load(handle)
-        fleet = cls(state["root"], state["names"])
+        fleet = cls(state["root"], state["names"], nodes=state.get("nodes") or False, images=[])
+        fleet.net = state.get("net")
         for data in state["clusters"]:
             fleet.clusters[data["name"]] = LabCluster(**data)
         return fleet
@@ -383,18 +520,29 @@ class Fleet:
         return sorted(set(found))
 
     def stop(self, timeout=20):
-        """Stop every process of the fleet; raise if any is left running."""
+        """Stop every process of the fleet; raise if any is left running.
+
+        The nodes first (tests/lab/node.py: their pods, kubelet, kube-proxy, containerd; their mounts and
+        network namespaces), then the control planes, then the lab's bridge."""
+        problems = []
+        for name in self.names:
+            cluster = self.clusters.get(name)
+            if cluster is not None and cluster.node:
+                pids = {c: [cluster.pids[c]] for c in ("kubelet", "kube-proxy", "containerd") if c in cluster.pids}
+                try:
+                    labnode.stop_node(cluster.node, pids, timeout)
+                except labnode.NodeError as exc:
+                    problems.append(str(exc))
         pids = [pid for pid in self.pids() if _is_lab_process(pid, self.root)]
-        # controller-managers first, then apiservers, then etcd
-        order = {"kube-controller-manager": 0, "kube-apiserver": 1, "etcd": 2}
+        # schedulers and controller-managers first, then apiservers, then etcd
+        order = {"kube-scheduler": 0, "kube-controller-manager": 0, "kube-apiserver": 1, "etcd": 2}
         pids.sort(key=lambda pid: order.get(_comm(pid), 3))
-        for pid in pids:
-            _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-            for entry in self._procs:
-                entry[2].poll()
-            time.sleep(0.1)
+        if self.net:
+            # With nodes, the API servers keep the kubernetes Service's endpoints in etcd (the lease
+            # reconciler) and remove them as they stop: etcd goes last, once they are gone.
+            self._terminate([pid for pid in pids if _comm(pid) != "etcd"], deadline)
+        self._terminate(pids, deadline)
         for pid in pids:
             if _alive(pid):
                 _signal(pid, signal.SIGKILL)
@@ -405,11 +553,27 @@ class Fleet:
                 pass
         left = [pid for pid in pids if _alive(pid)]
         if left:
-            raise LabError("lab processes still running after stop: %s" % left)
+            problems.append("lab processes still running after stop: %s" % left)
+        if self.net:
+            try:
+                labnode.delete_net(self.net)
+            except labnode.NodeError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise LabError("; ".join(problems))
         state = os.path.join(self.root, STATE_FILE)
         if os.path.exists(state):
             os.unlink(state)
         return pids
+
+    def _terminate(self, pids, deadline):
+        """SIGTERM to *pids*, then wait (until *deadline*) for them to end."""
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            for entry in self._procs:
+                entry[2].poll()
+            time.sleep(0.1)
 
     # --- inventory ----------------------------------------------------------
     def write_inventory(self, path=None, directory=None):

@@ -1,6 +1,7 @@
 """Certificates and keys for one lab cluster: a CA of its own, a serving
-certificate for 127.0.0.1, an admin client certificate and a service-account
-signing key. Everything is written with mode 0600 (the CA certificate 0644)."""
+certificate for 127.0.0.1 (and the lab's bridge address, when it has nodes),
+an admin client certificate and a service-account signing key. Everything is
+written with mode 0600 (the CA certificate 0644)."""
 
 import datetime
 import ipaddress
@@ -55,8 +56,9 @@ def _cert(subject, issuer, public_key, signing_key, *, ca=False, san=None, clien
     return builder.sign(signing_key, hashes.SHA256())
 
 
-def make_pki(directory, cluster_name):
-    """Create the cluster's PKI in *directory*; returns a dict of file paths."""
+def make_pki(directory, cluster_name, extra_ips=()):
+    """Create the cluster's PKI in *directory*; returns a dict of file paths.
+    *extra_ips*: more addresses the API server's certificate is valid for."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
     paths = {name: os.path.join(directory, name) for name in (
         "ca.crt", "ca.key", "apiserver.crt", "apiserver.key",
@@ -72,6 +74,7 @@ def make_pki(directory, cluster_name):
     san = [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.IPAddress(ipaddress.ip_address("10.0.0.1")),
+    ] + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in extra_ips] + [
         x509.DNSName("localhost"),
         x509.DNSName("kubernetes"),
         x509.DNSName("kubernetes.default.svc"),
