@@ -81,7 +81,10 @@ molecule: venv lab-bin tree
 test: lint sanity unit docs-check integration molecule
 
 # --- the main job ------------------------------------------------------------------
-demo: venv lab-bin tree
+# the lab with a node on each replica: the node's binaries, and the agent's image to load into it
+demo: venv tree
+	@tests/lab/build-kubernetes.sh --node >/dev/null
+	@containers/directory-sync/build-image.sh >/dev/null
 	@tests/demo.sh
 
 # benchmarks (not tests): print figures, assert nothing about time (tests/bench/)

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # make demo: the main job on the lab fleet.
-#   1. bring up three real clusters (if they are not up) and their inventory
-#   2. site.yml: registry everywhere, the directory, every replica onboarded
-#   3. show the directory's Clusters and each replica's sync Secret
-#   4. sync_replicas.yml: each replica pulls the Cluster list with its own credential,
-#      and applies the two Cluster Policies of examples/cluster-policies.yml (given to site.yml)
-#   5. relabel east-coast-production in the directory: out of one policy, its objects gone
-#   6. policy_status.yml: cluster by policy
-#   7. de-register central-production, show it gone, its old credential refused,
-#      and (after the next sync) gone from the other replica too
+#   1. bring up three real clusters (if they are not up), a node on each replica with the
+#      directory-sync agent's image (make image) loaded into it, and their inventory
+#   2. site.yml: registry everywhere, the directory and its two Cluster Policies
+#      (examples/cluster-policies.yml), every replica onboarded
+#   3. on each replica: the directory-sync Deployment AVAILABLE 1; the Cluster list and the
+#      policies' objects there, pulled and applied by its pod (no module sync)
+#   4. relabel east-coast-production in the directory: its pod takes it out of one policy
+#   5. sync_replicas.yml (the same engine from Ansible, for AWX schedules): nothing left to do;
+#      policy_status.yml: cluster by policy
+#   6. de-register central-production, show it gone, its old credential refused,
+#      and gone from the other replica too, within seconds (its pod)
 # The fleet stays up afterwards; 'make lab-down' stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,14 +24,42 @@ if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 kc() { local name=$1; shift; kubectl --kubeconfig "$LAB_DIR/$name.kubeconfig" "$@"; }
 playbook() { "$BIN/ansible-playbook" -i "$LAB_DIR/inventory.yml" "$@"; }
+# wait_until SECONDS WHAT COMMAND...: poll COMMAND (every second) until it succeeds; fail naming WHAT
+wait_until() {
+  local seconds=$1 what=$2 started=$SECONDS
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS - started >= seconds )); then
+      echo "demo: $what: not within ${seconds}s" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+  echo "($what: after $(( SECONDS - started ))s)"
+}
+clusters_are() {  # clusters_are CLUSTER NAME...: its Cluster list is exactly NAME...
+  local cluster=$1
+  shift
+  [ "$(kc "$cluster" get clusters -o 'jsonpath={.items[*].metadata.name}')" = "$*" ]
+}
+policies_applied() {  # policies_applied CLUSTER N: its last sync recorded N policies applied
+  kc "$1" -n tectonic-system get configmap directory-sync-status -o 'jsonpath={.data.message}' \
+    | grep -q "policies: $2 applied"
+}
+gone() { ! kc "$1" get "$2" -o name; }
 
 if [ ! -f "$LAB_DIR/lab.json" ]; then
-  "$BIN/python" -m tests.lab up --dir "$LAB_DIR"
+  "$BIN/python" -m tests.lab up --dir "$LAB_DIR" --nodes
+elif ! "$BIN/python" -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1])).get("nodes"))' \
+    "$LAB_DIR/lab.json"; then
+  echo "demo: the lab in $LAB_DIR has no nodes (an older 'make lab-up'); run 'make lab-down' first" >&2
+  exit 1
 else
   echo "lab fleet already up in $LAB_DIR"
 fi
 DIRECTORY=west-coast-production
 REPLICAS=(east-coast-production central-production)
+FLEET=(central-production east-coast-production west-coast-production)
 
 say "ansible-playbook coreos.multicluster.site -i $LAB_DIR/inventory.yml -e @examples/cluster-policies.yml"
 playbook coreos.multicluster.site -e @examples/cluster-policies.yml
@@ -45,14 +75,12 @@ for replica in "${REPLICAS[@]}"; do
   kc "$replica" -n tectonic-system get secret directory-sync
 done
 
-say "ansible-playbook coreos.multicluster.sync_replicas"
-playbook coreos.multicluster.sync_replicas
-
 for replica in "${REPLICAS[@]}"; do
-  say "kubectl get clusters   (on the replica $replica, pulled from the directory)"
-  kc "$replica" get clusters
-  kc "$replica" -n tectonic-system get configmap directory-sync-status \
-    -o 'jsonpath=status: {.data.result} - {.data.message} (last success {.data.lastSuccess}){"\n"}'
+  say "kubectl get deployments -n tectonic-system -l app=directory-sync   (on $replica)"
+  wait_until 180 "the directory-sync Deployment Available on $replica" \
+    kc "$replica" -n tectonic-system wait --for=condition=Available deployment/directory-sync --timeout=5s
+  kc "$replica" get deployments -n tectonic-system -l app=directory-sync
+  kc "$replica" get pods -n tectonic-system -l app=directory-sync -o wide
 done
 
 policy_objects() {
@@ -60,25 +88,34 @@ policy_objects() {
     -l app.kubernetes.io/managed-by=directory-sync \
     -o 'custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,POLICIES:.metadata.annotations.multicluster\.coreos\.com/policies'
 }
-for replica in "${REPLICAS[@]}"; do
+applied=(2 1)  # east-coast-production (gcp): both policies; central-production (azure): production-baseline
+for i in "${!REPLICAS[@]}"; do
+  replica=${REPLICAS[$i]}
+  say "kubectl get clusters   (on the replica $replica, pulled from the directory by its directory-sync pod)"
+  wait_until 60 "the fleet's Clusters on $replica" clusters_are "$replica" "${FLEET[@]}"
+  wait_until 60 "the policies applied on $replica" policies_applied "$replica" "${applied[$i]}"
+  kc "$replica" get clusters
+  kc "$replica" -n tectonic-system get configmap directory-sync-status \
+    -o 'jsonpath=status: {.data.result} - {.data.message} (last success {.data.lastSuccess}){"\n"}'
+  say "kubectl logs -n tectonic-system deployment/directory-sync | grep synced | head -1   (on $replica)"
+  kc "$replica" logs -n tectonic-system deployment/directory-sync | grep '"msg": "synced"' | head -1 \
+    | cut -c1-300
+
   say "kubectl get ns,resourcequota,limitrange,rolebindings,clusterrolebindings -A -l app.kubernetes.io/managed-by=directory-sync   (on $replica)"
   policy_objects "$replica"
 done
 
 say "kubectl label cluster east-coast-production cloud=aws --overwrite   (on the directory: out of gcp-admins)"
 kc "$DIRECTORY" label clusters east-coast-production cloud=aws --overwrite
+# its pod sees the change through its watch; gcp-tools held only the policy's objects: deleted
+wait_until 90 "east-coast-production out of gcp-admins, namespace gcp-tools gone" \
+  gone east-coast-production namespace/gcp-tools
 
-say "ansible-playbook coreos.multicluster.sync_replicas --limit east-coast-production"
-playbook coreos.multicluster.sync_replicas --limit east-coast-production
-
-# gcp-tools held only the policy's objects: deleted (the namespace controller finalizes it)
-if ! kc east-coast-production wait --for=delete namespace/gcp-tools --timeout=90s >/dev/null 2>&1 \
-   && kc east-coast-production get namespace gcp-tools -o name >/dev/null 2>&1; then
-  echo "demo: namespace gcp-tools is still there after east-coast-production left gcp-admins" >&2
-  exit 1
-fi
 say "the policies' objects on east-coast-production   (gcp-admins' are gone)"
 policy_objects east-coast-production
+
+say "ansible-playbook coreos.multicluster.sync_replicas   (the same engine, from Ansible: nothing left to do)"
+playbook coreos.multicluster.sync_replicas
 
 say "ansible-playbook coreos.multicluster.policy_status"
 playbook coreos.multicluster.policy_status
@@ -103,10 +140,9 @@ if out=$(kubectl --kubeconfig "$old" get clusters 2>&1); then
 fi
 echo "$out"
 
-say "ansible-playbook coreos.multicluster.sync_replicas   (east-coast-production pulls the change)"
-playbook coreos.multicluster.sync_replicas --limit east-coast-production
-
-say "kubectl get clusters   (on the replica east-coast-production: central-production is gone there too)"
+say "kubectl get clusters   (on the replica east-coast-production: its pod removed central-production too)"
+wait_until 60 "central-production gone from east-coast-production" \
+  clusters_are east-coast-production east-coast-production west-coast-production
 kc east-coast-production get clusters
 
 say "done"
