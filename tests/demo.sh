@@ -7,7 +7,7 @@
 #   3. on each replica: the directory-sync Deployment AVAILABLE 1; the Cluster list and the
 #      policies' objects there, pulled and applied by its pod (no module sync)
 #   4. relabel east-coast-production in the directory: its pod takes it out of one policy
-#   5. sync_replicas.yml (the same engine from Ansible, for AWX schedules): nothing left to do;
+#   5. sync_replicas.yml (the same engine from Ansible, for AWX schedules): no object left to change;
 #      policy_status.yml: cluster by policy
 #   6. de-register central-production, show it gone, its old credential refused,
 #      and gone from the other replica too, within seconds (its pod)
@@ -114,7 +114,7 @@ wait_until 90 "east-coast-production out of gcp-admins, namespace gcp-tools gone
 say "the policies' objects on east-coast-production   (gcp-admins' are gone)"
 policy_objects east-coast-production
 
-say "ansible-playbook coreos.multicluster.sync_replicas   (the same engine, from Ansible: nothing left to do)"
+say "ansible-playbook coreos.multicluster.sync_replicas   (the same engine, from Ansible, as an AWX schedule runs it: the pods left it nothing to create, update or delete)"
 playbook coreos.multicluster.sync_replicas
 
 say "ansible-playbook coreos.multicluster.policy_status"
