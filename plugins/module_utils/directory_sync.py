@@ -34,9 +34,9 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import C
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
     SECRET_KEY, load_kubeconfig_option, parse_kubeconfig, resolve_kubeconfig)
 from ansible_collections.coreos.multicluster.plugins.module_utils.manifests import view
-from ansible_collections.coreos.multicluster.plugins.module_utils.policies import materialise, not_applied, referenced_roles
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import materialise, not_applied
 from ansible_collections.coreos.multicluster.plugins.module_utils.policy_sync import (
-    PoliciesUnavailable, existing_roles, own_name, read_settings, remove_namespace, without_foreign_inspection)
+    PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
     DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_FAILED, RESULT_OK, SOURCES, STATUS_CONFIG_MAP,
     STATUS_NAMESPACE, counts_of, desired_status_map, is_held, owned, plan_source, plan_status, prepared,
@@ -337,8 +337,8 @@ def _plan_policies(replica, snapshot, settings, name, held):
     found = snapshot[CLUSTER_POLICY.kind]
     held_namespaces = set(obj["metadata"]["name"] for obj in held.get("namespaces") or []
                           if is_held(obj) and not terminating(obj))
-    roles = existing_roles(replica, referenced_roles(found, settings))
-    plan = materialise(found, name, snapshot[CLUSTER.kind], settings, roles, held_namespaces)
+    plan = materialise(found, name, snapshot[CLUSTER.kind], settings, lambda role: role_exists(replica, role),
+                       held_namespaces)
     return without_foreign_inspection(replica, plan, held_namespaces)
 
 

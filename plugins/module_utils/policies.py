@@ -149,21 +149,6 @@ def _ref(kind, namespace, name):
     return "%s %s" % (kind.kind, display(namespace, name))
 
 
-def referenced_roles(policies, settings):
-    """The allowlisted ClusterRoles the valid policies bind: the ones whose
-    existence on the replica must be checked."""
-    roles = set()
-    for policy in policies:
-        spec = policy.get("spec") or {}
-        if policy_spec.validate(policy):
-            continue
-        entries = list((spec.get("authorization") or {}).get("clusterBindings") or [])
-        for ns in spec.get("namespaces") or []:
-            entries += (ns.get("authorization") or {}).get("bindings") or []
-        roles.update(e.get("clusterRole") for e in entries if e.get("clusterRole") in settings.roles)
-    return sorted(roles)
-
-
 class Report(object):
     """What happened to each policy on this replica."""
 
@@ -195,13 +180,14 @@ class Report(object):
         return self.items
 
 
-def materialise(policies, cluster_name, directory_clusters, settings, existing_roles, held_namespaces):
+def materialise(policies, cluster_name, directory_clusters, settings, role_exists, held_namespaces):
     """What the directory's policies ask of this replica.
 
     policies: the ClusterPolicies read from the directory; cluster_name: this
     replica's name; directory_clusters: the directory's Clusters (for this
-    replica's labels); settings: Settings; existing_roles: the names of the
-    referenced ClusterRoles that exist on the replica; held_namespaces: the
+    replica's labels); settings: Settings; role_exists(name): whether an
+    allowlisted ClusterRole exists on the replica (asked once per role a
+    valid, selected policy binds); held_namespaces: the
     names of the Namespaces the syncer holds there.
 
     Returns {"desired": {Kind: [objects, unmarked]}, "wanted_by": {(Kind,
@@ -212,6 +198,13 @@ def materialise(policies, cluster_name, directory_clusters, settings, existing_r
         if (obj.get("metadata") or {}).get("name") == cluster_name:
             labels = (obj.get("metadata") or {}).get("labels") or {}
     report = Report()
+    roles = {}
+
+    def known_role(role):
+        if role not in roles:
+            roles[role] = bool(role_exists(role))
+        return roles[role]
+
     objects = {}       # (Kind, namespace, name) -> object
     wanted_by = {}     # the same keys -> [policy names]
     ns_labels = {}     # namespace -> {label: {value: [policies]}}
@@ -231,7 +224,7 @@ def materialise(policies, cluster_name, directory_clusters, settings, existing_r
         if role not in settings.roles:
             report.add([policy], "refused", ref, "ClusterRole %s is not in this replica's allowlist (%s)"
                        % (role, ", ".join(settings.roles) or "empty"))
-        elif role not in existing_roles:
+        elif not known_role(role):
             report.add([policy], "failed", ref, "ClusterRole %s does not exist on this cluster" % role)
         else:
             want(kind, _binding(kind, name, namespace, role, _subjects(entry), policy), policy)

@@ -49,20 +49,16 @@ def own_name(replica, directory_clusters):
     return name
 
 
-def existing_roles(replica, names):
-    """The names among *names* of the ClusterRoles that exist on the replica,
-    or that it does not let the syncer read (HTTP 403: the write then tells,
-    and its refusal is reported with the binding)."""
-    found = set()
-    for name in names:
-        try:
-            if replica.get("ClusterRole", name) is not None:
-                found.add(name)
-        except MulticlusterError as exc:
-            if (exc.details or {}).get("status") != 403:
-                raise
-            found.add(name)
-    return found
+def role_exists(replica, name):
+    """True when ClusterRole *name* exists on the replica, or when the replica
+    does not let the syncer read it (HTTP 403: the write then tells, and its
+    refusal is reported with the binding)."""
+    try:
+        return replica.get("ClusterRole", name) is not None
+    except MulticlusterError as exc:
+        if (exc.details or {}).get("status") != 403:
+            raise
+        return True
 
 
 def without_foreign_inspection(replica, plan, held_namespaces):

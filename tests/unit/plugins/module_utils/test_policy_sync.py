@@ -435,14 +435,24 @@ def test_check_mode_reports_what_goes_in_a_new_namespace_without_trying_it():
 
 
 def test_materialise_names_every_object_after_its_policy():
+    asked = []
+
+    def role_exists(role):
+        asked.append(role)
+        return role in ("admin", "edit")
     plan = pol.materialise([AWS_ADMINS], "east", [cluster("east", cloud="aws")], pol.Settings(),
-                           {"admin", "edit"}, set())
+                           role_exists, set())
     names = dict((kind, [o["metadata"]["name"] for o in objs]) for kind, objs in plan["desired"].items())
     assert names == {"Namespace": ["monitoring"], "ClusterRoleBinding": ["clusterpolicy:aws-admins:admin"],
                      "RoleBinding": ["clusterpolicy:aws-admins:edit", pol.INSPECT_BINDING],
                      "ResourceQuota": ["clusterpolicy.aws-admins"], "LimitRange": ["clusterpolicy.aws-admins"]}
     assert plan["wanted_by"][("Namespace", "", "monitoring")] == ["aws-admins"]
-    assert pol.referenced_roles([AWS_ADMINS], pol.Settings(roles=("view", "edit"))) == ["edit"]
+    assert sorted(asked) == ["admin", "edit"]  # each role once
+    # only allowlisted roles are looked up on the replica
+    asked[:] = []
+    pol.materialise([AWS_ADMINS], "east", [cluster("east", cloud="aws")], pol.Settings(roles=("view", "edit")),
+                    role_exists, set())
+    assert asked == ["edit"]
 
 
 def test_align_quantities_keeps_the_servers_spelling_of_the_same_amount_only():
