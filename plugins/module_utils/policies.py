@@ -48,7 +48,6 @@ SETTINGS_NAMESPACE = "tectonic-system"
 
 APPLIED, CONFLICT, REFUSED, FAILED, INVALID, NOT_SELECTED, DISABLED = (
     "applied", "conflict", "refused", "failed", "invalid", "not selected", "disabled")
-_WORST_FIRST = (INVALID, FAILED, REFUSED, CONFLICT)
 
 NAMESPACE, CRB, RB, QUOTA, LIMITS = (KINDS[k] for k in (
     "Namespace", "ClusterRoleBinding", "RoleBinding", "ResourceQuota", "LimitRange"))
