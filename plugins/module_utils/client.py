@@ -23,11 +23,12 @@ __metaclass__ = type
 
 import json
 import time
+from urllib.parse import quote
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import kinds as _kinds
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import connection_params
 from ansible_collections.coreos.multicluster.plugins.module_utils.connection import (
-    HAS_KUBERNETES, build_api_client, cluster_label, k8s_client, token_api_client)
+    HAS_KUBERNETES, api_request, build_api_client, cluster_label, token_api_client)
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -47,11 +48,14 @@ CONNECT_TIMEOUT = 10
 PAGE_SIZE = 500
 # groups whose objects are derived from others (never what a namespace "holds")
 SKIPPED_GROUPS = ("events.k8s.io", "metrics.k8s.io")
-# the list methods of the core group's namespaced resources (stable since v1)
-_CORE_STEMS = {"configmaps": "config_map", "endpoints": "endpoints", "limitranges": "limit_range",
-               "persistentvolumeclaims": "persistent_volume_claim", "pods": "pod", "podtemplates": "pod_template",
-               "replicationcontrollers": "replication_controller", "resourcequotas": "resource_quota",
-               "secrets": "secret", "serviceaccounts": "service_account", "services": "service"}
+# the verbs, as HTTP methods
+_METHODS = {"read": "GET", "list": "GET", "create": "POST", "patch": "PATCH", "replace": "PUT", "delete": "DELETE"}
+# query parameters, as this module names them and as the API spells them
+_QUERY = {"limit": "limit", "_continue": "continue", "label_selector": "labelSelector",
+          "field_selector": "fieldSelector", "dry_run": "dryRun", "resource_version": "resourceVersion",
+          "timeout_seconds": "timeoutSeconds", "allow_watch_bookmarks": "allowWatchBookmarks", "watch": "watch"}
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
 
 
 def _conflict_or_transient(exc):
@@ -98,7 +102,6 @@ class ClusterClient(object):
         self.check_mode = bool(check_mode)
         self._sleep = sleep
         self._clock = clock
-        self._apis = {}
         self._deadline = None  # a transaction's: the calls in it share it
 
     def with_token(self, token, request_timeout=None):
@@ -196,49 +199,34 @@ class ClusterClient(object):
         finally:
             self._deadline = None
 
-    def _api(self, class_name):
-        if class_name not in self._apis:
-            self._apis[class_name] = getattr(k8s_client, class_name)(self.api_client)
-        return self._apis[class_name]
-
-    def _call(self, kind, verb, namespace=None, name=None, body=None, **query):
-        """(API function, args) of one verb on one kind, from the kinds table."""
-        if kind.custom:
-            api = self._api("CustomObjectsApi")
-            scope = "namespaced" if kind.namespaced and namespace else "cluster"
-            verb_name = "get" if verb == "read" else verb
-            args = [kind.group, kind.version] + ([namespace] if scope == "namespaced" else []) + [kind.plural]
-            fn = getattr(api, "%s_%s_custom_object" % (verb_name, scope))
-        else:
-            api = self._api(kind.api)
-            if kind.namespaced and namespace:
-                fn = getattr(api, "%s_namespaced_%s" % (verb, kind.stem))
-                args = [namespace]
-            elif kind.namespaced and verb == "list":
-                fn, args = getattr(api, "list_%s_for_all_namespaces" % kind.stem), []
-            else:
-                fn, args = getattr(api, "%s_%s" % (verb, kind.stem)), []
-        if name is not None:
-            args = ([name] + args) if not kind.custom else (args + [name])
-        if body is not None:
-            args.append(body)
-        return fn, args
+    def _send(self, method, path, query=None, body=None, content_type=None, timeout=None):
+        """One HTTP request (connection.api_request): the raw response. query: this module's names."""
+        pairs = []
+        for key, value in (query or {}).items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            pairs.append((_QUERY[key], value))
+        return api_request(self.api_client, method, path, pairs, body, content_type, timeout)
 
     def _do(self, action, kind, verb, namespace=None, name=None, body=None, query=None, on_not_found=None,
             what=None):
         """One verb on one kind, bounded and retried; a dict back. on_not_found(first try?)
         gives the value of a 404 about the object itself (None: it is an error)."""
         kind = _kinds.lookup(kind)
-        fn, args = self._call(kind, verb, namespace, name, body)
+        if kind.parent:  # a subresource: *name* is its parent's
+            path = _kinds.resource_path(kind, namespace, parent=name)
+        else:
+            path = _kinds.resource_path(kind, namespace, None if verb in ("list", "create") else name)
         query = dict(query or {})
         if verb in ("create", "patch", "replace", "delete") and self.check_mode and not kind.create_only:
             query["dry_run"] = "All"
+        content_type = (STRATEGIC_MERGE_PATCH if kind.builtin else MERGE_PATCH) if verb == "patch" else None
         tries = []
 
         def attempt(request_timeout):
             tries.append(1)
             try:
-                return _decode(fn(*args, _preload_content=False, _request_timeout=request_timeout, **query))
+                return _decode(self._send(_METHODS[verb], path, query, body, content_type, request_timeout))
             except Exception as exc:  # pylint: disable=broad-except
                 if on_not_found is not None and is_not_found(exc):
                     return on_not_found(len(tries) == 1)
@@ -327,23 +315,22 @@ class ClusterClient(object):
                 found.append(obj)
         return found
 
-    def _raw(self, action, what, fn, *args, **query):
+    def _raw(self, action, what, path, query=None):
         ns_kind = _kinds.KINDS["Namespace"]
-        return self.run(action, ns_kind, what, lambda timeout: _decode(
-            fn(*args, _preload_content=False, _request_timeout=timeout, **query)))
+        return self.run(action, ns_kind, what, lambda timeout: _decode(self._send("GET", path, query, timeout=timeout)))
 
     def _namespaced_resources(self, namespace, skip_groups):
         """[(apiVersion, plural, Kind)] of the listable namespaced resource types."""
         what = "%s (discovery)" % namespace
-        versions = [("v1", self._raw("inspect", what, self._api("CoreV1Api").get_api_resources))]
-        groups = self._raw("inspect", what, self._api("ApisApi").get_api_versions)
+        versions = [("v1", self._raw("inspect", what, "/api/v1"))]
+        groups = self._raw("inspect", what, "/apis")
         for group in groups.get("groups") or []:
             if group.get("name") in skip_groups:
                 continue
             preferred = (group.get("preferredVersion") or {}).get("version")
             if preferred:
-                versions.append(("%s/%s" % (group["name"], preferred), self._raw(
-                    "inspect", what, self._api("CustomObjectsApi").get_api_resources, group["name"], preferred)))
+                api_version = "%s/%s" % (group["name"], preferred)
+                versions.append((api_version, self._raw("inspect", what, _kinds.api_prefix(api_version))))
         found = []
         for api_version, listing in versions:
             for res in listing.get("resources") or []:
@@ -354,22 +341,13 @@ class ClusterClient(object):
 
     def _list_resource(self, namespace, api_version, plural):
         what = "%s in namespace %s" % (plural, namespace)
-        if api_version == "v1":
-            stem = _CORE_STEMS.get(plural)
-            if stem is None:
-                raise MulticlusterError("inspect namespace %s on cluster '%s': cannot list the core resource %s"
-                                        % (namespace, self.label, plural), cluster=self.label)
-            fn, args = getattr(self._api("CoreV1Api"), "list_namespaced_" + stem), (namespace,)
-        else:
-            group, version = api_version.rsplit("/", 1)
-            fn = self._api("CustomObjectsApi").list_namespaced_custom_object
-            args = (group, version, namespace, plural)
+        path = "%s/namespaces/%s/%s" % (_kinds.api_prefix(api_version), quote(namespace, safe=""), plural)
         items, token = [], None
         while True:
             query = {"limit": PAGE_SIZE}
             if token:
                 query["_continue"] = token
-            page = self._raw("list", what, fn, *args, **query)
+            page = self._raw("list", what, path, query)
             items.extend(page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -379,14 +357,18 @@ class ClusterClient(object):
         """The events of a watch from *resource_version*, for at most
         *timeout_seconds* (the server ends it; the read timeout is that plus
         this client's request_timeout). *watcher*: a kubernetes.watch.Watch."""
-        kind = _kinds.lookup(kind)
-        fn, args = self._call(kind, "list", None)
+        path = _kinds.resource_path(kind)
+
+        # No docstring and no return annotation, on purpose: Watch then yields the events as raw dicts
+        # instead of deserialising them into the client's models (whose import costs most of a second).
+        def list_watch(_preload_content=False, _request_timeout=None, **query):
+            return self._send("GET", path, query, timeout=_request_timeout)
         query = {"resource_version": resource_version, "timeout_seconds": int(timeout_seconds),
                  "allow_watch_bookmarks": True,
                  "_request_timeout": (min(CONNECT_TIMEOUT, self.timeout), timeout_seconds + self.timeout)}
         if label_selector:
             query["label_selector"] = label_selector
-        for event in watcher.stream(fn, *args, **query):
+        for event in watcher.stream(list_watch, **query):
             obj = event.get("raw_object") or event.get("object") or {}
             yield event.get("type"), obj if isinstance(obj, dict) else {}
 

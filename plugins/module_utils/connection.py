@@ -183,6 +183,31 @@ def build_api_client(conn):
     return k8s_client.ApiClient(configuration)
 
 
+def api_request(api_client, method, path, query=(), body=None, content_type=None, timeout=None):
+    """One request through *api_client* (auth, TLS and proxy as configured):
+    the raw response, its body not read yet; a status other than 2xx raises
+    ApiException. This is the generic path kubernetes.dynamic takes too, so no
+    generated API class (and none of its models) is imported: with the
+    pydantic-based clients that alone costs most of a second per process.
+
+    query: (name, value) pairs in the API's spelling (labelSelector, ...)."""
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = content_type or "application/json"
+    query = list(query)
+    if hasattr(api_client, "param_serialize"):  # kubernetes >= 35 (openapi-generator 7)
+        request = api_client.param_serialize(method, path, query_params=query, header_params=headers, body=body,
+                                             auth_settings=["BearerToken"])
+        response = api_client.call_api(*request, _request_timeout=timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise k8s_client.ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+    return api_client.call_api(path, method, query_params=query, header_params=headers, body=body,
+                               auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+                               _request_timeout=timeout)
+
+
 def cluster_label(conn, configuration):
     """The cluster's name in messages: the context if given, else the
     kubeconfig's current-context, else the server URL."""

@@ -1,11 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The table of every kind of object the collection reads or writes, typed and
-custom, described once: its apiVersion, plural, scope, and the generated API
-class and method stem that serve it (None for custom kinds, served by
-CustomObjectsApi). ClusterClient (client.py) is the only reader of the table's
-API columns; everything else names kinds by their Kind string.
+"""The table of every kind of object the collection reads or writes, built-in
+and custom, described once: its apiVersion, plural and scope, from which
+ClusterClient (client.py, the only reader of the path columns) builds each
+request's URL; everything else names kinds by their Kind string.
 
 The registry's own API (group, version, the Cluster and ClusterPolicy kinds)
 is defined here and nowhere else.
@@ -15,29 +14,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from urllib.parse import quote
+
 REGISTRY_GROUP = "multicluster.coreos.com"
 REGISTRY_VERSION = "v1"
 REGISTRY_API_VERSION = REGISTRY_GROUP + "/" + REGISTRY_VERSION
 
 
 class Kind(object):
-    """One kind: kind, api_version, plural, namespaced; api/stem for typed kinds.
+    """One kind: kind, api_version, plural, namespaced; builtin (a Kubernetes
+    type: patched with a strategic merge patch) or custom (a merge patch).
 
     create_only: a kind that is only ever created, never stored (TokenReview),
-    or a subresource created under a parent (TokenRequest, parent
-    ServiceAccount). immutable: top-level fields the API refuses to change
+    or a subresource created under a parent (TokenRequest): *parent* is then
+    the (apiVersion, plural) of the parent resource, and *plural* the
+    subresource's name. immutable: top-level fields the API refuses to change
     (a change is a delete and create)."""
 
-    __slots__ = ("kind", "api_version", "plural", "namespaced", "api", "stem", "create_only", "immutable")
+    __slots__ = ("kind", "api_version", "plural", "namespaced", "builtin", "parent", "create_only", "immutable")
 
-    def __init__(self, kind, api_version, plural, namespaced, api=None, stem=None, create_only=False,
+    def __init__(self, kind, api_version, plural, namespaced, builtin=True, parent=None, create_only=False,
                  immutable=()):
         self.kind = kind
         self.api_version = api_version
         self.plural = plural
         self.namespaced = namespaced
-        self.api = api
-        self.stem = stem
+        self.builtin = builtin
+        self.parent = parent
         self.create_only = create_only
         self.immutable = tuple(immutable)
 
@@ -51,35 +54,30 @@ class Kind(object):
 
     @property
     def custom(self):
-        return self.api is None
+        return not self.builtin
 
     def __repr__(self):
         return "Kind(%s %s)" % (self.api_version, self.kind)
 
 
 _TABLE = (
-    Kind("Namespace", "v1", "namespaces", False, "CoreV1Api", "namespace"),
-    Kind("Secret", "v1", "secrets", True, "CoreV1Api", "secret"),
-    Kind("ConfigMap", "v1", "configmaps", True, "CoreV1Api", "config_map"),
-    Kind("ServiceAccount", "v1", "serviceaccounts", True, "CoreV1Api", "service_account"),
-    Kind("ResourceQuota", "v1", "resourcequotas", True, "CoreV1Api", "resource_quota"),
-    Kind("LimitRange", "v1", "limitranges", True, "CoreV1Api", "limit_range"),
-    Kind("TokenRequest", "authentication.k8s.io/v1", "token", True, "CoreV1Api", "service_account_token",
+    Kind("Namespace", "v1", "namespaces", False),
+    Kind("Secret", "v1", "secrets", True),
+    Kind("ConfigMap", "v1", "configmaps", True),
+    Kind("ServiceAccount", "v1", "serviceaccounts", True),
+    Kind("ResourceQuota", "v1", "resourcequotas", True),
+    Kind("LimitRange", "v1", "limitranges", True),
+    Kind("TokenRequest", "authentication.k8s.io/v1", "token", True, parent=("v1", "serviceaccounts"),
          create_only=True),
-    Kind("TokenReview", "authentication.k8s.io/v1", "tokenreviews", False, "AuthenticationV1Api", "token_review",
-         create_only=True),
-    Kind("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False, "RbacAuthorizationV1Api",
-         "cluster_role"),
-    Kind("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False,
-         "RbacAuthorizationV1Api", "cluster_role_binding", immutable=("roleRef",)),
-    Kind("Role", "rbac.authorization.k8s.io/v1", "roles", True, "RbacAuthorizationV1Api", "role"),
-    Kind("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", True, "RbacAuthorizationV1Api",
-         "role_binding", immutable=("roleRef",)),
-    Kind("Deployment", "apps/v1", "deployments", True, "AppsV1Api", "deployment"),
-    Kind("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False,
-         "ApiextensionsV1Api", "custom_resource_definition"),
-    Kind("Cluster", REGISTRY_API_VERSION, "clusters", False),
-    Kind("ClusterPolicy", REGISTRY_API_VERSION, "clusterpolicies", False),
+    Kind("TokenReview", "authentication.k8s.io/v1", "tokenreviews", False, create_only=True),
+    Kind("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
+    Kind("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False, immutable=("roleRef",)),
+    Kind("Role", "rbac.authorization.k8s.io/v1", "roles", True),
+    Kind("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", True, immutable=("roleRef",)),
+    Kind("Deployment", "apps/v1", "deployments", True),
+    Kind("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False),
+    Kind("Cluster", REGISTRY_API_VERSION, "clusters", False, builtin=False),
+    Kind("ClusterPolicy", REGISTRY_API_VERSION, "clusterpolicies", False, builtin=False),
 )
 
 KINDS = dict((entry.kind, entry) for entry in _TABLE)
@@ -104,6 +102,28 @@ def lookup(kind):
     except KeyError:
         raise UnknownKindError("kind %r is not one this collection manages (%s)"
                                % (kind, ", ".join(MANIFEST_KINDS))) from None
+
+
+def api_prefix(api_version):
+    """The URL path of an API group version: /api/v1 for the core group, else /apis/<group>/<version>."""
+    return "/api/v1" if api_version == "v1" else "/apis/" + api_version
+
+
+def resource_path(kind, namespace=None, name=None, parent=None):
+    """The URL path of a kind's collection (no name) or of one object; for a
+    subresource kind (TokenRequest), of *parent*'s subresource. A namespaced
+    kind without a namespace is its list across every namespace."""
+    kind = lookup(kind)
+    api_version, plural = kind.parent or (kind.api_version, kind.plural)
+    parts = [api_prefix(api_version)]
+    if kind.namespaced and namespace:
+        parts += ["namespaces", quote(namespace, safe="")]
+    parts.append(plural)
+    if kind.parent:
+        parts += [quote(parent, safe=""), kind.plural]
+    elif name is not None:
+        parts.append(quote(name, safe=""))
+    return "/".join(parts)
 
 
 def crd_name(kind):

@@ -38,6 +38,18 @@ DEFAULT_RENEW_BEFORE = 7 * 24 * 3600
 MIN_TOKEN_TTL = 600  # the TokenRequest API refuses shorter tokens
 
 
+def credential_options():
+    """The argument spec of the credential's options, shared by mc_replica_credentials and mc_replica_onboarding."""
+    return dict(
+        credential_type=dict(type="str", choices=[TOKEN_REQUEST, SERVICE_ACCOUNT_TOKEN], default=TOKEN_REQUEST),
+        token_ttl=dict(type="int", default=DEFAULT_TOKEN_TTL, no_log=False),
+        renew_before=dict(type="int", default=DEFAULT_RENEW_BEFORE),
+        rotate=dict(type="bool", default=False),
+        directory_server=dict(type="str"),
+        directory_name=dict(type="str", default="directory"),
+    )
+
+
 def validate(params):
     """Refuse bad input before anything is read or written; returns the settings."""
     validate_name(params.get("name"), "replica name")

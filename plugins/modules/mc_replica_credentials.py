@@ -276,26 +276,23 @@ diff:
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
     connection_suboption_spec, module_spec)
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_TEXT, MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.replica_credentials import ensure_absent, ensure_present
+from ansible_collections.coreos.multicluster.plugins.module_utils.replica_credentials import (
+    credential_options, ensure_absent, ensure_present)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_replica_credential
 
 
 def argument_spec():
-    return module_spec(
+    spec = module_spec(
         name=dict(type="str", required=True, aliases=["replica"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        credential_type=dict(type="str", choices=["token_request", "service_account_token"], default="token_request"),
-        token_ttl=dict(type="int", default=2592000, no_log=False),
-        renew_before=dict(type="int", default=604800),
         current_kubeconfig=dict(type="raw", no_log=True),
         replica_connection=dict(type="dict", options=connection_suboption_spec()),
-        rotate=dict(type="bool", default=False),
-        directory_server=dict(type="str"),
-        directory_name=dict(type="str", default="directory"),
         verify_revoked=dict(type="bool", default=False),
         revoke_timeout=dict(type="int", default=30),
         wait_timeout=dict(type="int", default=30),
     )
+    spec.update(credential_options())
+    return spec
 
 
 def main():

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The agent's metrics (agent/metrics.py): their values after syncs, failures
 and credential loads. Fakes only: in-memory clusters, or the real
-ClusterClient over fake API functions (so failures carry the details the
-client gives)."""
+ClusterClient over a fake transport at its one request seam (so failures
+carry the details the client gives)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -32,6 +32,7 @@ from tests.unit.agent.metrics_fakes import (
     EXP, ROOT, SERVER, T0, Clock, cluster, errors, exposition, fleet, make_agent, no_errors_but, parse, value,
     write_credential)
 from tests.unit.utils.fake_cluster import FakeCluster
+from tests.unit.utils.fake_transport import FakeTransport
 from tests.unit.utils.tokens import bound_token, legacy_token
 
 
@@ -123,43 +124,21 @@ def connection_refused():
     return MaxRetryError(pool, "/apis", cause)
 
 
-class Response(object):
-    def __init__(self, body):
-        self.data = json.dumps(body).encode("utf-8")
-
-    def release_conn(self):
-        return None
-
-
 # the lists one sync reads from the directory (Clusters, ClusterPolicies)
 READS = len(set(kind.kind for source in SOURCES for kind in source.reads))
 
 
-class FakeApi(object):
-    """Every generated API function: the first sync's lists answer with nothing, later calls raise *error*."""
-
-    def __init__(self, error):
-        self.error = error
-        self.calls = 0
-
-    def __getattr__(self, method):
-        if method.startswith("_"):
-            raise AttributeError(method)
-
-        def call(*args, **kwargs):
-            self.calls += 1
-            if self.calls > READS:
-                raise self.error
-            return Response({"items": [], "metadata": {"resourceVersion": "5"}})
-        return call
-
-
 def failing_directory(error, clock):
-    """The real ClusterClient (its retries, deadline and error details) over fake API functions."""
+    """The real ClusterClient (its retries, deadline and error details) over a fake transport:
+    the first sync's lists answer with nothing, later requests raise *error*."""
     def factory(config):
         client = ClusterClient({"kubeconfig": config, "request_timeout": 5}, sleep=clock.sleep, clock=clock)
-        api = FakeApi(error)
-        client._api = lambda name: api
+
+        def answer(call):
+            if len(transport.calls) > READS:
+                return error
+            return {"items": [], "metadata": {"resourceVersion": "5"}}
+        transport = FakeTransport(fallback=answer).install(client)
         return client
     return factory
 

@@ -1,6 +1,9 @@
-"""From connection options to an ApiClient, and cluster labels (no network)."""
+"""From connection options to an ApiClient, cluster labels, and api_request, the one request
+function (no network)."""
 
 import base64
+import json
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
@@ -9,7 +12,9 @@ from kubernetes import client as k8s_client
 from ansible_collections.coreos.multicluster.plugins.module_utils import connection as mc_client
 from ansible_collections.coreos.multicluster.plugins.module_utils.connection import (
     NO_CLUSTER, build_api_client, cluster_label, token_api_client)
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+    MulticlusterError, is_missing_type, is_not_found)
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nRkFLRS1DQQ==\n-----END CERTIFICATE-----\n"
 EAST_TOKEN = "east-s3cr3t-token"
@@ -279,3 +284,197 @@ def test_a_token_client_keeps_the_server_and_trust_and_sends_only_the_token():
     assert probe.configuration.host == "https://east.example.com:6443"
     assert bearer(probe) == "Bearer old-token"
     assert probe.configuration.cert_file is None and probe.configuration.retries == 0
+
+
+# --- api_request: one request through the ApiClient, no generated API class -------------------------------
+
+DUMMY_TOKEN = "dummy-token-for-tests"
+
+
+class Raw(object):
+    """What urllib3 gives back (not preloaded)."""
+
+    def __init__(self, status=200, data=b"{}", reason="OK"):
+        self.status = status
+        self.reason = reason
+        self.data = data
+        self.headers = {"Content-Type": "application/json"}
+
+    def getheaders(self):
+        return self.headers
+
+    def release_conn(self):
+        return None
+
+
+class RestResponse(object):
+    """Like kubernetes.client.rest.RESTResponse: .data only after .read()."""
+
+    def __init__(self, raw):
+        self.response = raw
+        self.status = raw.status
+        self.reason = raw.reason
+        self.headers = raw.headers
+        self.data = None
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        self.data = self.response.data
+        return self.data
+
+
+class NewStyleClient(object):
+    """An ApiClient of kubernetes >= 35: param_serialize, then call_api(*request)."""
+
+    def __init__(self, status=200, data=b"{}"):
+        self.serialized = []
+        self.called = []
+        self.response = RestResponse(Raw(status, data, "Conflict" if status == 409 else "OK"))
+
+    def param_serialize(self, method, resource_path, path_params=None, query_params=None, header_params=None,
+                        body=None, post_params=None, files=None, auth_settings=None, collection_formats=None,
+                        _host=None, _request_auth=None):
+        self.serialized.append({"method": method, "path": resource_path, "path_params": path_params,
+                                "query": query_params, "headers": header_params, "body": body,
+                                "auth": auth_settings})
+        return ("serialized", method, resource_path)
+
+    def call_api(self, *request, **kwargs):
+        self.called.append((request, kwargs))
+        return self.response
+
+
+class OldStyleClient(object):
+    """An ApiClient of kubernetes < 35: one call_api with keyword arguments."""
+
+    def __init__(self):
+        self.called = []
+        self.raw = Raw()
+
+    def call_api(self, resource_path, method, path_params=None, query_params=None, header_params=None, body=None,
+                 post_params=None, files=None, response_type=None, auth_settings=None, async_req=None,
+                 _return_http_data_only=None, collection_formats=None, _preload_content=True,
+                 _request_timeout=None, _host=None):
+        self.called.append(dict(path=resource_path, method=method, path_params=path_params, query=query_params,
+                                headers=header_params, body=body, response_type=response_type, auth=auth_settings,
+                                data_only=_return_http_data_only, preload=_preload_content,
+                                timeout=_request_timeout))
+        return self.raw
+
+
+def test_api_request_of_a_current_client_serializes_then_calls_and_gives_the_raw_response():
+    api = NewStyleClient(status=201)
+    patch = {"metadata": {"labels": {"a": "b"}}}
+    got = mc_client.api_request(api, "PATCH", "/apis/x.example.com/v1/things/t", [("dryRun", "All"), ("limit", 3)],
+                                patch, "application/merge-patch+json", (4, 9))
+    assert got is api.response.response  # the raw response: its body not read
+    assert api.response.reads == 0
+    assert api.serialized == [{"method": "PATCH", "path": "/apis/x.example.com/v1/things/t", "path_params": None,
+                               "query": [("dryRun", "All"), ("limit", 3)],
+                               "headers": {"Accept": "application/json", "Content-Type": "application/merge-patch+json"},
+                               "body": patch, "auth": ["BearerToken"]}]
+    assert api.called == [(("serialized", "PATCH", "/apis/x.example.com/v1/things/t"), {"_request_timeout": (4, 9)})]
+
+
+def test_api_request_sends_a_content_type_only_with_a_body_and_json_by_default():
+    api = NewStyleClient()
+    mc_client.api_request(api, "GET", "/api/v1/namespaces", [("limit", 1)])
+    mc_client.api_request(api, "POST", "/api/v1/namespaces", (), {"kind": "Namespace"})
+    assert [call["headers"] for call in api.serialized] == [
+        {"Accept": "application/json"}, {"Accept": "application/json", "Content-Type": "application/json"}]
+    assert [call["body"] for call in api.serialized] == [None, {"kind": "Namespace"}]
+    assert api.called[0][1] == {"_request_timeout": None}
+
+
+def test_api_request_of_a_current_client_raises_the_status_of_a_non_2xx():
+    body = b'{"kind":"Status","reason":"Conflict","code":409}'
+    api = NewStyleClient(status=409, data=body)
+    with pytest.raises(k8s_client.ApiException) as raised:
+        mc_client.api_request(api, "PUT", "/api/v1/namespaces/n", (), {"kind": "Namespace"})
+    assert raised.value.status == 409 and raised.value.reason == "Conflict"
+    assert raised.value.body == body.decode("utf-8")  # read before raising
+    assert api.response.reads == 1
+
+
+def test_api_request_of_an_older_client_calls_call_api_once_without_preloading():
+    api = OldStyleClient()
+    got = mc_client.api_request(api, "DELETE", "/api/v1/namespaces/ns/secrets/s", [("dryRun", "All")], None, None,
+                                (2, 5))
+    assert got is api.raw
+    assert api.called == [dict(path="/api/v1/namespaces/ns/secrets/s", method="DELETE", path_params=None,
+                               query=[("dryRun", "All")], headers={"Accept": "application/json"}, body=None,
+                               response_type=None, auth=["BearerToken"], data_only=True, preload=False,
+                               timeout=(2, 5))]
+    mc_client.api_request(api, "PATCH", "/p", (), {"spec": {}}, "application/strategic-merge-patch+json")
+    assert api.called[1]["headers"] == {"Accept": "application/json",
+                                        "Content-Type": "application/strategic-merge-patch+json"}
+    assert api.called[1]["body"] == {"spec": {}} and api.called[1]["timeout"] is None
+
+
+def real_client(monkeypatch, raw):
+    """The installed kubernetes ApiClient, its urllib3 pool replaced: [(method, url, kwargs)] it was asked for."""
+    api = build_api_client(conn(host="https://east.example.com:6443", api_key=DUMMY_TOKEN))
+    sent = []
+
+    def request(method, url, **kwargs):
+        sent.append((method, url, kwargs))
+        return raw
+    monkeypatch.setattr(api.rest_client.pool_manager, "request", request)
+    return api, sent
+
+
+def test_api_request_through_the_installed_client_builds_the_url_headers_and_body(monkeypatch):
+    raw = Raw(200, b'{"metadata": {"name": "a b"}}')
+    api, sent = real_client(monkeypatch, raw)
+    patch = {"data": {"k": "dg=="}}
+    got = mc_client.api_request(api, "PATCH", "/api/v1/namespaces/ns/secrets/a%20b",
+                                [("dryRun", "All"), ("labelSelector", "app=x"), ("limit", 5)],
+                                patch, "application/strategic-merge-patch+json", (3, 7))
+    assert got is raw
+    assert len(sent) == 1
+    method, url, kwargs = sent[0]
+    assert method == "PATCH"
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc) == ("https", "east.example.com:6443")
+    assert parts.path == "/api/v1/namespaces/ns/secrets/a%20b"
+    assert parse_qsl(parts.query) == [("dryRun", "All"), ("labelSelector", "app=x"), ("limit", "5")]
+    headers = kwargs["headers"]
+    assert headers["authorization"] == "Bearer " + DUMMY_TOKEN, "the bearer token of the configuration is not sent"
+    assert headers["Accept"] == "application/json"
+    assert headers["Content-Type"] == "application/strategic-merge-patch+json"
+    assert json.loads(kwargs["body"]) == patch
+    assert (kwargs["timeout"].connect_timeout, kwargs["timeout"].read_timeout) == (3, 7)
+    assert kwargs["preload_content"] is False
+
+
+def test_api_request_through_the_installed_client_of_a_get_and_a_404(monkeypatch):
+    status = {"kind": "Status", "reason": "NotFound", "code": 404, "details": {"name": "east", "kind": "clusters"}}
+    api, sent = real_client(monkeypatch, Raw(404, json.dumps(status).encode("utf-8"), "Not Found"))
+    with pytest.raises(k8s_client.ApiException) as raised:
+        mc_client.api_request(api, "GET", "/apis/multicluster.coreos.com/v1/clusters/east", (), timeout=(1, 2))
+    assert raised.value.status == 404 and json.loads(raised.value.body) == status
+    assert is_not_found(raised.value) and not is_missing_type(raised.value)
+    method, url, kwargs = sent[0]
+    assert (method, url) == ("GET", "https://east.example.com:6443/apis/multicluster.coreos.com/v1/clusters/east")
+    assert "Content-Type" not in kwargs["headers"]
+    assert kwargs["headers"]["authorization"] == "Bearer " + DUMMY_TOKEN
+
+
+def test_a_404_without_a_status_through_the_installed_client_is_a_missing_type(monkeypatch):
+    api, dummy = real_client(monkeypatch, Raw(404, b"404 page not found", "Not Found"))
+    with pytest.raises(k8s_client.ApiException) as raised:
+        mc_client.api_request(api, "GET", "/apis/multicluster.coreos.com/v1/clusters")
+    assert raised.value.body == "404 page not found" and is_missing_type(raised.value)
+
+
+def test_a_cluster_client_over_the_installed_client_sends_the_apis_query_names(monkeypatch):
+    raw = Raw(200, b'{"metadata": {"resourceVersion": "7"}, "items": [{"metadata": {"name": "s"}}]}')
+    api, sent = real_client(monkeypatch, raw)
+    client = ClusterClient({"host": "https://east.example.com:6443"}, api_client=api, clock=lambda: 100.0)
+    assert client.list("Secret", "ns", label_selector="app=x", page_size=2) == ([{"metadata": {"name": "s"}}], "7")
+    method, url, kwargs = sent[0]
+    parts = urlsplit(url)
+    assert (method, parts.path) == ("GET", "/api/v1/namespaces/ns/secrets")
+    assert parse_qsl(parts.query) == [("limit", "2"), ("labelSelector", "app=x")]
+    assert kwargs["timeout"].read_timeout == 30.0
