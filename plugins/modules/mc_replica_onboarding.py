@@ -22,7 +22,7 @@ description:
   - First it reads the replica (its current credential from Secret C(tectonic-system/directory-sync) and, with
     O(verify_identity), its identity), so that a replica that cannot be reached fails before anything is written.
   - Then it ensures the replica's C(Cluster) object in the directory (as M(coreos.multicluster.mc_cluster) with
-    O(cluster_connection) does), the replica's ServiceAccount, ClusterRoleBinding and credential on the directory
+    O(coreos.multicluster.mc_cluster#module:cluster_connection) does), the replica's ServiceAccount, ClusterRoleBinding and credential on the directory
     (as M(coreos.multicluster.mc_replica_credentials) does), and the credential in the replica's Secret (as
     M(coreos.multicluster.mc_sync_secret) does, proving first that it lists Clusters on the directory and rolling
     the C(directory-sync) Deployment onto a new credential).
@@ -196,7 +196,7 @@ credential:
   contains:
     type: {description: The credential type., type: str}
     minted: {description: Whether a new token was (or in check mode would be) issued., type: bool}
-    reason: {description: Why a new token was minted, or null when the current one was kept., type: str}
+    reason: {description: "Why a new token was minted, or null when the current one was kept.", type: str}
     expires_at: {description: "Expiry of the token (UTC, ISO 8601), null for a long-lived token.", type: str}
     token_sha256: {description: "C(sha256:) hash (16 hex digits) of the token.", type: str}
   sample:
