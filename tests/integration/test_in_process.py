@@ -62,7 +62,7 @@ def test_in_process_and_as_a_module_give_the_same_result(probe, collection_path,
     directory = probe
     task = {"coreos.multicluster.mc_cluster_info": {"kubeconfig": directory.kubeconfig, "context": directory.context}}
     inside, log_inside, tmpdir = play(collection_path, tmp_path, task)
-    outside, log_outside, _ = play(collection_path, tmp_path, task, {"ansible_python_interpreter": other_python})
+    outside, log_outside, dummy = play(collection_path, tmp_path, task, {"ansible_python_interpreter": other_python})
     assert IN_PROCESS in log_inside and IN_PROCESS not in log_outside
     assert "run as a module (interpreter %s)" % other_python in log_outside
     assert not inside.get("failed") and comparable(inside) == comparable(outside)
@@ -76,8 +76,8 @@ def test_a_refused_input_fails_the_same_way_both_ways(registry, collection_path,
     directory = registry[0]
     task = {"coreos.multicluster.mc_cluster": {"kubeconfig": directory.kubeconfig, "context": directory.context,
                                                "name": "Not_A_Name", "endpoints": ["https://x.example.com"]}}
-    inside, _, _ = play(collection_path, tmp_path, task, check=check)
-    outside, _, _ = play(collection_path, tmp_path, task, {"ansible_python_interpreter": other_python}, check=check)
+    inside = play(collection_path, tmp_path, task, check=check)[0]
+    outside = play(collection_path, tmp_path, task, {"ansible_python_interpreter": other_python}, check=check)[0]
     assert inside["failed"] and outside["failed"]
     assert inside["msg"] == outside["msg"] and "Not_A_Name" in inside["msg"]
 
@@ -86,7 +86,7 @@ def test_the_tasks_environment_reaches_the_module_in_process(probe, collection_p
     directory = probe
     task = {"coreos.multicluster.mc_cluster_info": {"context": directory.context},
             "environment": {"K8S_AUTH_KUBECONFIG": directory.kubeconfig}}
-    result, log, _ = play(collection_path, tmp_path, task, env={"K8S_AUTH_KUBECONFIG": "/nonexistent/kubeconfig"})
+    result, log = play(collection_path, tmp_path, task, env={"K8S_AUTH_KUBECONFIG": "/nonexistent/kubeconfig"})[:2]
     assert IN_PROCESS in log
     assert not result.get("failed"), result.get("msg")
     assert "in-process-probe" in [c["name"] for c in result["fleet"]]
@@ -96,7 +96,7 @@ def test_no_log_hides_the_result_in_process_too(probe, collection_path, tmp_path
     directory = probe
     task = {"coreos.multicluster.mc_cluster_info": {"kubeconfig": directory.kubeconfig, "context": directory.context},
             "no_log": True}
-    result, log, _ = play(collection_path, tmp_path, task)
+    result, log = play(collection_path, tmp_path, task)[:2]
     assert IN_PROCESS in log
     assert result.get("censored") and "fleet" not in result
     assert "probe.example.com" not in log
@@ -106,7 +106,7 @@ def test_become_runs_as_a_module(registry, collection_path, tmp_path):
     directory = registry[0]
     task = {"coreos.multicluster.mc_cluster_info": {"kubeconfig": directory.kubeconfig, "context": directory.context},
             "become": True, "become_method": "ansible.builtin.su", "become_user": "root"}
-    _, log, _ = play(collection_path, tmp_path, task)
+    log = play(collection_path, tmp_path, task)[1]
     assert "run as a module (become)" in log
 
 
