@@ -18,7 +18,7 @@ help:
 	@echo "make lab-up     start the three-cluster lab fleet (prints its folder)"
 	@echo "make lab-up NODES=1   the same, with a real node on each replica and the agent's image on it"
 	@echo "make lab-down   stop it; nothing is left running"
-	@echo "make bench      benchmarks on the lab (figures, not pass/fail)"
+	@echo "make bench      benchmarks on the lab (figures, not pass/fail); BENCH=onboard runs one"
 
 # --- set-up -------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -88,8 +88,10 @@ demo: venv tree
 	@tests/demo.sh
 
 # benchmarks (not tests): print figures, assert nothing about time (tests/bench/)
+#   make bench BENCH=onboard        only the named ones (space- or comma-separated: BENCH=onboard,sync)
+comma := ,
 bench: venv lab-bin tree
-	@$(BIN)/python -m tests.bench
+	@$(BIN)/python -m tests.bench $(subst $(comma), ,$(BENCH))
 
 # The directory-sync agent's image, built with podman (docs/agent-image.md); prints its reference.
 #   make image IMAGE_BASE=docker.io/library/python:3.11-slim    on a public base instead of a Debian one made here

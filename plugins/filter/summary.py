@@ -25,13 +25,23 @@ def summary_line(result, step):
 ROLES = ("registry", "directory_setup", "cluster_policies", "replica_onboarding", "deregistration", "directory_sync")
 
 
+def _records(facts, role):
+    """A role's summary records: <role>_summary (a list the role keeps), then the steps of <role>_result
+    (a registered module result that carries its own summary, like mc_replica_onboarding's)."""
+    records = list(facts.get(role + "_summary") or [])
+    result = facts.get(role + "_result")
+    if isinstance(result, dict) and isinstance(result.get("summary"), list):
+        records.extend(result["summary"])
+    return records
+
+
 def summary_table(hostvars, hosts):
     """Per cluster: what changed, what was already in place, what failed and why."""
     lines = []
     totals = {"changed": 0, "ok": 0, "failed": 0, "skipped": 0}
     for host in hosts:
         facts = hostvars.get(host) or {}
-        records = [record for role in ROLES for record in (facts.get(role + "_summary") or [])]
+        records = [record for role in ROLES for record in _records(facts, role)]
         if not records:
             continue
         lines.append("%s:" % host)

@@ -8,13 +8,18 @@ broken step never passes for a fast one.
 
 The helpers here are shared by the benchmarks: the built collection
 (``build/``, what ``make tree`` writes), ``ansible-playbook`` runs over a lab
-inventory, private files for credentials, and the table of figures.
+inventory, timed runs of a child process (wall seconds, and the CPU seconds
+of the child and its descendants, from ``os.wait4``), private files for
+credentials, and the table of figures.
 """
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,12 +60,62 @@ def write_private(path, text):
     return path
 
 
+class Measured(subprocess.CompletedProcess):
+    """A finished child process with its wall seconds and CPU seconds (user + system of the child and of
+    every descendant it waited for: ansible-playbook's forks and module processes, a script's kubectl jobs)."""
+
+    def __init__(self, args, returncode, stdout, stderr, seconds, cpu_seconds):
+        super().__init__(args, returncode, stdout, stderr)
+        self.seconds = seconds
+        self.cpu_seconds = cpu_seconds
+
+
+def run_measured(argv, env=None, cwd=ROOT, timeout=900, input_text=None):
+    """Run *argv* to its end and return a Measured (stdout and stderr as text); the CPU time is the child's
+    own rusage (os.wait4), not this process's. After *timeout* seconds the child's whole process group is
+    killed and subprocess.TimeoutExpired raised."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as stdin:
+        if input_text is not None:
+            stdin.write(input_text.encode())
+            stdin.seek(0)
+        start = time.monotonic()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err, start_new_session=True)
+        expired = []
+
+        def kill():
+            expired.append(True)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            while True:
+                try:
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                except InterruptedError:
+                    continue
+        finally:
+            timer.cancel()
+        seconds = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if expired:
+        raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr)
+    return Measured(argv, proc.returncode, stdout, stderr, seconds, usage.ru_utime + usage.ru_stime)
+
+
 class PlaybookRun:
     """One timed ansible-playbook run, read from the JSON stdout callback (mc_json)."""
 
     def __init__(self, name, seconds, proc, log_path):
         self.name = name
         self.seconds = seconds
+        self.cpu_seconds = getattr(proc, "cpu_seconds", None)
         self.rc = proc.returncode
         self.stderr = proc.stderr
         self.log_path = log_path
@@ -85,9 +140,16 @@ class PlaybookRun:
         return found
 
 
-def ansible_playbook(playbook, inventory, workdir, extra_vars=None, limit=None):
-    """Run playbooks/<playbook> over *inventory* with the built collection; return a
-    PlaybookRun, or raise BenchError naming the failed tasks when the run fails."""
+def ansible_playbook(playbook, inventory, workdir, extra_vars=None, limit=None, forks=None, env=None,
+                     ansible_bin_dir=None, timeout=900, extra_args=()):
+    """Run playbooks/<playbook> (or *playbook*, an absolute path) over *inventory* with the built
+    collection; return a PlaybookRun (wall and CPU seconds, from run_measured), or raise BenchError
+    naming the failed tasks when the run fails.
+
+    extra_vars: a dict, passed as one JSON -e. forks: ANSIBLE_FORKS. env: more environment.
+    ansible_bin_dir: where ansible-playbook is (default: next to this Python), for an Ansible of
+    another virtualenv. extra_args: more arguments (--check)."""
+    extra_env = env or {}
     env = dict(os.environ)
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": collections_path(),
@@ -99,18 +161,22 @@ def ansible_playbook(playbook, inventory, workdir, extra_vars=None, limit=None):
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCAL_TEMP": os.path.join(workdir, "ansible-tmp"),
     })
-    argv = [_ansible_bin("ansible-playbook"), "-i", inventory, os.path.join(PLAYBOOKS, playbook)]
-    for key, value in (extra_vars or {}).items():
-        argv += ["-e", "%s=%s" % (key, value)]
+    if forks:
+        env["ANSIBLE_FORKS"] = str(forks)
+    env.update(extra_env)
+    binary = os.path.join(ansible_bin_dir, "ansible-playbook") if ansible_bin_dir else _ansible_bin("ansible-playbook")
+    argv = [binary, "-i", inventory, os.path.join(PLAYBOOKS, playbook)]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
     if limit:
         argv += ["--limit", limit]
-    start = time.monotonic()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
-    seconds = time.monotonic() - start
+    argv += list(extra_args)
+    proc = run_measured(argv, env=env, timeout=timeout)
+    seconds = proc.seconds
     logs = os.path.join(workdir, "logs")
     os.makedirs(logs, mode=0o700, exist_ok=True)
-    log_path = write_private(os.path.join(logs, "%02d-%s.json" % (len(os.listdir(logs)) + 1, playbook)),
-                             proc.stdout)
+    log_path = write_private(os.path.join(logs, "%03d-%s.json" % (len(os.listdir(logs)) + 1,
+                                                                  os.path.basename(playbook))), proc.stdout)
     run = PlaybookRun(playbook, seconds, proc, log_path)
     if run.rc != 0:
         lines = ["ansible-playbook %s failed (rc=%d, %.1f s); output kept in %s" % (

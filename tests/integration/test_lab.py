@@ -193,3 +193,64 @@ def test_lab_ports_take_the_larger_side_of_a_wide_ephemeral_range(monkeypatch):
     monkeypatch.setattr(fleet_module, "ephemeral_port_range", lambda: (1024, 65000))
     with pytest.raises(LabError, match="ip_local_port_range"):
         free_port()
+
+
+def _controller_managers_under(root):
+    """The pids of kube-controller-manager processes whose command line names a folder of *root*."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == b"kube-controller-manager" and str(root).encode() in b" ".join(argv):
+            found.append(int(entry))
+    return found
+
+
+def test_controller_managers_must_name_clusters_of_the_fleet_and_every_node_cluster(tmp_path):
+    names = ["light-a", "light-b"]
+    with pytest.raises(LabError, match="not in the fleet"):
+        Fleet(str(tmp_path / "x"), names, controller_managers=["elsewhere"])
+    with pytest.raises(LabError, match="need a controller-manager"):
+        Fleet(str(tmp_path / "y"), names, nodes=True, controller_managers=names[:1])
+    assert Fleet(str(tmp_path / "z"), names).kcm_names == names  # the default: every cluster has one
+
+
+@pytest.mark.skipif(bool(os.environ.get("MC_LAB_CONTEXTS")), reason="external clusters: no lab to start")
+def test_lightweight_replicas_have_no_controller_manager_and_the_collection_onboards_them(tmp_path, run_playbook):
+    """Fleet(controller_managers=[directory]): the replicas run etcd and kube-apiserver only, the directory
+    keeps its controller-manager (token controller), and the collection's playbooks work on that fleet."""
+    names = ["light-directory", "light-replica-a", "light-replica-b"]
+    root = tmp_path / "lab"
+    lab = Fleet(str(root), names, controller_managers=names[:1])
+    clusters = lab.start()
+    try:
+        directory, replicas = clusters[0], clusters[1:]
+        assert "kube-controller-manager" in directory.pids
+        assert all(sorted(r.pids) == ["etcd", "kube-apiserver"] for r in replicas), [r.pids for r in replicas]
+        running = _controller_managers_under(root)
+        assert running == [directory.pids["kube-controller-manager"]]
+        assert Fleet.from_state(str(root)).kcm_names == names[:1]
+        for cluster in clusters:  # every API server answers
+            assert cluster.kubectl("get", "ns", "kube-system", "-o", "name").stdout.strip() == "namespace/kube-system"
+        # no controller-manager, no one makes the 'default' ServiceAccount there
+        assert replicas[0].kubectl("-n", "default", "get", "serviceaccount", "default", check=False).returncode != 0
+
+        inventory = lab.write_inventory()
+        for playbook, extra in (("install_registry.yml", None),
+                                ("setup_directory.yml", {"directory_setup_replicas": []}),
+                                ("onboard_replica.yml", None)):
+            run = run_playbook(playbook, inventory, extra_vars=extra)
+            assert run.rc == 0 and not run.failed_hosts(), (playbook, run.failures())
+        for replica in replicas:
+            got = replica.kubectl("-n", "tectonic-system", "get", "secret", "directory-sync", "-o", "name")
+            assert got.stdout.strip() == "secret/directory-sync"
+        again = run_playbook("onboard_replica.yml", inventory)
+        assert again.rc == 0 and not any(again.changed().values()), again.changed()
+    finally:
+        lab.stop()
+    assert not _controller_managers_under(root)

@@ -1,8 +1,13 @@
-"""make lab-up / make lab-down: python -m tests.lab up|down|status [--dir DIR] [--nodes].
+"""make lab-up / make lab-down: python -m tests.lab up|down|status [--dir DIR] [--nodes] [--light-replicas].
 
 up --nodes gives every replica (every cluster but the first, the directory) a
 real node (tests/lab/node.py), with the agent's image (make image) and a pause
-image loaded into it; the API servers then listen on the lab's bridge address."""
+image loaded into it; the API servers then listen on the lab's bridge address.
+
+up --light-replicas runs etcd and kube-apiserver only on the replicas: only the
+directory gets a kube-controller-manager (its token controller), so that many
+replicas fit one machine (no token Secrets, namespace controller or garbage
+collector on the replicas)."""
 
 import argparse
 import os
@@ -20,6 +25,9 @@ def main(argv=None):
     parser.add_argument("--nodes", action="store_true",
                         help="up: a node for every replica (root; containerd, runc, containernetworking-plugins; "
                              "tests/lab/build-kubernetes.sh --node; the agent's image built by make image)")
+    parser.add_argument("--light-replicas", action="store_true",
+                        help="up: no kube-controller-manager on the replicas (etcd and kube-apiserver only); "
+                             "the directory keeps one")
     parser.add_argument("--image", action="append", dest="images", metavar="REF",
                         help="with --nodes: an image in podman's store to load into the nodes (repeatable; "
                              "default: the agent's image, %s)" % AGENT_IMAGE)
@@ -31,7 +39,9 @@ def main(argv=None):
             if os.path.exists(state):
                 print("a lab is already running in %s (make lab-down first)" % root, file=sys.stderr)
                 return 1
-            fleet = Fleet(root, [n for n in args.names.split(",") if n], nodes=args.nodes, images=args.images)
+            names = [n for n in args.names.split(",") if n]
+            fleet = Fleet(root, names, nodes=args.nodes, images=args.images,
+                          controller_managers=names[:1] if args.light_replicas else None)
             clusters = fleet.start()
             inventory = fleet.write_inventory()
             print("lab fleet is up: %s" % root)

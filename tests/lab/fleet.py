@@ -10,6 +10,14 @@ With ``nodes`` (python -m tests.lab up --nodes), the replicas get a real node
 each (tests/lab/node.py: containerd, kubelet, kube-proxy in a network namespace
 of its own, kube-scheduler next to the API server), and the API servers listen
 on the lab's bridge address instead of loopback, so that pods reach them.
+
+With ``controller_managers`` (python -m tests.lab up --light-replicas), only
+the clusters named there get a kube-controller-manager; the others are
+lightweight, etcd and kube-apiserver only, so that a fleet of twenty replicas
+fits a small machine. A lightweight cluster has no token controller (no token
+Secrets for its ServiceAccounts, no 'default' ServiceAccount), no namespace
+controller (a deleted Namespace stays Terminating) and no garbage collector;
+its API, RBAC, CRDs and audit log are those of any other lab cluster.
 """
 
 import json
@@ -215,9 +223,12 @@ class Fleet:
     nodes: False (no node: the default), True (a node for every cluster but the
     first, the directory) or the names of the clusters that get one. images:
     references in podman's store loaded into every node (default, with nodes:
-    the agent's image, AGENT_IMAGE)."""
+    the agent's image, AGENT_IMAGE). controller_managers: the names of the
+    clusters that run a kube-controller-manager (default None: all of them;
+    the others run etcd and kube-apiserver only; a cluster with a node needs
+    one, for its Deployments' pods)."""
 
-    def __init__(self, root, names=DEFAULT_NAMES, bin_dir=None, nodes=False, images=None):
+    def __init__(self, root, names=DEFAULT_NAMES, bin_dir=None, nodes=False, images=None, controller_managers=None):
         self.root = os.path.abspath(root)
         self.names = list(names)
         self.bin_dir = bin_dir or default_bin_dir()
@@ -230,6 +241,15 @@ class Fleet:
             raise LabError("nodes for clusters not in the fleet: %s" % sorted(set(nodes) - set(self.names)))
         self.images = list(images) if images is not None else ([AGENT_IMAGE] if self.node_names else [])
         self.net = None  # the lab's bridge and host address (tests/lab/node.py), with nodes only
+        if controller_managers is None:
+            controller_managers = self.names
+        if set(controller_managers) - set(self.names):
+            raise LabError("controller-managers for clusters not in the fleet: %s"
+                           % sorted(set(controller_managers) - set(self.names)))
+        self.kcm_names = [n for n in self.names if n in controller_managers]
+        if set(self.node_names) - set(self.kcm_names):
+            raise LabError("clusters with a node need a controller-manager (their Deployments' pods): %s"
+                           % sorted(set(self.node_names) - set(self.kcm_names)))
 
     @property
     def host(self):
@@ -285,6 +305,8 @@ class Fleet:
                 self._wait_https(name, "kube-apiserver", plan,
                                  "https://%s:%d/readyz" % (self.host, plan["api_port"]), timeout, client_cert=True)
             for name, plan in plans.items():
+                if name not in self.kcm_names:
+                    continue  # a lightweight cluster: etcd and kube-apiserver only
                 self._spawn(name, "kube-controller-manager", plan, [
                     binaries["kube-controller-manager"],
                     "--kubeconfig", plan["kcm_kubeconfig"],
@@ -299,11 +321,13 @@ class Fleet:
                     "--use-service-account-credentials=false", "--leader-elect=false",
                     "--profiling=false"])
             for name, plan in plans.items():
-                self._wait_https(name, "kube-controller-manager", plan,
-                                 "https://127.0.0.1:%d/healthz" % plan["kcm_port"], timeout)
+                if name in self.kcm_names:
+                    self._wait_https(name, "kube-controller-manager", plan,
+                                     "https://127.0.0.1:%d/healthz" % plan["kcm_port"], timeout)
             for name, plan in plans.items():
                 self.clusters[name] = plan["cluster"]
-                self._wait_default_serviceaccount(plan["cluster"], timeout)
+                if name in self.kcm_names:  # without a controller-manager, no one creates it
+                    self._wait_default_serviceaccount(plan["cluster"], timeout)
             if self.node_names:
                 self.save_state()  # lab down can stop what is started from here on, even if start fails
                 self._start_nodes(plans, binaries, archives, timeout)
@@ -499,6 +523,7 @@ class Fleet:
     # --- state and stop ---------------------------------------------------
     def save_state(self):
         state = {"root": self.root, "names": self.names, "nodes": self.node_names, "net": self.net,
+                 "controller_managers": self.kcm_names,
                  "clusters": [asdict(self.clusters[n]) for n in self.names if n in self.clusters]}
         _write_private(os.path.join(self.root, STATE_FILE), json.dumps(state, indent=2))
 
@@ -507,7 +532,8 @@ class Fleet:
         path = os.path.join(root, STATE_FILE)
         with open(path) as handle:
             state = json.load(handle)
-        fleet = cls(state["root"], state["names"], nodes=state.get("nodes") or False, images=[])
+        fleet = cls(state["root"], state["names"], nodes=state.get("nodes") or False, images=[],
+                    controller_managers=state.get("controller_managers"))
         fleet.net = state.get("net")
         for data in state["clusters"]:
             fleet.clusters[data["name"]] = LabCluster(**data)

@@ -24,3 +24,19 @@ def test_summary_table_counts_and_skips_hosts_without_records():
     assert lines[3] == "east:" and lines[4].endswith("c: boom")
     assert lines[-1] == "total: 1 changed, 1 already in place, 1 failed"
     assert "quiet:" not in lines
+
+
+def test_a_registered_result_with_a_summary_is_read_after_the_roles_own_records():
+    steps = [{"step": "register in directory", "status": "changed"},
+             {"step": "credential on directory", "status": "ok"}]
+    hostvars = {
+        "east": {"replica_onboarding_result": {"changed": True, "summary": steps}},
+        "central": {"replica_onboarding_result": {"failed": True, "msg": "boom"},
+                    "replica_onboarding_summary": [{"step": "read the replica", "status": "failed", "msg": "boom"}]},
+        "west": {"replica_onboarding_result": {"skipped": True}},
+    }
+    lines = summary_table(hostvars, ["east", "central", "west"])
+    assert lines[:3] == ["east:", "  changed  register in directory", "  ok       credential on directory"]
+    assert lines[3] == "central:" and lines[4] == "  failed   read the replica: boom"
+    assert "west:" not in lines
+    assert lines[-1] == "total: 1 changed, 1 already in place, 1 failed"
