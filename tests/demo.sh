@@ -97,9 +97,10 @@ for i in "${!REPLICAS[@]}"; do
   kc "$replica" get clusters
   kc "$replica" -n tectonic-system get configmap directory-sync-status \
     -o 'jsonpath=status: {.data.result} - {.data.message} (last success {.data.lastSuccess}){"\n"}'
-  say "kubectl logs -n tectonic-system deployment/directory-sync | grep synced | head -1   (on $replica)"
-  kc "$replica" logs -n tectonic-system deployment/directory-sync | grep '"msg": "synced"' | head -1 \
-    | cut -c1-300
+  # The pod of the Deployment's latest rollout: "synced" shows at info level only when it changed something,
+  # and an earlier pod (before the credential-hash rollout) may have done the first sync already.
+  say "kubectl logs -n tectonic-system deployment/directory-sync | head -3   (on $replica)"
+  kc "$replica" logs -n tectonic-system deployment/directory-sync | sed -n '1,3p' | cut -c1-300
 
   say "kubectl get ns,resourcequota,limitrange,rolebindings,clusterrolebindings -A -l app.kubernetes.io/managed-by=directory-sync   (on $replica)"
   policy_objects "$replica"
