@@ -400,7 +400,7 @@ class Bench:
             if not left:
                 return
             if time.monotonic() > deadline:
-                raise BenchError("reset: still there after %ss: %s" % (timeout, "; ".join(d for d, _ in left[:10])))
+                raise BenchError("reset: still there after %ss: %s" % (timeout, "; ".join(entry[0] for entry in left[:10])))
             # the ServiceAccounts first, so that the token controller makes no new token Secret for them
             left.sort(key=lambda item: not item[0].startswith("ServiceAccount"))
             for description, delete in left:
@@ -637,11 +637,11 @@ def _median(values):
 def _slope(points):
     """Least-squares slope of y against x, or None with fewer than two distinct x."""
     points = [(x, y) for x, y in points if y is not None]
-    xs = [x for x, _ in points]
+    xs = [x for x, dummy in points]
     if len(set(xs)) < 2:
         return None
     mx = sum(xs) / len(xs)
-    my = sum(y for _, y in points) / len(points)
+    my = sum(y for dummy, y in points) / len(points)
     return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
 
 
@@ -748,7 +748,7 @@ def render_table(summary, sizes, tools):
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
     text = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
     text += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    markdown = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    markdown = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for dummy in header) + "|"]
     markdown += ["| " + " | ".join(r) + " |" for r in rows]
     return {"text": "\n".join(text), "markdown": "\n".join(markdown), "notes": notes, "header": header, "rows": rows}
 

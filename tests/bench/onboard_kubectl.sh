@@ -79,7 +79,10 @@ EOF
   local data token ca
   data=$(on_directory -n "$NS" get secret "$secret" -o 'jsonpath={.data.token} {.data.ca\.crt}')
   token=${data%% *} ca=${data#* }
-  [ -n "$token" ] && [ -n "$ca" ] || { echo "$name: Secret $NS/$secret holds no token yet" >&2; return 1; }
+  if [ -z "$token" ] || [ -z "$ca" ]; then
+    echo "$name: Secret $NS/$secret holds no token yet" >&2
+    return 1
+  fi
   # 4. a kubeconfig for the directory with that token (a 0600 file)
   local file="$PRIVATE/$name.kubeconfig"
   cat >"$file" <<EOF
@@ -113,7 +116,7 @@ EOF
   # 6. the credential works: it lists this replica's Cluster on the directory
   local listed
   listed=$("$KUBECTL" --kubeconfig "$file" --request-timeout=30s get clusters -o name)
-  case " $(echo $listed) " in
+  case " ${listed//$'\n'/ } " in
     *" cluster.multicluster.coreos.com/$name "*) ;;
     *) echo "$name: its credential does not list Cluster $name on the directory" >&2; return 1 ;;
   esac
