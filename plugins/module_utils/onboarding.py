@@ -17,9 +17,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import cluster, replica_credentials, sync_secret
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, display
+from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import display
 
 STEP_REGISTER = "register in directory"
 STEP_CREDENTIAL = "credential on directory"
@@ -64,18 +63,7 @@ class _Lister(object):
         self.count = None
 
     def __call__(self, config, server, request_timeout=None):
-        prefix = "the credential cannot list Clusters on directory '%s'" % server
-        try:
-            directory = ClusterClient({"kubeconfig": config, "request_timeout": request_timeout or self.timeout})
-        except MulticlusterError as exc:
-            raise MulticlusterError("%s: %s" % (prefix, exc), cluster=server) from None
-        try:
-            self.count = len(directory.list(CLUSTER)[0])
-        except MulticlusterError as exc:
-            reason = str(exc).split(": ", 1)[-1]
-            raise MulticlusterError("%s: %s" % (prefix, reason), cluster=server, details=exc.details) from None
-        finally:
-            directory.close()
+        self.count = sync_secret.verify_credential(config, server, request_timeout or self.timeout)
 
 
 def _status(result):

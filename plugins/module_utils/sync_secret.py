@@ -149,14 +149,14 @@ def plan_deployment(deployment, digest):
 # --- proving the credential works ---------------------------------------------------------------
 
 def verify_credential(config, server, request_timeout):
-    """List Clusters on the directory with the kubeconfig; raise if it cannot."""
+    """List Clusters on the directory with the kubeconfig: how many it sees; raise if it cannot."""
     prefix = "the credential cannot list Clusters on directory '%s'" % server
     try:
         directory = ClusterClient({"kubeconfig": config, "request_timeout": request_timeout})
     except MulticlusterError as exc:
         raise MulticlusterError("%s: %s" % (prefix, exc), cluster=server) from None
     try:
-        directory.list(CLUSTER, page_size=1)
+        return len(directory.list(CLUSTER)[0])  # list() follows continue tokens: one page, not one per Cluster
     except MulticlusterError as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise MulticlusterError("%s: %s" % (prefix, reason), cluster=server, details=exc.details) from None

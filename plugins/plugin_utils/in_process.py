@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover - older ansible-core: run modules as mod
     HAS_PROTOCOL = False
 
 PROFILE = "legacy"  # the serialization profile of modules without metadata (ansible.executor.module_common)
-# What a task may set for the in-process run to be the same as a module process
+# the connections whose modules run on the controller itself
 _LOCAL_CONNECTIONS = ("local", "ansible.builtin.local")
 
 
