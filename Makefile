@@ -1,6 +1,10 @@
 # coreos.multicluster - the two commands a newcomer needs are `make demo` and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
+# the caller's own PATH and collections path, for make install (the rest of this file puts .venv and build/ first)
+USER_PATH := $(PATH)
+USER_COLLECTIONS_PATH := $(or $(firstword $(subst :, ,$(ANSIBLE_COLLECTIONS_PATH))),$(HOME)/.ansible/collections)
+COLLECTIONS_PATH ?= $(USER_COLLECTIONS_PATH)
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 BUILD := $(CURDIR)/build
@@ -10,7 +14,7 @@ export MC_LAB_DIR := $(LAB_DIR)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration molecule test demo bench docs docs-check image clean
+.PHONY: help deps fresh-check install venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration molecule test demo bench docs docs-check image clean
 
 help:
 	@echo "make demo       bring up the lab fleet and run the main job on it"
@@ -19,8 +23,21 @@ help:
 	@echo "make lab-up NODES=1   the same, with a real node on each replica and the agent's image on it"
 	@echo "make lab-down   stop it; nothing is left running"
 	@echo "make bench      benchmarks on the lab (figures, not pass/fail); BENCH=onboard runs one"
+	@echo "make deps       the Debian 12 packages all of these need (the ones missing; root or sudo)"
+	@echo "make install    build the collection and install it into COLLECTIONS_PATH (~/.ansible/collections),"
+	@echo "                and its Python libraries (requirements.txt) with the pip of the python3 on PATH"
 
 # --- set-up -------------------------------------------------------------------
+# The system packages (tests/deps/debian-packages.txt) and the deb-src entry the lab's build needs: installs
+# what is missing, else does nothing in a second. demo, test, lab-up, image and bench take it first.
+deps:
+	@tests/deps/install.sh
+
+# make deps proved on a fresh Debian 12 container: everything installed by the first run, nothing by the
+# second (minutes, and root for podman; not part of make test). It clones HEAD: commit first.
+fresh-check: deps
+	@tests/deps/fresh-machine.sh
+
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
@@ -44,7 +61,7 @@ tree:
 # --- the lab ---------------------------------------------------------------------
 # NODES=1: a node on each replica (tests/lab/node.py; root, containerd, runc, containernetworking-plugins),
 # with the agent's image (make image) loaded into it.
-lab-up: venv lab-bin
+lab-up: deps venv lab-bin
 	@$(if $(NODES),containers/directory-sync/build-image.sh >/dev/null && )$(BIN)/python -m tests.lab up \
 	  --dir $(LAB_DIR) $(if $(NODES),--nodes)
 
@@ -78,11 +95,11 @@ docs-check: venv tree
 molecule: venv lab-bin tree
 	@tests/molecule.sh
 
-test: lint sanity unit docs-check integration molecule
+test: deps lint sanity unit docs-check integration molecule
 
 # --- the main job ------------------------------------------------------------------
 # the lab with a node on each replica: the node's binaries, and the agent's image to load into it
-demo: venv tree
+demo: deps venv tree
 	@tests/lab/build-kubernetes.sh --node >/dev/null
 	@containers/directory-sync/build-image.sh >/dev/null
 	@tests/demo.sh
@@ -90,15 +107,29 @@ demo: venv tree
 # benchmarks (not tests): print figures, assert nothing about time (tests/bench/)
 #   make bench BENCH=onboard        only the named ones (space- or comma-separated: BENCH=onboard,sync)
 comma := ,
-bench: venv lab-bin tree
+bench: deps venv lab-bin tree
 	@$(BIN)/python -m tests.bench $(subst $(comma), ,$(BENCH))
 
 # The directory-sync agent's image, built with podman (docs/agent-image.md); prints its reference.
 #   make image IMAGE_BASE=docker.io/library/python:3.11-slim    on a public base instead of a Debian one made here
 #   make image IMAGE_ARCHIVE=build/directory-sync.oci.tar       also write it as an OCI archive
-image:
+image: deps
 	@containers/directory-sync/build-image.sh $(if $(IMAGE_BASE),--base $(IMAGE_BASE)) \
 	  $(if $(IMAGE_ARCHIVE),--oci-archive $(IMAGE_ARCHIVE))
+
+# --- installing the collection ------------------------------------------------------
+# The collection as a user installs it from this checkout: its tarball (ansible-galaxy collection build, into
+# build/dist; galaxy.yml's build_ignore leaves the lab and the tests out) installed into COLLECTIONS_PATH, and
+# the modules' Python libraries installed with `python3 -m pip`. Both with the caller's PATH, not .venv's.
+#   make install COLLECTIONS_PATH=/path/to/collections
+install:
+	@export PATH='$(USER_PATH)' ANSIBLE_COLLECTIONS_PATH='$(COLLECTIONS_PATH)'; \
+	  command -v ansible-galaxy >/dev/null || { echo "make install: no ansible-galaxy on PATH:" \
+	    "install ansible-core first (pip install 'ansible-core>=2.17,<2.20')" >&2; exit 1; }; \
+	  set -e; rm -rf $(BUILD)/dist; \
+	  ansible-galaxy collection build --force --output-path $(BUILD)/dist . && \
+	  ansible-galaxy collection install --force -p '$(COLLECTIONS_PATH)' $(BUILD)/dist/coreos-multicluster-*.tar.gz && \
+	  $(PYTHON) -m pip install -r requirements.txt
 
 docs: venv tree
 	$(BIN)/python tests/tools/gen_docs.py

@@ -3,8 +3,9 @@
 # (docs/agent-image.md). Prints the image reference on stdout, and nothing else; progress goes to stderr.
 #
 # The default base needs no container registry: a Debian bookworm minbase with python3, made by mmdebstrap
-# from Debian's mirror and turned into an image with `podman import` (once; later builds reuse it, and
-# podman's layer cache reuses the dependency layer while agent/requirements.txt is unchanged).
+# from the machine's own Debian mirror (its apt configuration: containers/debian.sh) and turned into an image
+# with `podman import` (once; later builds reuse it, and podman's layer cache reuses the dependency layer while
+# agent/requirements.txt is unchanged).
 #
 #   --base REF          build on REF instead, e.g. docker.io/library/python:3.11-slim where a registry is
 #                       reachable (any image with Python 3.11 as python3, and pip or apt)
@@ -15,22 +16,22 @@
 #                       load it where no registry is reachable (ctr -n k8s.io images import FILE)
 #
 # Environment:
-#   MC_PODMAN_FLAGS   podman's global flags (default: --runtime <runc> --cgroup-manager=cgroupfs when runc is
-#                     installed: Debian's crun fails on hosts with hybrid cgroups)
 #   MC_CA_BUNDLE      the CA bundle the build's pip trusts, given to the build as a secret (default
 #                     /etc/ssl/certs/ca-certificates.crt when it exists; "" for none)
-#   MC_DEBIAN_MIRROR  Debian's mirror for the base (default http://deb.debian.org/debian)
+#   and those of containers/debian.sh: MC_PODMAN_FLAGS (podman's global flags), MC_DEBIAN_MIRROR and
+#   MC_DEBIAN_SECURITY_MIRROR (the mirrors for the base; default: those of the machine's apt configuration)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CONTAINERFILE="$ROOT/containers/directory-sync/Containerfile"
 DEBIAN_BASE=localhost/coreos-multicluster/debian-python3:bookworm
-MIRROR=${MC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CA_BUNDLE=${MC_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}
 
 WORK="$ROOT/build/directory-sync"   # the staged build context and the logs
 say() { printf 'build-image: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit "${1:-0}"; }
+# shellcheck source=containers/debian.sh
+. "$ROOT/containers/debian.sh"   # debian_minbase_image, pm (podman with this host's flags)
 
 base="" refresh_base=false tag="" archive=""
 while [ "$#" -gt 0 ]; do
@@ -44,15 +45,7 @@ while [ "$#" -gt 0 ]; do
   esac
 done
 
-command -v podman >/dev/null || die "podman is not installed (Debian: apt-get install podman runc uidmap)"
-if [ -n "${MC_PODMAN_FLAGS+set}" ]; then
-  read -r -a podman_flags <<<"$MC_PODMAN_FLAGS"
-elif runc=$(command -v runc || ls /usr/sbin/runc 2>/dev/null); then
-  podman_flags=(--runtime "$runc" --cgroup-manager=cgroupfs)
-else
-  podman_flags=()
-fi
-pm() { podman "${podman_flags[@]}" "$@"; }
+command -v podman >/dev/null || die "podman is not installed (make deps installs it)"
 # logged LOG CMD...: run CMD with its output in LOG, shown (its end) only when CMD fails
 logged() {
   local log=$1; shift
@@ -70,27 +63,9 @@ tag=${tag:-localhost/coreos-multicluster/directory-sync:$version}
 if [ -z "$base" ]; then
   base=$DEBIAN_BASE
   if $refresh_base || ! pm image exists "$base"; then
-    command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (Debian: apt-get install mmdebstrap), or use --base"
-    say "making the base $base: mmdebstrap --variant=minbase --include=python3 bookworm ($MIRROR)"
+    say "making the base $base: mmdebstrap --variant=minbase --include=python3 bookworm (the machine's Debian mirror)"
     started=$SECONDS
-    # No documentation, manual pages or translations (the copyright files stay); apt's lists and caches
-    # are removed by mmdebstrap's own clean-up.
-    rootfs="$WORK/base.tar"
-    mkdir -p "$WORK"
-    # merged-usr hook: /usr merged as debootstrap does it, without the usrmerge package (and the perl it needs)
-    logged "$WORK/mmdebstrap.log" mmdebstrap --variant=minbase --include=python3 --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-      --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-      --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-      --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
-      --aptopt='Acquire::Languages "none"' \
-      bookworm "$rootfs" \
-      "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
-      "deb ${MIRROR%/debian}/debian-security bookworm-security main"
-    logged "$WORK/import.log" pm import \
-      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-      --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' \
-      --message "mmdebstrap --variant=minbase --include=python3 bookworm" "$rootfs" "$base"
-    rm -f "$rootfs"
+    debian_minbase_image python3 "$base" "$WORK" || die "the base $base could not be made (or use --base)"
     say "base made in $((SECONDS - started)) s"
   else
     say "reusing the base $base (--refresh-base makes it again)"

@@ -33,18 +33,9 @@ case "${1:-}" in
 esac
 # missing: those of "$@" that are not in $OUT
 missing() { local b; for b in "$@"; do [ -x "$OUT/$b" ] || echo "$b"; done; }
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-
-# The lab's other two programs: etcd (Debian's etcd-server) and kubectl.
-if ! command -v etcd >/dev/null || ! command -v kubectl >/dev/null; then
-  missing=()
-  command -v etcd >/dev/null || missing+=(etcd-server)
-  command -v kubectl >/dev/null || missing+=(kubectl)
-  log "installing ${missing[*]}"
-  $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+# What the lab and this build need from Debian (etcd-server, kubectl, the build's dependencies, a deb-src
+# entry): the project's one set-up step, which does nothing when all is in place.
+"$(dirname "$0")/../deps/install.sh" --quiet
 
 if [ -z "$(missing "${wanted[@]}")" ]; then
   echo "$OUT"
@@ -68,28 +59,6 @@ if [ -n "$(missing "${CONTROL_PLANE[@]}")" ]; then
 else
   mapfile -t build < <(missing "${wanted[@]}")
 fi
-
-src_list=/etc/apt/sources.list.d/coreos-multicluster-src.sources
-if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  log "adding a deb-src entry for bookworm ($src_list)"
-  $SUDO tee "$src_list" >/dev/null <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-fi
-log "installing build dependencies"
-$SUDO apt-get update -qq >&2
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-  dpkg-dev golang-1.19-go rsync jq golang-github-modern-go-reflect2-dev >&2
 
 work="$CACHE/kubernetes/$DEB_VERSION/src"
 # A source tree left by an earlier run (kept while a build fails, so that a
