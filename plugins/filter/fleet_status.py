@@ -10,13 +10,16 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import fleet_status
+from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import MAX_ERROR, one_line
 
-FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "failing", "policies")
+FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "failing", "policies", "insecure-endpoint",
+           "endpoint-mismatch")
 
 
 def fleet_status_rows(hostvars, hosts, fleet=None, result_var="_fleet_status"):
     """One row per host, from the mc_cluster_status result each host registered (a failed one is a row
-    that says so), with registration and labels from the directory's fleet view."""
+    that says so, its message made one bounded line), with the host's mc_api_endpoint as api_endpoint, and
+    registration and labels from the directory's fleet view."""
     rows = []
     for host in hosts:
         facts = hostvars.get(host) or {}
@@ -26,12 +29,12 @@ def fleet_status_rows(hostvars, hosts, fleet=None, result_var="_fleet_status"):
             if result.get("skipped"):
                 error = "not read: mc_kubeconfig is not set for this host"
             else:
-                error = str(result.get("msg") or "no status was read")
+                error = one_line(result.get("msg") or "no status was read", MAX_ERROR)
             role = "directory" if "directory" in (facts.get("group_names") or []) else "replica"
             row = {"name": facts.get("mc_cluster_name") or host, "role": role, "reachable": False,
                    "error": error, "registered": None, "labels": None, "credential": None, "sync": None,
                    "agent": None, "policies": None}
-        rows.append(dict(row, host=host))
+        rows.append(dict(row, host=host, api_endpoint=facts.get("mc_api_endpoint")))
     return fleet_status.sort_rows(fleet_status.with_registration(rows, fleet))
 
 

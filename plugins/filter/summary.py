@@ -1,11 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters behind the playbooks' closing summary."""
+"""Filters behind the playbooks' closing summary. A step's message may quote
+what a cluster answered (an API error, a replica's status message): each
+record is printed as one line of plain text (plain_text.one_line)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import MAX_ERROR, one_line
 
 
 def summary_line(result, step):
@@ -48,9 +52,9 @@ def summary_table(hostvars, hosts):
         for record in records:
             status = record.get("status", "ok")
             totals[status] = totals.get(status, 0) + 1
-            text = "  %-8s %s" % (status, record.get("step", ""))
+            text = "  %-8s %s" % (one_line(status), one_line(record.get("step", ""), MAX_ERROR))
             if record.get("msg"):
-                text += ": " + record["msg"]
+                text += ": " + one_line(record["msg"], MAX_ERROR)
             lines.append(text)
     lines.append("total: %d changed, %d already in place, %d failed" % (totals["changed"], totals["ok"], totals["failed"]))
     return lines

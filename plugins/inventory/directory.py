@@ -28,6 +28,15 @@ description:
     C(sync_replicas.yml), C(fleet_status.yml)).
   - A Cluster whose name is not a valid host name is reported as a warning and left out; one without an API endpoint,
     or whose kubeconfig is not where O(cluster_kubeconfig_dir) says, is reported and kept (without C(mc_kubeconfig)).
+  - The directory host's C(mc_api_endpoint) is the address every replica onboarded from this inventory sends its
+    credential to, so it comes from the operator, not from a Cluster object - O(directory_api_endpoint) when set,
+    else the server of this plugin's own connection to the directory. A directory C(Cluster) object that gives
+    another address is reported as a warning and not followed.
+  - Only C(https://) addresses are used. A Cluster whose API endpoint or console URL is not an C(https://) URL
+    (plain C(http://), written before the Cluster CRD refused it) is reported as a warning, and kept with
+    C(mc_api_endpoint) (or C(mc_console_url)) null - so no play sends a credential there - with the reason in
+    C(mc_endpoint_problem) and in the group C(endpoint_problems) as well. The directory host is there too when its
+    Cluster object disagrees with the operator's address.
   - Values read from the API are never templates; O(compose), O(groups) and O(keyed_groups) are (from this file).
   - The file's name must end in C(directory.yml) or C(directory.yaml), for example C(fleet.directory.yml).
 options:
@@ -61,6 +70,15 @@ options:
       - The name of a cluster's context; C({name}) stands for the Cluster's name. Defaults to C({name}) with
         O(cluster_kubeconfig), and to the file's current context with O(cluster_kubeconfig_dir).
     type: str
+  directory_api_endpoint:
+    description:
+      - The C(https://) URL replicas reach the directory's API at, which becomes the directory host's
+        C(mc_api_endpoint) (the address written into each replica's credential by C(onboard_replica.yml) and
+        C(site.yml)).
+      - Default, the server of this plugin's own connection to the directory (O(host), or the O(kubeconfig)'s
+        cluster) - set this when replicas reach the directory at another address than the controller does.
+      - Never taken from the directory's C(Cluster) object.
+    type: str
 extends_documentation_fragment:
   - coreos.multicluster.connection
   - ansible.builtin.constructed
@@ -78,6 +96,8 @@ EXAMPLES = r"""
 plugin: coreos.multicluster.directory
 kubeconfig: /etc/fleet/west-coast-production.kubeconfig
 cluster_kubeconfig_dir: /etc/fleet
+# where replicas reach the directory (default: the server of the kubeconfig above)
+directory_api_endpoint: https://west-coast-production-api.west.example.com:443
 keyed_groups:
   - key: mc_labels.region
     prefix: region
@@ -114,7 +134,8 @@ except ImportError:  # older: mark API values unsafe, or a {{ }} in them would b
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.inventory import (
-    connection_from_options, hosts_from_clusters)
+    DIRECTORY_GROUP, REPLICAS_GROUP, connection_from_options, directory_address,
+    hosts_from_clusters)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -131,20 +152,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         update_cache = self.get_option("cache") and not cache
-        clusters = None
+        found = None
         if use_cache:
             try:
-                clusters = self._cache[cache_key]
+                found = self._cache[cache_key]
             except KeyError:
                 update_cache = True
-        if clusters is None:
-            clusters = self._read_clusters()
+            if not (isinstance(found, dict) and "clusters" in found):  # none, or a list cached by 0.2.0: read again
+                found, update_cache = None, True
+        if found is None:
+            found = self._read_directory()
         if update_cache:
-            self._cache[cache_key] = clusters
-        self._populate(clusters)
+            self._cache[cache_key] = found
+        self._populate(found["clusters"], found["server"])
 
-    def _read_clusters(self):
-        """The Clusters of the directory, as plain dicts (what the cache keeps)."""
+    def _read_directory(self):
+        """{clusters: the Clusters of the directory as plain dicts, server: the server the plugin connected to}
+        (what the cache keeps)."""
         from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient, HAS_KUBERNETES
         from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import list_clusters
         if not HAS_KUBERNETES:
@@ -154,27 +178,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             directory = ClusterClient(connection_from_options(options, os.environ))
             try:
-                return list_clusters(directory, self.get_option("label_selector"))
+                return {"clusters": list_clusters(directory, self.get_option("label_selector")),
+                        "server": directory.server}
             finally:
                 directory.close()
         except MulticlusterError as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
 
-    def _populate(self, clusters):
+    def _populate(self, clusters, server):
         settings = dict((name, self.get_option(name)) for name in (
             "cluster_kubeconfig_dir", "cluster_kubeconfig_file", "cluster_kubeconfig", "cluster_context"))
         try:
+            settings["directory_address"], settings["directory_address_source"] = directory_address(
+                self.get_option("directory_api_endpoint"), server)
             hosts, problems = hosts_from_clusters(clusters, settings, os.path.isfile)
         except MulticlusterError as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
         for problem in problems:
             self.display.warning("%s: %s" % (self.NAME, problem))
         strict = self.get_option("strict")
-        for group in ("directory", "replicas"):
+        for group in (DIRECTORY_GROUP, REPLICAS_GROUP):
             self.inventory.add_group(group)
         for host in hosts:
             name = host["name"]
-            self.inventory.add_host(name, group=host["group"])
+            for group in host["groups"]:
+                self.inventory.add_group(group)  # endpoint_problems only when a host is in it
+                self.inventory.add_host(name, group=group)
             variables = dict(host["vars"], ansible_connection="local", ansible_python_interpreter=sys.executable)
             if not _UNTRUSTED_BY_DEFAULT:  # compose, groups and keyed_groups must see them unsafe too
                 variables = wrap_var(variables)

@@ -17,7 +17,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.errors import 
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, REGISTRY_GROUP
 from ansible_collections.coreos.multicluster.plugins.module_utils.manifests import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.validation import (
-    validate_labels, validate_name, validate_url)
+    https_url_problem, is_https_url, validate_https_url, validate_labels, validate_name)
 
 DIRECTORY_ANNOTATION = REGISTRY_GROUP + "/directory"
 CONSOLE_ANNOTATION = REGISTRY_GROUP + "/console-url"
@@ -35,13 +35,13 @@ def validate(params):
         return params
     validate_labels(params.get("labels"))
     if params.get("console_url") not in (None, ""):
-        validate_url(params["console_url"], "console_url")
+        validate_https_url(params["console_url"], "console_url of Cluster %s:" % params["name"])
     endpoints = params.get("endpoints")
     if endpoints is not None:
         if not endpoints:
             raise MulticlusterError("endpoints is empty: a Cluster needs at least one API server address")
         for address in endpoints:
-            validate_url(address, "endpoint")
+            validate_https_url(address, "endpoint of Cluster %s:" % params["name"])
     return params
 
 
@@ -108,6 +108,22 @@ def flat_view(obj):
         "endpoints": endpoints,
         "server": endpoints[0] if endpoints else None,
         "kube_system_uid": annotations.get(UID_ANNOTATION),
+    }
+
+
+def address_problems(view):
+    """What is wrong with the addresses a Cluster object (its flat_view) gives:
+    one phrase per API endpoint or console URL that is not an https:// URL
+    (written before the CRD and the modules refused them, or on a directory
+    whose CRD was not updated). Nothing may send a credential to such an
+    address. Returns {"endpoints": [problem], "console_url": problem or None}."""
+    name = view.get("name")
+    console = view.get("console_url")
+    return {
+        "endpoints": ["Cluster %s: API endpoint %s" % (name, https_url_problem(address))
+                      for address in view.get("endpoints") or [] if not is_https_url(address)],
+        "console_url": None if console in (None, "") or is_https_url(console) else
+        "Cluster %s: console URL %s" % (name, https_url_problem(console)),
     }
 
 

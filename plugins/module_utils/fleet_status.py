@@ -5,7 +5,16 @@
 directory, its directory credential (type, expiry, renewal due), its last
 sync (age, source, stale) and the directory-sync Deployment; and the table a
 person reads, sorted so that what needs attention comes first. Reading is
-bounded like every call; an unreachable cluster is a row that says so."""
+bounded like every call; an unreachable cluster is a row that says so.
+
+What a replica recorded (its status ConfigMap: result, message, the
+directory, policy names and reasons) is data its admin can write: it is read
+into a fixed shape, every string made one line of bounded length
+(plain_text.one_line), so a replica can neither run a terminal escape in the
+operator's console nor fake another cluster's row. The table does the same to
+every cell it prints, whatever rows it is given. A registered Cluster whose
+API endpoint or console URL is not https:// needs attention (insecure-endpoint),
+and so does one whose API endpoint is not the inventory's (endpoint-mismatch)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,8 +23,10 @@ __metaclass__ = type
 import json
 import time
 
+from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import address_problems
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import current_token
+from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import MAX_ERROR, one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import STATUS_CONFIG_MAP, STATUS_NAMESPACE
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import DEPLOYMENT, NAMESPACE, SECRET
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_secret
@@ -51,21 +62,55 @@ def credential_row(kubeconfig_text, now, renew_before_days):
     return row
 
 
+# A recorded sync result is a word (ok, failed); anything longer is cut to this.
+_MAX_WORD = 32
+
+
 def sync_row(data, now, stale_after):
-    """The last sync the replica recorded (ConfigMap data or None): result, last success, age, source, stale."""
+    """The last sync the replica recorded (ConfigMap data or None): result, last success, age, source, stale.
+    Each value is the replica's text made one bounded line; last_success only when it is a time."""
     if data is None:
         return {"recorded": False, "stale": True, "result": None, "last_success": None, "age_seconds": None,
                 "directory": None, "message": "no sync recorded"}
     last = parse_time(data.get("lastSuccess"))
     age = None if last is None else int(now - last)
-    return {"recorded": True, "result": data.get("result"), "last_success": data.get("lastSuccess") or None,
-            "age_seconds": age, "directory": data.get("directory") or None, "message": data.get("message"),
+    return {"recorded": True, "result": one_line(data.get("result"), _MAX_WORD) or None,
+            "last_success": None if last is None else iso_time(last), "age_seconds": age,
+            "directory": one_line(data.get("directory")) or None, "message": one_line(data.get("message")),
             "stale": age is None or age > stale_after}
+
+
+def _items(value):
+    return value if isinstance(value, list) else []
+
+
+def _object_reasons(value):
+    """[{object, reason}] of a policy's conflicts, refusals, failures or released Namespaces."""
+    return [{"object": one_line(entry.get("object")), "reason": one_line(entry.get("reason"))}
+            for entry in _items(value) if isinstance(entry, dict)]
+
+
+def _policy_item(item):
+    """One policy's recorded outcome, in the shape the syncer writes (policies.Report): state, and those of
+    objects, conflicts, refused, failed, problems and reason that are there."""
+    item = item if isinstance(item, dict) else {}
+    found = {"state": one_line(item.get("state"), _MAX_WORD) or "unknown"}
+    if "objects" in item:
+        found["objects"] = [one_line(ref) for ref in _items(item["objects"])]
+    for key in ("conflicts", "refused", "failed"):
+        if key in item:
+            found[key] = _object_reasons(item[key])
+    if "problems" in item:
+        found["problems"] = [one_line(problem) for problem in _items(item["problems"])]
+    if "reason" in item:
+        found["reason"] = one_line(item["reason"])
+    return found
 
 
 def policies_row(data):
     """The replica's Cluster Policies as its last sync recorded them (status key policies), or None:
-    {enabled, error, allowlist, items: {policy: {state, objects, conflicts, refused, failed, ...}}, released}."""
+    {enabled, error, allowlist, items: {policy: {state, objects, conflicts, refused, failed, ...}}, released},
+    read into that shape only, each string one bounded line."""
     text = (data or {}).get("policies")
     if not text:
         return None
@@ -73,7 +118,14 @@ def policies_row(data):
         found = json.loads(text)
     except ValueError:
         return None
-    return found if isinstance(found, dict) else None
+    if not isinstance(found, dict):
+        return None
+    items = found.get("items") if isinstance(found.get("items"), dict) else {}
+    return {"enabled": found.get("enabled") if isinstance(found.get("enabled"), bool) else None,
+            "error": one_line(found.get("error")),
+            "allowlist": [one_line(role) for role in _items(found.get("allowlist"))],
+            "items": dict((one_line(name), _policy_item(item)) for name, item in items.items()),
+            "released": _object_reasons(found.get("released"))}
 
 
 def agent_row(deployment):
@@ -104,13 +156,16 @@ def read_status(client, params, now=None):
         row["agent"] = agent_row(client.get("Deployment", DEPLOYMENT, NAMESPACE))
     except MulticlusterError as exc:
         row["reachable"] = False
-        row["error"] = str(exc)
+        row["error"] = one_line(str(exc), MAX_ERROR)  # may quote what the cluster's API server answered
     return row
 
 
 def with_registration(rows, fleet):
     """The rows with registered and labels from the directory's Clusters (mc_cluster_info's fleet view);
-    fleet None: the directory could not be read, registration unknown."""
+    fleet None: the directory could not be read, registration unknown. Also, from the Cluster:
+    endpoint_problem when it gives an API endpoint or console URL that is not https://, and
+    endpoint_mismatch when its API endpoint is not the row's api_endpoint (the inventory's mc_api_endpoint:
+    for the directory, the address replicas are given)."""
     clusters = None if fleet is None else dict((entry.get("name"), entry) for entry in fleet)
     result = []
     for row in rows:
@@ -119,6 +174,13 @@ def with_registration(rows, fleet):
             entry = clusters.get(row.get("name"))
             row["registered"] = entry is not None
             row["labels"] = (entry or {}).get("labels") or {}
+            found = address_problems(entry or {})
+            row["endpoint_problem"] = "; ".join(
+                found["endpoints"] + ([found["console_url"]] if found["console_url"] else [])) or None
+            row["endpoint_mismatch"] = None
+            if entry is not None and row.get("api_endpoint") and entry.get("server") != row["api_endpoint"]:
+                row["endpoint_mismatch"] = "its Cluster object gives API endpoint %s, the inventory %s" % (
+                    one_line(repr(entry.get("server"))), one_line(repr(row["api_endpoint"])))
         result.append(row)
     return result
 
@@ -133,6 +195,10 @@ def attention(row):
         reasons.append("unreachable" if not row.get("reachable", True) else "error")
     if row.get("registered") is False:
         reasons.append("unregistered")
+    if row.get("endpoint_problem"):
+        reasons.append("insecure-endpoint")
+    if row.get("endpoint_mismatch"):
+        reasons.append("endpoint-mismatch")
     sync = row.get("sync") or {}
     if row.get("role") == "replica" and sync.get("stale"):
         reasons.append("stale")
@@ -176,15 +242,16 @@ def _cells(row):
         cred = "%s, %s" % (credential.get("type"), "no expiry" if days is None else "%.1f days left" % days)
     else:
         cred = "-" if row.get("role") == "directory" or not credential else "none"
-    return [
+    cells = [
         row.get("name") or "?",
         row.get("role") or "?",
-        {True: "yes", False: "NO", None: "?"}[row.get("registered")],
+        {True: "yes", False: "NO"}.get(row.get("registered"), "?"),
         cred,
         "-" if row.get("role") == "directory" else _sync_cell(sync),
         "%s/%s" % (agent.get("ready_replicas", 0), agent.get("replicas", 0)) if agent.get("present") else "-",
         ", ".join(attention(row)) or "ok",
     ]
+    return [one_line(cell) for cell in cells]
 
 
 HEADERS = ["CLUSTER", "ROLE", "REGISTERED", "CREDENTIAL", "LAST SYNC", "AGENT", "ATTENTION"]
@@ -202,8 +269,9 @@ def table(rows):
     widths = [max(len(line[i]) for line in cells) for i in range(len(HEADERS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
     for row in rows:
-        if row.get("error"):
-            lines.append("%s: %s" % (row.get("name"), row["error"]))
+        for problem in (row.get("error"), row.get("endpoint_problem"), row.get("endpoint_mismatch")):
+            if problem:
+                lines.append("%s: %s" % (one_line(row.get("name")), one_line(problem, MAX_ERROR)))
     needing = sum(1 for row in rows if attention(row))
     lines.append("%d clusters, %d need attention" % (len(rows), needing))
     return lines
@@ -211,7 +279,7 @@ def table(rows):
 
 def failing(rows, fail_on, expiring_days):
     """(cluster, reason) pairs that fail the run: fail_on is a list of stale, expiring, unreachable,
-    unregistered, failing, policies; 'expiring' means a credential with at most *expiring_days* days left."""
+    unregistered, failing, policies, insecure-endpoint, endpoint-mismatch; 'expiring' means a credential with at most *expiring_days* days left."""
     found = []
     for row in sort_rows(rows):
         reasons = set(attention(row))

@@ -4,11 +4,18 @@
 """The fleet's Cluster Policies, cluster by policy, from the rows of
 mc_cluster_status (each replica's status ConfigMap, as its last sync wrote
 it): the matrix for AWX and JSON, and the table policy_status.yml prints.
-Pure: no API calls."""
+Pure: no API calls.
+
+Policy names, states and reasons are what a replica recorded: the rows come
+from fleet_status.policies_row (one bounded line each), and the table makes
+every cell and message one line again (plain_text.one_line), so a replica
+cannot fake another cluster's line, whatever rows it is given."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import MAX_ERROR, one_line
 
 UNKNOWN = "unknown"
 NOT_APPLIED = "-"
@@ -60,25 +67,29 @@ def table(rows):
             continue
         missing = UNKNOWN if entry["error"] else NOT_APPLIED
         cells.append([entry["cluster"]] + [entry["policies"].get(n, {}).get("state", missing) for n in names])
+    cells = [[one_line(cell) or "" for cell in line] for line in cells]
     widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
     troubled = 0
     for entry in entries:
+        cluster = one_line(entry["cluster"])
         if entry["error"]:
-            lines.append("%s: %s" % (entry["cluster"], entry["error"]))
+            lines.append("%s: %s" % (cluster, one_line(entry["error"], MAX_ERROR)))
         for name, cell in sorted(entry["policies"].items()):
+            name = one_line(name)
             if cell["state"] == "invalid":
                 troubled += 1
-                lines.append("%s %s: invalid: %s" % (entry["cluster"], name, "; ".join(cell.get("problems") or [])))
+                lines.append("%s %s: invalid: %s" % (cluster, name, one_line("; ".join(
+                    str(problem) for problem in cell.get("problems") or []), MAX_ERROR)))
             for key, word in _DETAILS:
                 for item in cell.get(key) or []:
-                    lines.append("%s %s: %s %s: %s" % (
-                        entry["cluster"], name, word, item.get("object"), item.get("reason")))
+                    lines.append("%s %s: %s %s: %s" % (cluster, name, word, one_line(item.get("object")),
+                                                       one_line(item.get("reason"))))
             if any(cell.get(key) for key, _word in _DETAILS):
                 troubled += 1
         for item in entry["released"]:
-            lines.append("%s: released %s (kept, no longer managed): %s" % (entry["cluster"], item.get("object"),
-                                                                            item.get("reason")))
+            lines.append("%s: released %s (kept, no longer managed): %s" % (cluster, one_line(item.get("object")),
+                                                                            one_line(item.get("reason"))))
     replicas = sum(1 for e in entries if e["role"] == "replica")
     lines.append("%d replicas, %d policies, %d policy results need attention" % (replicas, len(names), troubled))
     return lines

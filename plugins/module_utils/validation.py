@@ -5,6 +5,13 @@
 and subdomains), label keys and values, and URLs. Each failure names the
 option and its value (never a credential).
 
+Every address the collection records or sends a credential to (a Cluster's
+API endpoints, its console, the directory's address written into a replica's
+credential) is an https:// URL: is_https_url, the one rule, the same as the
+Cluster CRD's pattern (roles/registry/files/registry.yml) and the roles'
+preflights (test plugin coreos.multicluster.https_url). is_url, which also
+takes http://, is only for the server of the operator's own kubeconfigs.
+
 The *_problem functions return what is wrong with a value (a phrase, without
 the value's name) or None, for callers that collect every problem
 (policy_spec.py); the validate_* functions raise on the first one."""
@@ -16,17 +23,45 @@ __metaclass__ = type
 import re
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import one_line
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _URL = re.compile(r"^https?://[^\s/?#]+")
+# The same text as the Cluster CRD's ServerAddress pattern: https://, a host (no user info, which would make
+# "https://trusted.example.com@elsewhere" go elsewhere), then an optional path; no white space or control
+# character anywhere. Matched against the whole value (a trailing newline does not pass).
+HTTPS_URL_PATTERN = r"^https://[^\s\x00-\x1f\x7f/?#@]+([/?#][^\s\x00-\x1f\x7f]*)?$"
+_HTTPS_URL = re.compile(HTTPS_URL_PATTERN)
+HTTPS_URL_RULE = "an https:// URL with a host (no user info, no white space or control characters)"
 
 
 def is_url(value):
-    """True for a URL with scheme http:// or https:// and a host."""
+    """True for a URL with scheme http:// or https:// and a host. Lenient on
+    purpose, for the server of the operator's own kubeconfigs only: anything a
+    credential is sent to, or that is recorded for others to use, is checked
+    with is_https_url."""
     return isinstance(value, str) and bool(_URL.match(value))
+
+
+def is_https_url(value):
+    """True for an https:// URL with a host (HTTPS_URL_PATTERN)."""
+    return isinstance(value, str) and bool(_HTTPS_URL.fullmatch(value))
+
+
+def https_url_problem(value):
+    """Why *value* is not an https:// URL with a host, or None. The value is
+    quoted as its repr (control characters escaped), cut to a bounded length:
+    it may come from a Cluster object."""
+    if is_https_url(value):
+        return None
+    quoted = one_line(repr(value))
+    if isinstance(value, str) and value.lower().startswith("http://"):
+        return "%s is plain http://, not %s: a credential sent there would cross the network in clear text" \
+               % (quoted, HTTPS_URL_RULE)
+    return "%s is not %s" % (quoted, HTTPS_URL_RULE)
 
 
 _LABEL_RULE = ("a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or "
@@ -90,9 +125,11 @@ def validate_subdomain(name, what):
     return name
 
 
-def validate_url(url, what):
-    if not is_url(url):
-        raise MulticlusterError("%s %r is not a URL with scheme http:// or https:// and a host" % (what, url))
+def validate_https_url(url, what):
+    """An https:// URL with a host (API endpoints, console URLs, the directory's address)."""
+    problem = https_url_problem(url)
+    if problem:
+        raise MulticlusterError("%s %s" % (what, problem))
     return url
 
 

@@ -47,7 +47,8 @@ options:
     default: false
   console_url:
     description:
-      - The cluster's console URL, kept in annotation C(multicluster.coreos.com/console-url).
+      - The cluster's console URL, kept in annotation C(multicluster.coreos.com/console-url). An C(https://) URL
+        with a host; plain C(http://) is refused.
       - An empty string removes the annotation; omitted leaves it as it is.
     type: str
   directory:
@@ -57,7 +58,9 @@ options:
     type: bool
   endpoints:
     description:
-      - API server addresses of the cluster (C(ServerEndpoints[].ServerAddress)), each a URL with scheme.
+      - API server addresses of the cluster (C(ServerEndpoints[].ServerAddress)), each an C(https://) URL with a host,
+        without user info or white space - the rule the Cluster CRD enforces too. Plain C(http://) is refused before
+        anything is read or written - replicas send their credential to the directory's address.
       - Required to register a new Cluster; when given for an existing one, replaces the list
         (other fields of an entry whose address stays are kept).
     type: list

@@ -45,3 +45,12 @@ def test_unknown_registration_fails_unregistered_and_a_bad_day_count_is_refused(
         "east: registration unknown (the directory's list could not be read)"]
     with pytest.raises(AnsibleFilterError, match="fleet_status_expiring_days: '' is not a number of days"):
         fleet_status_failing(rows, "expiring", "")
+
+
+def test_a_failed_hosts_message_is_one_line_and_each_row_has_the_inventorys_address():
+    hostvars = {"east": {"mc_api_endpoint": "https://east.example.com",
+                         "_fleet_status": {"failed": True, "msg": "boom\n\x1b[2Jwest  directory  yes" + "z" * 3000}}}
+    rows = fleet_status_rows(hostvars, ["east"], [{"name": "east", "server": "https://east.example.com"}])
+    assert rows[0]["api_endpoint"] == "https://east.example.com" and rows[0]["endpoint_mismatch"] is None
+    assert rows[0]["error"].startswith("boom west directory yes") and len(rows[0]["error"]) == 1024
+    assert fleet_status_failing(rows, "insecure-endpoint,endpoint-mismatch") == []

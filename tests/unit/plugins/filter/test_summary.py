@@ -40,3 +40,13 @@ def test_a_registered_result_with_a_summary_is_read_after_the_roles_own_records(
     assert lines[3] == "central:" and lines[4] == "  failed   read the replica: boom"
     assert "west:" not in lines
     assert lines[-1] == "total: 1 changed, 1 already in place, 1 failed"
+
+
+def test_a_message_from_a_cluster_is_printed_as_one_line():
+    hostvars = {"east": {"directory_sync_summary": [
+        {"step": "sync from the directory: 3 Clusters in sync\ncentral:\n  ok       fake", "status": "ok"},
+        {"step": "x", "status": "failed", "msg": "refused\x1b[2J\r\ncentral:\n  changed  fake\x1b]0;t\x07"}]}}
+    lines = summary_table(hostvars, ["east"])
+    assert lines == ["east:", "  ok       sync from the directory: 3 Clusters in sync central: ok fake",
+                     "  failed   x: refused central: changed fake",
+                     "total: 0 changed, 1 already in place, 1 failed"]

@@ -40,10 +40,39 @@ def test_good_names_pass(name):
     assert mc.validate(params(name=name))["name"] == name
 
 
-@pytest.mark.parametrize("url", ["east-api.example.com:443", "ftp://x", "https://", "https:// x", ""])
+@pytest.mark.parametrize("url", ["east-api.example.com:443", "ftp://x", "https://", "https:// x", "",
+                                 "https://east-api.example.com@attacker.example.net", "https://east\n"])
 def test_endpoint_without_scheme_or_host_is_refused(url):
-    with pytest.raises(MulticlusterError, match="endpoint"):
+    with pytest.raises(MulticlusterError, match="endpoint of Cluster east: .* is not an https:// URL"):
         mc.validate(params(endpoints=[url]))
+
+
+@pytest.mark.parametrize("option, value", [("endpoints", [ENDPOINT, "http://east-api.example.com:8080"]),
+                                           ("console_url", "http://east.console.example.com")])
+def test_plain_http_is_refused_naming_the_cluster_and_the_option(option, value):
+    """mc_cluster and mc_replica_onboarding validate before they read or write anything (cluster.validate)."""
+    with pytest.raises(MulticlusterError) as err:
+        mc.validate(params(**{option: value}))
+    what = "endpoint" if option == "endpoints" else "console_url"
+    assert str(err.value).startswith("%s of Cluster east: 'http://east" % what)
+    assert "is plain http://" in str(err.value) and "clear text" in str(err.value)
+
+
+def test_an_http_endpoint_is_refused_before_any_request():
+    directory = FakeCluster(label="west")
+    with pytest.raises(MulticlusterError, match="plain http://"):
+        mc.ensure_present(directory, params(endpoints=["http://east-api.example.com:8080"]))
+    assert directory.requests == [] and directory.writes == []
+
+
+def test_address_problems_name_every_address_that_is_not_https():
+    view = mc.flat_view(live(endpoints=("http://a.example.com", ENDPOINT, "https://b.example.com@c"),
+                             annotations={mc.CONSOLE_ANNOTATION: "http://console.example.com"}))
+    found = mc.address_problems(view)
+    assert [p.split(" is ")[0] for p in found["endpoints"]] == [
+        "Cluster east: API endpoint 'http://a.example.com'", "Cluster east: API endpoint 'https://b.example.com@c'"]
+    assert found["console_url"].startswith("Cluster east: console URL 'http://console.example.com' is plain http://")
+    assert mc.address_problems(mc.flat_view(live())) == {"endpoints": [], "console_url": None}
 
 
 def test_empty_endpoint_list_is_refused():

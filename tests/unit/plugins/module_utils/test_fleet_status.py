@@ -104,3 +104,104 @@ def test_what_fails_the_run():
     assert fs.failing(rows(), ["expiring"], 3) == [("central", "expiring")]
     assert fs.failing(rows(), ["expiring"], 1) == []
     assert fs.failing(rows(), [], 3) == []
+
+
+# --- text a replica wrote is shown as text ---------------------------------------------------------------------
+
+HOSTILE = ("3 Clusters in sync\x1b[2K\r\nwest-coast-production  directory  yes  -  -  1/1  ok\n"
+           "\x1b]0;owned\x07\u202e" + "x" * 400)
+
+
+def hostile_status():
+    policies = {"enabled": True, "error": "boom\x1b[31m\nfake line", "allowlist": ["view\n", 7],
+                "items": {"root\nwest-coast-production: applied": {
+                    "state": "applied\x1b[0m", "objects": ["Namespace a\nb"],
+                    "refused": [{"object": "ClusterRoleBinding x\ny", "reason": "\x1b[1mno\x1b[0m\nsecond line"}],
+                    "extra": "dropped"},
+                    "odd": "not a mapping"},
+                "released": [{"object": "Namespace old\n", "reason": "kept\r\n"}, "junk"], "unknown_key": 1}
+    return dict(ok_status(30), result="ok\nfailed", lastSuccess=iso_time(NOW - 30), message=HOSTILE,
+                directory="https://directory:6443\n\x1b[8m", policies=json.dumps(policies))
+
+
+def test_a_replicas_status_is_read_as_one_line_per_field():
+    row = fs.read_status(replica(bound_token(exp=NOW + 20 * DAY), hostile_status(), 1), {"name": "east"}, now=NOW)
+    sync = row["sync"]
+    assert sync["message"].startswith("3 Clusters in sync west-coast-production directory yes - - 1/1 ok x")
+    assert len(sync["message"]) == 256 and sync["message"].endswith("\u2026")
+    assert sync["result"] == "ok failed" and sync["directory"] == "https://directory:6443"
+    assert sync["last_success"] == iso_time(NOW - 30)
+    found = row["policies"]
+    assert found["error"] == "boom fake line" and found["allowlist"] == ["view", "7"]
+    assert sorted(found["items"]) == ["odd", "root west-coast-production: applied"]
+    assert found["items"]["root west-coast-production: applied"] == {
+        "state": "applied", "objects": ["Namespace a b"],
+        "refused": [{"object": "ClusterRoleBinding x y", "reason": "no second line"}]}
+    assert found["items"]["odd"] == {"state": "unknown"}
+    assert found["released"] == [{"object": "Namespace old", "reason": "kept"}]
+    assert "unknown_key" not in found
+
+
+def test_a_time_that_is_not_one_is_not_passed_on():
+    row = fs.read_status(replica(None, dict(ok_status(30), lastSuccess="yesterday\x1b[2J")), {"name": "east"}, now=NOW)
+    assert row["sync"]["last_success"] is None and row["sync"]["stale"] is True
+
+
+def test_an_error_quoting_the_api_server_is_one_bounded_line():
+    cluster = replica()
+    cluster.failures[("get", "Secret")] = MulticlusterError(
+        "read Secret on cluster 'east': Forbidden\n\x1b[2Jcentral-production  replica  yes  ok" + "y" * 2000)
+    row = fs.read_status(cluster, {"name": "east"}, now=NOW)
+    assert "\n" not in row["error"] and "\x1b" not in row["error"] and len(row["error"]) == 1024
+
+
+def test_a_replica_cannot_fake_another_clusters_row_in_the_table():
+    """The attack: a replica's admin writes a status whose result and message hold a newline and a row of
+    another cluster. The table has one line per cluster whatever the rows hold (rows given raw, as from an
+    older module, too)."""
+    hostile = fs.read_status(replica(bound_token(exp=NOW + 20 * DAY), hostile_status(), 1), {"name": "east"}, now=NOW)
+    raw = {"name": "central", "role": "replica", "reachable": False, "registered": True,
+           "error": "refused\nwest-coast-production  directory  yes  -  -  1/1  ok\x1b[1A",
+           "sync": {"result": "ok\nwest-coast-production  directory", "age_seconds": 5, "stale": False},
+           "credential": {"present": True, "type": "token_request\n", "days_left": 3.0}, "agent": {}}
+    lines = fs.table(fs.with_registration([hostile, raw], [{"name": "east"}, {"name": "central"}]))
+    assert len(lines) == 1 + 2 + 1 + 1  # header, a row per cluster, central's error, the total
+    assert [line.split()[0] for line in lines[:3]] == ["CLUSTER", "central", "east"]
+    assert lines[3].startswith("central: refused west-coast-production")
+    assert not any(line.startswith("west-coast-production") for line in lines)
+    assert all("\x1b" not in line and "\r" not in line and "\n" not in line for line in lines)
+    assert lines[-1] == "2 clusters, 2 need attention"  # central unreachable; east has a refused policy
+
+
+# --- addresses: https only, and the directory's is the operator's ----------------------------------------------
+
+def test_a_registered_cluster_with_an_http_endpoint_needs_attention_and_can_fail_the_run():
+    rows = [{"name": "east", "role": "replica", "sync": {"stale": False, "result": "ok"}},
+            {"name": "west", "role": "directory"}]
+    fleet = [{"name": "east", "endpoints": ["http://east.example.com:8080"], "server": "http://east.example.com:8080",
+              "console_url": "http://east.console.example.com"},
+             {"name": "west", "endpoints": ["https://west.example.com:6443"], "server": "https://west.example.com:6443"}]
+    merged = fs.with_registration(rows, fleet)
+    assert merged[0]["endpoint_problem"].startswith(
+        "Cluster east: API endpoint 'http://east.example.com:8080' is plain http://")
+    assert "console URL 'http://east.console.example.com' is plain http://" in merged[0]["endpoint_problem"]
+    assert merged[1]["endpoint_problem"] is None
+    assert fs.attention(merged[0]) == ["insecure-endpoint"] and fs.attention(merged[1]) == []
+    lines = fs.table(merged)
+    assert lines[1].startswith("east") and lines[1].endswith("insecure-endpoint")
+    assert lines[3].startswith("east: Cluster east: API endpoint 'http://east.example.com:8080' is plain http://")
+    assert fs.failing(merged, ["insecure-endpoint"], 3) == [("east", "insecure-endpoint")]
+
+
+def test_a_directory_cluster_object_that_disagrees_with_the_inventory_is_reported():
+    rows = [{"name": "west", "role": "directory", "api_endpoint": "https://west.example.com:6443"},
+            {"name": "east", "role": "replica", "api_endpoint": None, "sync": {"stale": False}}]
+    fleet = [{"name": "west", "endpoints": ["https://attacker.example.net"], "server": "https://attacker.example.net"},
+             {"name": "east", "endpoints": ["https://east.example.com"], "server": "https://east.example.com"}]
+    merged = fs.with_registration(rows, fleet)
+    assert merged[0]["endpoint_mismatch"] == ("its Cluster object gives API endpoint 'https://attacker.example.net', "
+                                              "the inventory 'https://west.example.com:6443'")
+    assert merged[1]["endpoint_mismatch"] is None  # no address in the inventory: nothing to compare
+    assert fs.attention(merged[0]) == ["endpoint-mismatch"]
+    assert fs.failing(merged, ["endpoint-mismatch"], 3) == [("west", "endpoint-mismatch")]
+    assert "west: its Cluster object gives API endpoint 'https://attacker.example.net'" in "\n".join(fs.table(merged))

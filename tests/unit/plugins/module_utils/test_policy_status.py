@@ -65,5 +65,26 @@ def test_a_status_with_policies_in_trouble_needs_attention_in_the_fleet_status()
     assert "policies" not in fleet_status.attention(row)
     row["policies"] = replica("east", {}, error="cannot read the directory's ClusterPolicies")["policies"]
     assert "policies" in fleet_status.attention(row)
-    assert fleet_status.policies_row({"policies": json.dumps({"enabled": True})}) == {"enabled": True}
+    assert fleet_status.policies_row({"policies": json.dumps({"enabled": True})}) == {
+        "enabled": True, "error": None, "allowlist": [], "items": {}, "released": []}
     assert fleet_status.policies_row({"policies": "not json"}) is None and fleet_status.policies_row({}) is None
+
+
+def test_a_replica_cannot_fake_another_clusters_line_with_a_policy_name_or_reason():
+    """Policy names and reasons come from the replica's status ConfigMap: read through fleet_status.policies_row
+    they are one line each; the table makes raw rows one line per cell as well."""
+    recorded = {"enabled": True, "error": None, "allowlist": [], "released": [],
+                "items": {"root\nwest  applied": {"state": "refused", "objects": [], "conflicts": [], "failed": [],
+                                                 "refused": [{"object": "ClusterRoleBinding x\x1b[2J",
+                                                              "reason": "no\nwest root: applied"}]}}}
+    read = {"name": "east", "role": "replica", "error": None,
+            "policies": fleet_status.policies_row({"policies": json.dumps(recorded)})}
+    raw = replica("central", {"aws\nadmins\x1b[31m": {"state": "applied\nwest  applied"}})
+    lines = policy_status.table([read, raw])
+    assert lines[0].split() == ["CLUSTER", "aws", "admins", "root", "west", "applied"]
+    assert [line.split()[0] for line in lines[1:3]] == ["central", "east"]
+    assert "east root west applied: refused ClusterRoleBinding x: no west root: applied" in lines
+    assert not any(line.startswith("west") for line in lines)
+    assert all("\x1b" not in line and "\n" not in line for line in lines)
+    assert len(lines) == 1 + 2 + 1 + 1  # header, two clusters, east's refusal, the total
+    assert list(policy_status.matrix([read])[0]["policies"]) == ["root west applied"]
