@@ -18,6 +18,13 @@ It runs the engine of directory_sync (the one mc_directory_sync runs once):
 * on failure, jittered exponential backoff (1 s doubling to --backoff-max);
 * the directory kubeconfig is a file (the directory-sync Secret mounted in
   the pod): when its content changes it is reloaded and a sync runs at once;
+* the directory is refused, nothing on the replica changed and the status
+  says why, when it holds more Clusters than --max-clusters (10,000) or
+  ClusterPolicies than --max-cluster-policies (1,000), a policy with more
+  namespaces than --max-policy-namespaces (100), or an object larger than
+  --max-object-bytes (256 KiB as the sync keeps it); its lists are read a page
+  at a time, each object stripped to what the sync uses as it arrives, and
+  the reading stops at the limit (sync_plan.Limits);
 * HTTP /healthz answers 200 when the last sync succeeded and did so within
   --health-window seconds (default twice the resync period), else 503;
   /livez answers 200 while the sync loop runs (for a liveness probe that
@@ -36,6 +43,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -48,9 +56,12 @@ from ansible_collections.coreos.multicluster.agent.loop import (
 from ansible_collections.coreos.multicluster.agent.metrics import new_metrics
 from ansible_collections.coreos.multicluster.agent.watcher import Watcher, k8s_watch
 from ansible_collections.coreos.multicluster.plugins.module_utils.client import DEFAULT_REQUEST_TIMEOUT, ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.retries import Backoff
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import DEFAULT_STATUS_INTERVAL, SOURCES
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
+    DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES,
+    DEFAULT_STATUS_INTERVAL, SOURCES, Limits)
 
 DEFAULT_CREDENTIAL_FILE = "/etc/directory-sync/kubeconfig"
 DEFAULT_HEALTH_PORT = 8080
@@ -86,6 +97,15 @@ def parse_args(argv=None):
                         help="longest wait between retries after failures (default %(default)s)")
     parser.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
                         help="seconds an API call may take, retries included (default %(default)s)")
+    parser.add_argument("--max-clusters", type=int, default=DEFAULT_MAX_CLUSTERS,
+                        help="refuse a directory holding more Clusters (default %(default)s)")
+    parser.add_argument("--max-cluster-policies", type=int, default=DEFAULT_MAX_CLUSTER_POLICIES,
+                        help="refuse a directory holding more ClusterPolicies (default %(default)s)")
+    parser.add_argument("--max-policy-namespaces", type=int, default=DEFAULT_MAX_POLICY_NAMESPACES,
+                        help="refuse a directory with a ClusterPolicy of more namespaces (default %(default)s)")
+    parser.add_argument("--max-object-bytes", type=int, default=DEFAULT_MAX_OBJECT_BYTES,
+                        help="refuse a directory with a larger object, counted as JSON of the fields the sync "
+                             "keeps (default %(default)s)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     for option in ("resync_period", "reload_interval", "backoff_max", "request_timeout"):
@@ -93,6 +113,11 @@ def parse_args(argv=None):
             parser.error("--%s must be more than 0" % option.replace("_", "-"))
     if args.status_interval < 0:
         parser.error("--status-interval must be 0 or more")
+    try:
+        args.limits = Limits(args.max_clusters, args.max_cluster_policies, args.max_policy_namespaces,
+                             args.max_object_bytes)
+    except ValueError as exc:
+        parser.error("--" + str(exc).replace("_", "-"))
     return args
 
 
@@ -114,7 +139,7 @@ def main(argv=None, stream=None):
     agent = Agent(replica, CredentialFile(args.directory_kubeconfig), resync=args.resync_period,
                   status_interval=args.status_interval, reload_interval=args.reload_interval,
                   backoff=Backoff(1.0, args.backoff_max), health=health, request_timeout=args.request_timeout,
-                  metrics=metrics)
+                  metrics=metrics, sync_fn=functools.partial(sync, limits=args.limits, diff=False))
     kinds = []
     for source in SOURCES:
         kinds.extend(kind for kind in source.reads if kind not in kinds)
@@ -132,7 +157,7 @@ def main(argv=None, stream=None):
     signal.signal(signal.SIGINT, on_signal)
 
     log(logging.INFO, "started", replica=replica.label, directory_kubeconfig=args.directory_kubeconfig,
-        health_port=server.server_port, resync_period=args.resync_period)
+        health_port=server.server_port, resync_period=args.resync_period, limits=args.limits.options())
     if not metrics.available:
         log(logging.WARNING, "the prometheus_client Python library is not installed: /metrics answers 503")
     for watcher in agent.watchers:

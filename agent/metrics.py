@@ -30,10 +30,11 @@ CREDENTIAL_REFUSED = "credential_refused"        # the directory answered 401 or
 CREDENTIAL_UNUSABLE = "credential_unusable"      # the kubeconfig file cannot be read, parsed or used
 DIRECTORY_UNREACHABLE = "directory_unreachable"  # timeout, connection or TLS error, 429/5xx
 DIRECTORY_API_MISSING = "directory_api_missing"  # 404: the directory has no Cluster API
+DIRECTORY_OVER_LIMIT = "directory_over_limit"    # more objects, or larger ones, than the replica accepts
 REPLICA_ERROR = "replica_error"                  # the directory was read, the replica failed
 OTHER = "other"
-REASONS = (CREDENTIAL_REFUSED, CREDENTIAL_UNUSABLE, DIRECTORY_UNREACHABLE, DIRECTORY_API_MISSING, REPLICA_ERROR,
-           OTHER)
+REASONS = (CREDENTIAL_REFUSED, CREDENTIAL_UNUSABLE, DIRECTORY_UNREACHABLE, DIRECTORY_API_MISSING,
+           DIRECTORY_OVER_LIMIT, REPLICA_ERROR, OTHER)
 
 UNAVAILABLE = "/metrics is not available: the prometheus_client Python library is not installed\n"
 _VERSION_LINE = re.compile(r"""^version:\s*["']?([0-9A-Za-z.+-]+)""", re.MULTILINE)
@@ -58,6 +59,8 @@ def sync_error_reason(exc):
     """The reason label of a failed sync, from the exception's type and details (never its text)."""
     if isinstance(exc, DirectoryError):
         details = exc.details or {}
+        if details.get("limit"):
+            return DIRECTORY_OVER_LIMIT
         status = details.get("status")
         if status in (401, 403):
             return CREDENTIAL_REFUSED

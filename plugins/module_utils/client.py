@@ -70,14 +70,39 @@ def _noun(action, kind):
     return kind.plural if action == "list" else kind.kind
 
 
-def _decode(response):
-    """The JSON body of a raw (not preloaded) response, as a dict."""
+class TooLargeError(MulticlusterError):
+    """An answer larger than the caller's bound: not read to its end, not retried."""
+
+
+_CHUNK = 64 * 1024
+
+
+def _read_bounded(response, max_bytes):
+    """The body, read in chunks; None as soon as it passes *max_bytes* (the
+    connection is then closed, not returned to the pool half read)."""
+    chunks, size = [], 0
+    while True:
+        chunk = response.read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            response.close()
+            return None
+        chunks.append(chunk)
+
+
+def _decode(response, max_bytes=None):
+    """The JSON body of a raw (not preloaded) response, as a dict; None when
+    it is larger than *max_bytes* (when given)."""
     try:
-        data = response.data
+        data = response.data if max_bytes is None else _read_bounded(response, max_bytes)
     finally:
         release = getattr(response, "release_conn", None)
         if release is not None:
             release()
+    if data is None:
+        return None
     if not data:
         return {}
     if isinstance(data, bytes):
@@ -209,9 +234,10 @@ class ClusterClient(object):
         return api_request(self.api_client, method, path, pairs, body, content_type, timeout)
 
     def _do(self, action, kind, verb, namespace=None, name=None, body=None, query=None, on_not_found=None,
-            what=None):
+            what=None, max_bytes=None):
         """One verb on one kind, bounded and retried; a dict back. on_not_found(first try?)
-        gives the value of a 404 about the object itself (None: it is an error)."""
+        gives the value of a 404 about the object itself (None: it is an error). An
+        answer larger than *max_bytes* (when given) raises TooLargeError."""
         kind = _kinds.lookup(kind)
         if kind.parent:  # a subresource: *name* is its parent's
             path = _kinds.resource_path(kind, namespace, parent=name)
@@ -226,11 +252,17 @@ class ClusterClient(object):
         def attempt(request_timeout):
             tries.append(1)
             try:
-                return _decode(self._send(_METHODS[verb], path, query, body, content_type, request_timeout))
+                found = _decode(self._send(_METHODS[verb], path, query, body, content_type, request_timeout),
+                                max_bytes)
             except Exception as exc:  # pylint: disable=broad-except
                 if on_not_found is not None and is_not_found(exc):
                     return on_not_found(len(tries) == 1)
                 raise
+            if found is None:
+                raise TooLargeError("%s on cluster '%s': the answer is larger than %d bytes" % (
+                    " ".join(part for part in (action, _noun(action, kind), what) if part), self.label, max_bytes),
+                    cluster=self.label, details={"max_bytes": max_bytes})
+            return found
         if what is None:
             what = _kinds.display(namespace, name if name is not None else (body or {}).get("metadata", {}).get("name"))
         return self.run(action, kind, what, attempt)
@@ -245,8 +277,18 @@ class ClusterClient(object):
     def list(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=PAGE_SIZE):
         """(items sorted by namespace and name, resourceVersion of the list),
         every page of it."""
+        items, version = [], None
+        for page, version in self.pages(kind, namespace, label_selector, field_selector, page_size):
+            items.extend(page)
+        return sorted(items, key=_kinds.key_of), version
+
+    def pages(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=PAGE_SIZE,
+              max_bytes=None):
+        """The pages of a list as they arrive, each (items, resourceVersion of
+        the list so far): a caller that stops iterating stops the reading. A
+        page larger than *max_bytes* (when given) raises TooLargeError."""
         kind = _kinds.lookup(kind)
-        items, token, version = [], None, None
+        token, version = None, None
         what = ("in namespace %s" % namespace) if namespace else ""
         if label_selector:
             what = (what + " " if what else "") + "with labels %s" % label_selector
@@ -258,13 +300,13 @@ class ClusterClient(object):
                 query["label_selector"] = label_selector
             if field_selector:
                 query["field_selector"] = field_selector
-            page = self._do("list", kind, "list", namespace, query=query, what=what)
-            items.extend(page.get("items") or [])
+            page = self._do("list", kind, "list", namespace, query=query, what=what, max_bytes=max_bytes)
             meta = page.get("metadata") or {}
             version = meta.get("resourceVersion") or version
             token = meta.get("continue")
+            yield page.get("items") or [], version
             if not token:
-                return sorted(items, key=_kinds.key_of), version
+                return
 
     def create(self, body, parent=None):
         """Create *body*; AlreadyExistsError when it exists (not retried).
@@ -373,4 +415,4 @@ class ClusterClient(object):
             yield event.get("type"), obj if isinstance(obj, dict) else {}
 
 
-__all__ = ["ClusterClient", "HAS_KUBERNETES", "DEFAULT_REQUEST_TIMEOUT"]
+__all__ = ["ClusterClient", "HAS_KUBERNETES", "DEFAULT_REQUEST_TIMEOUT", "TooLargeError"]

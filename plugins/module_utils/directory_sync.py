@@ -27,6 +27,7 @@ import json
 import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import compare
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import TooLargeError
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
     AlreadyExistsError, MulticlusterError, api_reason, http_status, is_missing_type)
 from ansible_collections.coreos.multicluster.plugins.module_utils import policies
@@ -38,14 +39,19 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies impor
 from ansible_collections.coreos.multicluster.plugins.module_utils.policy_sync import (
     PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
-    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_FAILED, RESULT_OK, SOURCES, STATUS_CONFIG_MAP,
-    STATUS_NAMESPACE, counts_of, desired_status_map, is_held, owned, plan_source, plan_status, prepared,
-    status_content, status_content_changed, success_message, terminating)
+    DEFAULT_STATUS_INTERVAL, DIRECTORY_PAGE_SIZE, MANAGED_SELECTOR, RESULT_FAILED, RESULT_OK, SOURCES,
+    STATUS_CONFIG_MAP, STATUS_NAMESPACE, Limits, counts_of, desired_status_map, is_held, kept, over_limit, owned,
+    page_too_large, plan_source, plan_status, prepared, status_content, status_content_changed, success_message,
+    terminating, too_many)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_secret
 
 
 class DirectoryError(MulticlusterError):
     """The directory could not be read: nothing on the replica was changed."""
+
+
+class OverLimit(MulticlusterError):
+    """The directory holds more than the replica accepts (sync_plan.Limits): nothing on the replica was changed."""
 
 
 class Cancelled(Exception):
@@ -70,18 +76,44 @@ def directory_reason(exc):
     return "cannot read the directory: %s" % reason if status else reason
 
 
-def read_directory(directory, sources=SOURCES):
+def read_kind(directory, kind, limits):
+    """(the objects of *kind* in the directory as the sync keeps them
+    (sync_plan.kept), sorted; the list's resourceVersion). Read a page at a
+    time, each object stripped as its page arrives; OverLimit as soon as one
+    object, one page or the count passes *limits* (nothing more is read)."""
+    items, version = [], None
+    most = limits.count_of(kind)[0]
+    try:
+        for page, version in directory.pages(kind, page_size=DIRECTORY_PAGE_SIZE, max_bytes=limits.page_bytes()):
+            for obj in page:
+                if len(items) == most:
+                    raise OverLimit(too_many(kind, limits), details={"limit": limits.count_of(kind)[1]})
+                obj = kept(obj)
+                problem = over_limit(kind, obj, limits)
+                if problem is not None:
+                    raise OverLimit(problem[1], details={"limit": problem[0]})
+                items.append(obj)
+    except TooLargeError:
+        raise OverLimit(page_too_large(kind, limits), details={"limit": "max_object_bytes"}) from None
+    return sorted(items, key=key_of), version
+
+
+def read_directory(directory, sources=SOURCES, limits=None):
     """({kind name: items} of every kind the sources read, {plural:
     resourceVersion} (for a watch), {kind name: reason} of the optional kinds
     that could not be read (their items are None)). Errors reading a kind
-    that is not optional are the client's."""
+    that is not optional are the client's; a directory over *limits* (default
+    Limits()) raises OverLimit, whether the kind is optional or not."""
+    limits = limits or Limits()
     snapshot, versions, errors = {}, {}, {}
     for source in sources:
         for kind in source.reads:
             if kind.kind in snapshot:
                 continue
             try:
-                snapshot[kind.kind], versions[kind.plural] = directory.list(kind)
+                snapshot[kind.kind], versions[kind.plural] = read_kind(directory, kind, limits)
+            except OverLimit:
+                raise
             except MulticlusterError as exc:
                 if kind not in getattr(source, "optional", ()):
                     raise
@@ -178,10 +210,11 @@ def _remove(replica, source, have):
     return ("deleted" if replica.delete(source.target, name, namespace or None) else None), None
 
 
-def apply_plans(replica, sources, plans, cancel=None):
+def apply_plans(replica, sources, plans, cancel=None, diff=True):
     """Carry out the plans (server-side dry run in check mode). Returns
     {source name: {created, updated, deleted, unchanged, conflicts: [keys], failed and released: [(key,
-    reason)], before: {}, after: {}}}."""
+    reason)], before: {}, after: {}}}; before and after (the objects written, for a diff) stay empty
+    with diff=False."""
     done = dict((s.name, _empty()) for s in sources)
     dry_namespaces = set()  # created by a dry run only: what goes in them cannot be tried
 
@@ -194,7 +227,7 @@ def apply_plans(replica, sources, plans, cancel=None):
             out["conflicts"].append(key)
             return
         out[outcome].append(key)
-        if outcome != "unchanged":
+        if outcome != "unchanged" and diff:
             out["before"][display(*key)] = view(have) if outcome == "updated" else None
             out["after"][display(*key)] = view(obj)
 
@@ -232,12 +265,12 @@ def apply_plans(replica, sources, plans, cancel=None):
             outcome = attempt(source, out, key, lambda: _remove(replica, source, have))
             if outcome is None or outcome[0] is None:
                 continue
-            out["before"][display(*key)] = view(have)
+            if diff:
+                out["before"][display(*key)] = view(have)
+                out["after"][display(*key)] = ("released: " + outcome[1]) if outcome[0] == "released" else None
             if outcome[0] == "released":
                 out["released"].append((key, outcome[1]))
-                out["after"][display(*key)] = "released: " + outcome[1]
             else:
-                out["after"][display(*key)] = None
                 out["deleted"].append(key)
     return done
 
@@ -370,7 +403,7 @@ def _policy_status(plan, done, sources, settings):
 
 
 def sync(directory, replica, directory_server, sources=SOURCES, status_interval=DEFAULT_STATUS_INTERVAL,
-         now=None, cancel=None, clock=time.time):
+         now=None, cancel=None, clock=time.time, limits=None, diff=True):
     """Make the replica hold what the directory says; record the outcome.
 
     directory: a ClusterClient of the directory (only read). replica: a
@@ -380,15 +413,18 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     same per source), policies (the per-policy status, or None without
     policy sources), counts, status, directory_server, resource_versions (of
     the directory lists, for a watch) and diff. Raises DirectoryError when the directory
-    cannot be read (after recording the failure), MulticlusterError for
-    failures on the replica."""
+    cannot be read or holds more than *limits* (sync_plan.Limits, default its
+    defaults) allow (after recording the failure; its details then name the
+    option in "limit"), MulticlusterError for failures on the replica.
+    With diff=False (the agent) the objects written are not kept for the
+    diff, which is then empty."""
     now = clock() if now is None else now
     nouns = [s.noun[1] for s in sources if not getattr(s, "policy", False)]
     nouns += ["Cluster Policies"] if any(getattr(s, "policy", False) for s in sources) else []
     action = "sync %s from directory '%s' to cluster '%s'" % (" and ".join(nouns), directory_server, replica.label)
     dry = replica.check_mode
     try:
-        snapshot, versions, optional_errors = read_directory(directory, sources)
+        snapshot, versions, optional_errors = read_directory(directory, sources, limits)
     except MulticlusterError as exc:  # the resource layer words every API and network error as one
         reason = directory_reason(exc)
         details = {"directory_server": directory_server}
@@ -420,7 +456,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
             context["policies"] = _plan_policies(replica, snapshot, settings, name, held)
         plans = dict((s.name, plan_source(s, s.desired(snapshot, context), held[s.name], directory_server))
                      for s in sources)
-        done = apply_plans(replica, sources, plans, cancel)
+        done = apply_plans(replica, sources, plans, cancel, diff)
     except Cancelled:
         raise
     except MulticlusterError as exc:

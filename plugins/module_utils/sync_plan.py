@@ -62,23 +62,32 @@ class ClusterSource(object):
         return [copy_object(obj) for obj in snapshot[CLUSTER.kind]]
 
 
-def copy_object(obj):
-    """An object as the directory holds it, without what the server or tools own."""
+def kept(obj):
+    """What the sync uses of an object read from the directory (apiVersion,
+    kind, name, namespace, labels, annotations other than tools' ones, and the
+    top-level fields other than status): the rest (managedFields, status,
+    kubectl's last-applied-configuration, ...) is dropped as each page of a
+    list arrives. The values are *obj*'s own, not copies."""
     meta = obj.get("metadata") or {}
-    copied = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": {"name": meta.get("name")}}
+    stripped = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": {"name": meta.get("name")}}
     if meta.get("namespace"):
-        copied["metadata"]["namespace"] = meta["namespace"]
+        stripped["metadata"]["namespace"] = meta["namespace"]
     labels = dict(meta.get("labels") or {})
     annotations = dict((k, v) for k, v in (meta.get("annotations") or {}).items()
                        if not k.startswith(_TOOL_ANNOTATION_PREFIXES))
     if labels:
-        copied["metadata"]["labels"] = labels
+        stripped["metadata"]["labels"] = labels
     if annotations:
-        copied["metadata"]["annotations"] = annotations
+        stripped["metadata"]["annotations"] = annotations
     for key, value in obj.items():
         if key not in _TOP_LEVEL_SKIPPED:
-            copied[key] = copy.deepcopy(value)
-    return copied
+            stripped[key] = value
+    return stripped
+
+
+def copy_object(obj):
+    """An object as the directory holds it, without what the server or tools own."""
+    return copy.deepcopy(kept(obj))
 
 
 class PolicySource(object):
@@ -106,11 +115,97 @@ class PolicySource(object):
         return policies.align_quantities(want, live)
 
 
+
 POLICY_SOURCES = (PolicySource(policies.NAMESPACE), PolicySource(policies.CRB), PolicySource(policies.RB),
                   PolicySource(policies.QUOTA, exact=("spec",)), PolicySource(policies.LIMITS))
 
 # Creates and updates run in this order (Namespaces before what goes in them), deletes in reverse.
 SOURCES = (ClusterSource(),) + POLICY_SOURCES
+
+
+# --- limits: what a replica accepts from the directory ----------------------------------------------
+
+DEFAULT_MAX_CLUSTERS = 10000
+DEFAULT_MAX_CLUSTER_POLICIES = 1000
+DEFAULT_MAX_POLICY_NAMESPACES = 100
+# 256 KiB: the API server's own limit for all the annotations of one object (TotalAnnotationSizeLimitB), and
+# about a hundred times a real Cluster (name, labels, a few endpoints: 0.5 to 2 KiB) or ClusterPolicy.
+DEFAULT_MAX_OBJECT_BYTES = 256 * 1024
+# Directory lists are read this many objects a page, and a page may not be larger than this many times the
+# object bound: what one page holds in memory before it is stripped is bounded too.
+DIRECTORY_PAGE_SIZE = 100
+
+
+class Limits(object):
+    """The most a replica accepts from the directory: Clusters, ClusterPolicies,
+    namespaces in one policy, and bytes of one object as the sync keeps it
+    (kept(), serialized as JSON)."""
+
+    def __init__(self, clusters=DEFAULT_MAX_CLUSTERS, cluster_policies=DEFAULT_MAX_CLUSTER_POLICIES,
+                 policy_namespaces=DEFAULT_MAX_POLICY_NAMESPACES, object_bytes=DEFAULT_MAX_OBJECT_BYTES):
+        self.clusters = clusters
+        self.cluster_policies = cluster_policies
+        self.policy_namespaces = policy_namespaces
+        self.object_bytes = object_bytes
+        for option, value in self.options().items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError("%s must be a whole number of 1 or more, not %r" % (option, value))
+
+    def options(self):
+        """{option name: value}: the names of the module options (the agent's flags are these with dashes)."""
+        return {"max_clusters": self.clusters, "max_cluster_policies": self.cluster_policies,
+                "max_policy_namespaces": self.policy_namespaces, "max_object_bytes": self.object_bytes}
+
+    def count_of(self, kind):
+        """(the most objects of *kind*, the option that sets it)."""
+        if kind is CLUSTER_POLICY:
+            return self.cluster_policies, "max_cluster_policies"
+        return self.clusters, "max_clusters"
+
+    def page_bytes(self):
+        """The largest page of a directory list read (DIRECTORY_PAGE_SIZE objects at the bound)."""
+        return DIRECTORY_PAGE_SIZE * self.object_bytes
+
+
+def serialized_size(obj):
+    """Bytes of *obj* as compact JSON (characters outside ASCII escaped: never less than its UTF-8 size)."""
+    return len(json.dumps(obj, separators=(",", ":")))
+
+
+_REFUSED = "; nothing was synced"
+
+
+def _plural(kind):
+    return kind.kind[:-1] + "ies" if kind.kind.endswith("y") else kind.kind + "s"
+
+
+def over_limit(kind, obj, limits):
+    """(option, why) one object kept from the directory (kept()) is refused, or
+    None: larger than the object bound, or a ClusterPolicy with too many namespaces."""
+    name = (obj.get("metadata") or {}).get("name")
+    size = serialized_size(obj)
+    if size > limits.object_bytes:
+        return "max_object_bytes", "%s %s in the directory is %d bytes, more than the %d this replica accepts " \
+            "(max_object_bytes)%s" % (kind.kind, name, size, limits.object_bytes, _REFUSED)
+    spec = obj.get("spec")
+    namespaces = spec.get("namespaces") if kind is CLUSTER_POLICY and isinstance(spec, dict) else None
+    if isinstance(namespaces, list) and len(namespaces) > limits.policy_namespaces:
+        return "max_policy_namespaces", "%s %s in the directory has %d namespaces, more than the %d this replica " \
+            "accepts (max_policy_namespaces)%s" % (kind.kind, name, len(namespaces), limits.policy_namespaces, _REFUSED)
+    return None
+
+
+def too_many(kind, limits):
+    """Why a directory holding more objects of *kind* than the limit is refused."""
+    most, option = limits.count_of(kind)
+    return "the directory holds more than %d %s, the most this replica accepts (%s)%s" % (
+        most, _plural(kind), option, _REFUSED)
+
+
+def page_too_large(kind, limits):
+    """Why a page of a directory list larger than limits.page_bytes() is refused."""
+    return ("a page of up to %d %s read from the directory is larger than %d bytes (%d times max_object_bytes)%s"
+            % (DIRECTORY_PAGE_SIZE, _plural(kind), limits.page_bytes(), DIRECTORY_PAGE_SIZE, _REFUSED))
 
 
 # --- the mark -----------------------------------------------------------------------------------

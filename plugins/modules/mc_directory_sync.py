@@ -48,6 +48,12 @@ description:
     It is written only when its content other than the two timestamps changes, or when the recorded
     C(lastAttempt) is at least O(status_interval) seconds old, so that a run with nothing to change writes nothing;
     the timestamps are therefore exact to within O(status_interval).
+  - B(Limits). The replica bounds what it reads from the directory. A directory holding more Clusters than
+    O(max_clusters) or ClusterPolicies than O(max_cluster_policies), a ClusterPolicy with more namespaces than
+    O(max_policy_namespaces), or an object larger than O(max_object_bytes) is refused - nothing on the replica
+    changes, the module fails naming the limit (C(details.limit)), and the failure is recorded in the status
+    ConfigMap. The directory's lists are read a page at a time, each object stripped to the fields the sync uses
+    as it arrives, and the reading stops at the limit.
 options:
   directory_kubeconfig:
     description:
@@ -71,6 +77,32 @@ options:
       - V(0) writes the timestamps on every run.
     type: int
     default: 300
+  max_clusters:
+    description:
+      - The most Clusters the directory may hold; with more, the sync is refused and nothing is changed.
+    type: int
+    default: 10000
+  max_cluster_policies:
+    description:
+      - The most ClusterPolicies the directory may hold; with more, the sync is refused and nothing is changed.
+    type: int
+    default: 1000
+  max_policy_namespaces:
+    description:
+      - The most namespaces one ClusterPolicy of the directory may list; with more, the sync is refused and nothing
+        is changed.
+    type: int
+    default: 100
+  max_object_bytes:
+    description:
+      - The largest object of the directory, in bytes of JSON of the fields the sync keeps (name, labels,
+        annotations other than C(kubectl.kubernetes.io/) ones, spec); with a larger one, the sync is refused and
+        nothing is changed.
+      - The default, 256 KiB, is the API server's own limit for the annotations of one object and about a
+        hundred times a real Cluster or ClusterPolicy. A page of the directory's lists (100 objects) may be at
+        most 100 times this as the directory sends it.
+    type: int
+    default: 262144
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - coreos.multicluster.attributes
@@ -258,6 +290,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.args_common im
 from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import directory_credential, sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
+    DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES, Limits)
 
 
 def argument_spec():
@@ -266,18 +300,32 @@ def argument_spec():
         secret_name=dict(type="str", default="directory-sync"),
         secret_namespace=dict(type="str", default="tectonic-system", no_log=False),
         status_interval=dict(type="int", default=300),
+        max_clusters=dict(type="int", default=DEFAULT_MAX_CLUSTERS),
+        max_cluster_policies=dict(type="int", default=DEFAULT_MAX_CLUSTER_POLICIES),
+        max_policy_namespaces=dict(type="int", default=DEFAULT_MAX_POLICY_NAMESPACES),
+        max_object_bytes=dict(type="int", default=DEFAULT_MAX_OBJECT_BYTES),
     )
+
+
+def limits_of(params):
+    """The Limits the module options give (MulticlusterError naming a bad one)."""
+    try:
+        return Limits(params["max_clusters"], params["max_cluster_policies"], params["max_policy_namespaces"],
+                      params["max_object_bytes"])
+    except ValueError as exc:
+        raise MulticlusterError(str(exc)) from None
 
 
 def run(module, params):
     if params["status_interval"] < 0:
         raise MulticlusterError("status_interval must be 0 or more seconds")
+    limits = limits_of(params)
     replica = module.client()
     config, server = directory_credential(replica, params["directory_kubeconfig"], params["secret_namespace"],
                                           params["secret_name"])
     module.hide_kubeconfig(config)
     directory = module.client({"kubeconfig": config})
-    result = sync(directory, replica, server, status_interval=params["status_interval"])
+    result = sync(directory, replica, server, status_interval=params["status_interval"], limits=limits)
     for name in result["conflicts"]:
         module.warn("%s exists on cluster '%s' without the app.kubernetes.io/managed-by=directory-sync label "
                     "(made there by hand): left alone" % (name if " " in name else "Cluster " + name, replica.label))

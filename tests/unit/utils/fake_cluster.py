@@ -17,8 +17,10 @@ nothing, is not a write.
 
 import copy
 import itertools
+import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import kinds as mc_kinds
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import TooLargeError
 from ansible_collections.coreos.multicluster.plugins.module_utils.policy_spec import parse_quantity
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
     AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
@@ -158,6 +160,24 @@ class FakeCluster(object):
             field, _sep, value = field_selector.partition("=")
             items = [obj for obj in items if obj.get(field) == value]
         return items, str(next(self._versions))
+
+    def pages(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500, max_bytes=None):
+        """As ClusterClient.pages: one request per page of *page_size* (a
+        continue token between them), all pages from the snapshot of the first
+        request, as the server serves them; a page whose JSON is larger than
+        *max_bytes* raises TooLargeError. .pages_served counts the pages."""
+        items, version = self.list(kind, namespace, label_selector, field_selector)
+        self.requests.pop()
+        for start in range(0, max(len(items), 1), page_size):
+            kind_ = self._check_type(kind, "list")
+            self.requests.append(("list", kind_.kind, label_selector or ""))
+            self.pages_served = getattr(self, "pages_served", 0) + 1
+            page = items[start:start + page_size]
+            if max_bytes is not None and len(json.dumps({"items": page})) > max_bytes:
+                raise TooLargeError("list %s on cluster '%s': the answer is larger than %d bytes"
+                                    % (kind_.plural, self.label, max_bytes), cluster=self.label,
+                                    details={"max_bytes": max_bytes})
+            yield page, version
 
     def create(self, body, parent=None):
         kind = self._check_type(body["kind"], "create")

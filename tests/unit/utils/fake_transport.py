@@ -17,7 +17,7 @@ Call = collections.namedtuple("Call", "method path query body content_type timeo
 
 
 class Response(object):
-    """A raw (not preloaded) urllib3-like response: .data, .release_conn();
+    """A raw (not preloaded) urllib3-like response: .data, .read(amt), .release_conn();
     .stream()/.close() for a watch, whose *lines* are its events."""
 
     def __init__(self, body=None, lines=None):
@@ -28,6 +28,13 @@ class Response(object):
 
     def release_conn(self):
         self.released = True
+
+    def read(self, amt=None):
+        """The next *amt* bytes of .data (all that is left without *amt*); .read_bytes counts them."""
+        start = getattr(self, "read_bytes", 0)
+        chunk = self.data[start:] if amt is None else self.data[start:start + amt]
+        self.read_bytes = start + len(chunk)
+        return chunk
 
     def close(self):
         self.closed = True
