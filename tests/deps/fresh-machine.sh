@@ -5,7 +5,8 @@
 # as the agent image's base is made: containers/debian.sh), run with podman; in it, a clone of this
 # repository's HEAD (what is committed: commit first), `make deps`, then `make deps` again. It fails unless
 # both succeed, the first installs every package of tests/deps/debian-packages.txt and the Kubernetes
-# source is known to apt, and the second has nothing to do and takes under 10 s. Both outputs are printed.
+# source is known to apt, and the second has nothing to do and takes under 10 s; and then the commands the
+# project runs are there (a venv with pip, and a cgo build with Go 1.19 as kubelet's). Both outputs are printed.
 #
 #   tests/deps/fresh-machine.sh [--refresh-base]    --refresh-base: make the fresh Debian again
 #
@@ -51,6 +52,17 @@ echo "=== not installed after the runs:"
 awk "!/^#/ && NF {print \$1}" tests/deps/debian-packages.txt |
   xargs dpkg-query -W -f="\${Package} \${db:Status-Abbrev}\n" 2>&1 | awk "\$2 != \"ii\""
 echo "=== apt-cache showsrc kubernetes: $(apt-cache showsrc --only-source kubernetes | sed -n "s/^Version: //p" | head -1)"
+echo "=== commands the project runs, missing:"
+for c in make git rsync etcd kubectl jq dpkg-source containerd ctr iptables conntrack ip nsenter podman mmdebstrap \
+    newuidmap shellcheck flock script timeout /usr/sbin/runc /usr/lib/go-1.19/bin/go /usr/lib/cni/bridge \
+    /usr/lib/cni/host-local /usr/lib/cni/loopback; do
+  command -v "$c" >/dev/null || echo "$c"
+done
+python3 -m venv /tmp/venv >/dev/null 2>&1 && /tmp/venv/bin/python -m pip --version >/dev/null 2>&1 || echo "python3 -m venv (with pip)"
+mkdir -p /tmp/cgo && printf "package main\n\n// int one(void) { return 1; }\nimport \"C\"\n\nfunc main() { println(C.one()) }\n" >/tmp/cgo/main.go
+(cd /tmp/cgo && CGO_ENABLED=1 GOCACHE=/tmp/cgo/cache /usr/lib/go-1.19/bin/go build -o one main.go >/dev/null 2>&1 && ./one 2>&1 | grep -qx 1) ||
+  echo "a cgo build with Go 1.19 (kubelet links with cgo)"
+echo "=== end"
 '
 mkdir -p "$WORK"
 out="$WORK/output.txt"
@@ -73,6 +85,8 @@ awk -v s="${s2:-999}" 'BEGIN {exit !(s < 10)}' || failures+=("the second make de
 sed -n '/^=== not installed after the runs:/,/^===/p' "$out" | grep -qv '^===' &&
   failures+=("packages of the list are not installed (above)")
 grep -q '^=== apt-cache showsrc kubernetes: [0-9]' "$out" || failures+=("apt does not know the Kubernetes source package")
+sed -n '/^=== commands the project runs, missing:/,/^=== end/p' "$out" | grep -qv '^===' &&
+  failures+=("commands the project runs are missing or do not work (above)")
 if [ "${#failures[@]}" -gt 0 ]; then
   printf 'fresh-machine: FAILED: %s\n' "${failures[@]}" >&2
   exit 1

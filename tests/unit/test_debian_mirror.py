@@ -47,7 +47,7 @@ def test_deb822_sources_a_deb_entry_before_a_deb_src_one(apt):
 
 
 def test_other_repositories_and_disabled_entries_are_not_debian(apt):
-    write(apt, "sources.list.d/nodesource.sources",
+    write(apt, "sources.list.d/nodejs.sources",
           "Types: deb\nURIs: https://node.example/node_20.x\nSuites: nodistro\nComponents: main\n")
     write(apt, "sources.list.d/off.sources",
           "Enabled: no\nTypes: deb\nURIs: http://off.example/debian\nSuites: bookworm\nComponents: main\n")
