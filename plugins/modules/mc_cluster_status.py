@@ -25,6 +25,11 @@ description:
   - Whether the cluster is registered in the directory, and its labels there, come from one
     M(coreos.multicluster.mc_cluster_info) on the directory (the playbook merges them), not from a request per cluster.
   - Reads only; no token is returned, only the token's type and expiry.
+  - What the replica recorded is data its admin can write - it is read into the shape below only, and each string
+    (result, message, directory, policy names, states, objects and reasons, errors) is returned as one line of
+    plain text - control characters, terminal escape sequences, newlines, tabs and bidi controls removed, cut to
+    256 characters (1024 for an error) with an ellipsis - so that no replica can run an escape sequence in a
+    console or add a row of another cluster to a report.
 options:
   name:
     description:
