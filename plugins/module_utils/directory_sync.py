@@ -122,8 +122,18 @@ def read_directory(directory, sources=SOURCES, limits=None):
 
 
 def read_replica(replica, sources=SOURCES):
-    """{source name: the objects of its target kind on the replica that carry the mark}."""
-    return dict((source.name, replica.list(source.target, label_selector=MANAGED_SELECTOR)[0]) for source in sources)
+    """{source name: the objects of its target kind on the replica that carry
+    the mark}, sorted, without their managedFields (the sync never uses them:
+    they would double what a held object costs in memory)."""
+    found = {}
+    for source in sources:
+        items = []
+        for page, dummy in replica.pages(source.target, label_selector=MANAGED_SELECTOR):
+            for obj in page:
+                (obj.get("metadata") or {}).pop("managedFields", None)
+                items.append(obj)
+        found[source.name] = sorted(items, key=key_of)
+    return found
 
 
 def directory_credential(replica, value, secret_namespace, secret_name):

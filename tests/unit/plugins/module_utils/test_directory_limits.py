@@ -284,3 +284,15 @@ def test_without_diff_the_objects_written_are_not_kept():
     assert result["deleted"] == ["c-0000"] and result["diff"] == {"before": {}, "after": {}}
     with_diff = ds.sync(directory_of(1), FakeCluster(label="west"), DIRECTORY, sources=CLUSTERS_ONLY, now=T0)
     assert list(with_diff["diff"]["after"]["clusters"]) == ["c-0000"]
+
+
+def test_the_objects_held_on_the_replica_are_read_without_their_managed_fields():
+    directory = directory_of(3)
+    replica = synced_replica(directory)
+    assert all(obj["metadata"].get("managedFields") for obj in replica.objects.values())
+    held = ds.read_replica(replica, CLUSTERS_ONLY)["clusters"]
+    assert [obj["metadata"]["name"] for obj in held] == ["c-0000", "c-0001", "c-0002"]
+    assert all("managedFields" not in obj["metadata"] and obj["metadata"]["resourceVersion"] for obj in held)
+    replica.writes[:] = []
+    again = ds.sync(directory, replica, DIRECTORY, sources=CLUSTERS_ONLY, now=T0 + 1)
+    assert again["changed"] is False and replica.writes == []
