@@ -115,7 +115,6 @@ class PolicySource(object):
         return policies.align_quantities(want, live)
 
 
-
 POLICY_SOURCES = (PolicySource(policies.NAMESPACE), PolicySource(policies.CRB), PolicySource(policies.RB),
                   PolicySource(policies.QUOTA, exact=("spec",)), PolicySource(policies.LIMITS))
 
