@@ -4,7 +4,8 @@ replica changes (its audit log shows no write but the status ConfigMap), the
 failure says why, and the next run within the limit converges."""
 
 from tests.integration.conftest import assert_writes
-from tests.integration.test_directory_sync import (  # noqa: F401 - pytest fixtures
+# directory and onboarded are the fixtures of test_directory_sync (the directory's Clusters, replica fleet[1])
+from tests.integration.test_directory_sync import (  # noqa: F401  # pylint: disable=unused-import
     PREFIX, STATUS, apply, cluster_manifest, directory, names, onboarded, status, sync_args, versions)
 
 
