@@ -2,7 +2,12 @@
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The agent's sync loop: (re)load the directory credential from its file,
-sync on start, on watch events and every resync period, back off on failure."""
+sync on start, on watch events and every resync period, back off on failure.
+
+The file is the replica's directory-sync Secret, which the replica's admins
+can write: it is data, read by kubeconfig.read_credential (one https server,
+its CA, a token), never by the kubernetes client's kubeconfig loader, which
+would run an exec plugin inside the agent's pod."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,9 +24,11 @@ from ansible_collections.coreos.multicluster.agent.metrics import NoMetrics, syn
 from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import Cancelled, record_failure, sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError, redact
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import parse_kubeconfig, resolve_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
+    MAX_CREDENTIAL_BYTES, read_credential)
 from ansible_collections.coreos.multicluster.plugins.module_utils.retries import Backoff
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import DEFAULT_STATUS_INTERVAL
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import NAMESPACE, SECRET
 
 DEFAULT_RESYNC = 60.0
 DEFAULT_RELOAD_INTERVAL = 2.0
@@ -31,8 +38,10 @@ DEBOUNCE = 0.2
 class CredentialFile(object):
     """The directory kubeconfig in a file (the mounted Secret), reloaded when its content changes."""
 
-    def __init__(self, path):
+    def __init__(self, path, namespace=NAMESPACE, secret=SECRET):
         self.path = path
+        self.namespace = namespace
+        self.secret = secret
         self.loaded = None  # fingerprint of the content last loaded
 
     def fingerprint(self):
@@ -46,18 +55,22 @@ class CredentialFile(object):
     def changed(self):
         return self.fingerprint() != self.loaded
 
-    def load(self):
-        """(kubeconfig dict, server). Raises MulticlusterError (never quoting the content)."""
+    def load(self, cluster=None):
+        """(Credential, server), read as data (kubeconfig.read_credential).
+        Raises MulticlusterError naming the file, the Secret, the replica
+        *cluster* and the refused key (never quoting the content)."""
         what = "the directory kubeconfig %s" % self.path
         try:
             with open(self.path, "rb") as handle:
-                content = handle.read()
+                content = handle.read(MAX_CREDENTIAL_BYTES + 1)
+                rest = handle.read()
         except (IOError, OSError) as exc:
             self.loaded = None
             raise MulticlusterError("cannot read %s: %s" % (what, exc.strerror or type(exc).__name__)) from None
-        self.loaded = hashlib.sha256(content).hexdigest()
-        config = parse_kubeconfig(content, what)
-        return config, resolve_kubeconfig(config, what)["server"]
+        self.loaded = hashlib.sha256(content + rest).hexdigest()
+        where = "%s (Secret %s/%s on cluster '%s')" % (what, self.namespace, self.secret, cluster or "this replica")
+        credential = read_credential(content, where, cluster)
+        return credential, credential.server
 
 
 class Agent(object):
@@ -80,8 +93,9 @@ class Agent(object):
         self.wake = threading.Event()
         self.watchers = list(watchers)
         self._sync = sync_fn
-        self._directory_factory = directory_factory or (lambda config: ClusterClient(
-            {"kubeconfig": config, "request_timeout": request_timeout}))
+        # a Credential (CredentialFile.load): built from its values, never by the kubeconfig loader
+        self._directory_factory = directory_factory or (lambda credential: ClusterClient(
+            {"kubeconfig": credential, "request_timeout": request_timeout}))
         self._record = record_fn
         self._clock = clock
         self._wall = wall
@@ -111,7 +125,7 @@ class Agent(object):
     # the loop
     def _load_credential(self, now):
         try:
-            config, self.server = self.credential.load()
+            config, self.server = self.credential.load(cluster=getattr(self.replica, "label", None))
             directory = self._directory_factory(config)
         except Exception as exc:  # pylint: disable=broad-except
             message = str(exc) if isinstance(exc, MulticlusterError) else (

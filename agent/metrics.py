@@ -75,7 +75,8 @@ def sync_error_reason(exc):
 
 
 def credential_expiry(config):
-    """The exp claim (seconds since the epoch) of the kubeconfig's user token, or None."""
+    """The exp claim (seconds since the epoch) of the credential's token (a
+    kubeconfig.Credential, or a kubeconfig read as one), or None."""
     try:
         token, dummy = current_token(config)
     except Exception:  # pylint: disable=broad-except
@@ -98,7 +99,7 @@ class NoMetrics(object):
         """A sync failed at *now*; *reason* is one of REASONS."""
 
     def credential_loaded(self, config):
-        """The directory kubeconfig *config* (a dict) was loaded and is used from now on."""
+        """The directory credential *config* (a kubeconfig.Credential) was loaded and is used from now on."""
 
     def credential_failed(self, now):
         """The directory kubeconfig could not be loaded or used: none is used any more."""

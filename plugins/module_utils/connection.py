@@ -9,6 +9,12 @@ default kubeconfig when no host is given, else the in-cluster service
 account; then explicit options override. Every client gets its own fresh
 Configuration: the kubernetes client's global default is never touched, and
 nothing is cached at module level.
+
+Those are the operator's own settings, trusted: the kubernetes client's
+kubeconfig loader reads them (and may run their exec plugins). A credential
+read from a cluster (kubeconfig.Credential, given as the kubeconfig option)
+never reaches that loader: credential_api_client builds the client from its
+server, CA, TLS server name and token alone.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +23,9 @@ __metaclass__ = type
 
 import os
 import re
+import tempfile
 import traceback
+import weakref
 
 try:
     import yaml
@@ -44,6 +52,7 @@ except ImportError:  # pragma: no cover - MulticlusterModule.requires_kubernetes
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import connection_params
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import Credential
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 NO_CLUSTER = "no cluster given: set kubeconfig, host or K8S_AUTH_* variables"
@@ -64,6 +73,8 @@ def _source(conn):
     """(kind, value, description) of where the settings come from: kind is
     'dict', 'file', 'incluster' or 'host'."""
     kubeconfig = conn.get("kubeconfig")
+    if isinstance(kubeconfig, Credential):
+        return "credential", kubeconfig, "the credential for %s" % kubeconfig.server
     if isinstance(kubeconfig, dict):
         return "dict", kubeconfig, "the kubeconfig dict"
     if kubeconfig not in (None, ""):
@@ -174,6 +185,12 @@ def build_api_client(conn):
         raise MulticlusterError("the kubernetes Python library is not installed")
     conn = connection_params(conn)
     kind, value, where = _source(conn)
+    if kind == "credential":
+        others = sorted(key for key, setting in conn.items()
+                        if setting not in (None, "") and key not in ("kubeconfig", "request_timeout"))
+        if others:  # a credential read from a cluster is all there is to its connection
+            raise MulticlusterError("%s cannot be combined with %s" % (where, ", ".join(others)))
+        return credential_api_client(value)
     configuration = k8s_client.Configuration()
     _load(kind, value, where, conn.get("context"), configuration)
     _override(conn, configuration)
@@ -217,7 +234,9 @@ def cluster_label(conn, configuration):
     current = None
     try:
         kind, value, dummy = _source(conn)
-        if kind == "dict":
+        if kind == "credential":
+            current = value.name
+        elif kind == "dict":
             current = value.get("current-context")
         elif kind == "file":
             current = (k8s_config.list_kube_config_contexts(value)[1] or {}).get("name")
@@ -226,6 +245,16 @@ def cluster_label(conn, configuration):
     if current and isinstance(current, str):
         return current
     return getattr(configuration, "host", None) or "unknown"
+
+
+def _bearer(config, token):
+    """Authenticate with *token* alone, and no retries inside urllib3."""
+    value = "Bearer " + token
+    # both keys: 'BearerToken' for current clients, 'authorization' for older ones
+    config.api_key = {"BearerToken": value, "authorization": value}
+    config.api_key_prefix = {}
+    config.refresh_api_key_hook = None
+    config.retries = 0
 
 
 def token_api_client(configuration, token):
@@ -241,7 +270,69 @@ def token_api_client(configuration, token):
     if getattr(configuration, "tls_server_name", None):
         config.tls_server_name = configuration.tls_server_name
     config.proxy = configuration.proxy
-    value = "Bearer " + token
-    config.api_key = {"BearerToken": value, "authorization": value}
-    config.retries = 0
+    _bearer(config, token)
     return k8s_client.ApiClient(config)
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _remove_on_close(api_client, path):
+    """Remove the file *path* when *api_client* is closed or collected, or at exit."""
+    cleanup = weakref.finalize(api_client, _remove, path)
+    close = api_client.close
+
+    def close_and_remove():
+        try:
+            close()
+        finally:
+            cleanup()
+    api_client.close = close_and_remove
+
+
+def _takes_ca_data(config):
+    """Whether this kubernetes client takes the CA as data (Configuration.ca_cert_data)."""
+    return hasattr(config, "ca_cert_data")
+
+
+def credential_api_client(credential):
+    """An ApiClient for a credential read from a cluster (kubeconfig.Credential),
+    built from its values alone - never through the kubernetes client's
+    kubeconfig loader, which runs exec plugins and reads files: the server,
+    the CA it holds (else the system's trust store), its TLS server name, its
+    bearer token; TLS is always verified and urllib3 never retries."""
+    if not HAS_KUBERNETES:
+        raise MulticlusterError("the kubernetes Python library is not installed")
+    if not isinstance(credential, Credential):
+        raise MulticlusterError("a credential read from a cluster must be a Credential (kubeconfig.read_credential)")
+    config = k8s_client.Configuration()
+    config.host = credential.server
+    config.verify_ssl = True
+    if credential.tls_server_name:
+        if not hasattr(config, "tls_server_name"):
+            raise MulticlusterError("the credential for %s sets tls-server-name, which this kubernetes Python "
+                                    "library cannot use: upgrade it" % credential.server)
+        config.tls_server_name = credential.tls_server_name
+    _bearer(config, credential.token)
+    pem = credential.ca_pem
+    in_file = pem and not _takes_ca_data(config)
+    if pem and not in_file:
+        config.ca_cert_data = pem.decode("ascii", "replace")
+    if not in_file:
+        return k8s_client.ApiClient(config)
+    # the file must exist before the ApiClient (its pool loads the CA when it is made)
+    fd, path = tempfile.mkstemp(prefix="mc-ca-", suffix=".crt")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        config.ssl_ca_cert = path
+        api_client = k8s_client.ApiClient(config)
+    except BaseException:
+        _remove(path)
+        raise
+    _remove_on_close(api_client, path)
+    return api_client

@@ -33,7 +33,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.errors import 
 from ansible_collections.coreos.multicluster.plugins.module_utils import policies
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, CLUSTER_POLICY, display, key_of
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
-    SECRET_KEY, load_kubeconfig_option, parse_kubeconfig, resolve_kubeconfig)
+    SECRET_KEY, load_kubeconfig_option, resolve_kubeconfig)
 from ansible_collections.coreos.multicluster.plugins.module_utils.manifests import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import materialise, not_applied
 from ansible_collections.coreos.multicluster.plugins.module_utils.policy_sync import (
@@ -43,7 +43,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan impo
     STATUS_CONFIG_MAP, STATUS_NAMESPACE, Limits, counts_of, desired_status_map, is_held, kept, over_limit, owned,
     page_too_large, plan_source, plan_status, prepared, status_content, status_content_changed, success_message,
     terminating, too_many)
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_secret
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_credential
 
 
 class DirectoryError(MulticlusterError):
@@ -137,19 +137,20 @@ def read_replica(replica, sources=SOURCES):
 
 
 def directory_credential(replica, value, secret_namespace, secret_name):
-    """(kubeconfig dict, server) of the directory: *value* (a dict, text or a
-    file's path), else the kubeconfig in the replica's sync Secret."""
+    """(credential, server) of the directory: *value* (the operator's own
+    kubeconfig: a dict, text or a file's path) as a kubeconfig dict, else the
+    Credential in the replica's sync Secret - data, read by the strict reader
+    (kubeconfig.read_credential): a kubeconfig there with anything but a
+    server, CA, TLS server name and token is refused before any request."""
     what = "directory_kubeconfig"
     if value in (None, "", {}):
-        where = display(secret_namespace, secret_name)
-        value = read_sync_secret(replica, secret_namespace, secret_name)
-        if value is None:
+        credential = read_sync_credential(replica, secret_namespace, secret_name)
+        if credential is None:
             raise MulticlusterError(
                 "read Secret %s on cluster '%s': it does not exist or has no key '%s'; store the replica's directory "
                 "credential with coreos.multicluster.mc_sync_secret, or give directory_kubeconfig"
-                % (where, replica.label, SECRET_KEY), cluster=replica.label)
-        config = parse_kubeconfig(value, "the kubeconfig in Secret %s" % where)  # content, never a path
-        return config, resolve_kubeconfig(config, "the kubeconfig in Secret %s" % where)["server"]
+                % (display(secret_namespace, secret_name), replica.label, SECRET_KEY), cluster=replica.label)
+        return credential, credential.server
     config = load_kubeconfig_option(value, what)
     return config, resolve_kubeconfig(config, what)["server"]
 

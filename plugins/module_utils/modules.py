@@ -22,7 +22,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.connection imp
     YAML_IMPORT_ERROR,
 )
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError, redact
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import user_leaves
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
+    Credential, strings_to_hide, user_leaves)
 from ansible_collections.coreos.multicluster.plugins.module_utils.redaction import secret_leaves
 
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
@@ -60,10 +61,17 @@ class MulticlusterModule(AnsibleModule):
 
     def hide_kubeconfig(self, value):
         """Hide the credentials of a kubeconfig (dict or text) the module read
-        or was given, wherever they would show (results, warnings, logs)."""
+        or was given, or the token of a Credential, wherever they would show
+        (results, warnings, logs)."""
         self.no_log_values.update(user_leaves(value))
         if isinstance(value, str) and value:
             self.no_log_values.add(value)
+
+    def hide_credential(self, value):
+        """Hide what a kubeconfig read from a cluster (text, dict or
+        Credential) holds: its token, or of one the strict reader refuses, its
+        text and its longer user strings (kubeconfig.strings_to_hide)."""
+        self.no_log_values.update(strings_to_hide(value))
 
     def _narrow(self, option, how):
         value = self.params.get(option)
@@ -92,8 +100,11 @@ class MulticlusterModule(AnsibleModule):
     def client(self, conn_params=None):
         """A ClusterClient for this module's connection options, or for a
         sub-dict of them (a second cluster, which inherits request_timeout),
-        in this module's check mode."""
+        or for a credential read from a cluster (a kubeconfig.Credential,
+        never handed to the kubeconfig loader), in this module's check mode."""
         self.requires_kubernetes()
+        if isinstance(conn_params, Credential):
+            conn_params = {"kubeconfig": conn_params}
         conn = connection_params(self.params if conn_params is None else conn_params)
         if conn.get("request_timeout") is None:
             conn["request_timeout"] = self.params.get("request_timeout")

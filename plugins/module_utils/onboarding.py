@@ -10,6 +10,12 @@ Each step is the one the small modules run (cluster.py, replica_credentials.py,
 sync_secret.py); this module only orders them, so that everything that can be
 refused is refused before the first write, and the credential never leaves
 the process (no kubeconfig passes through Ansible variables).
+
+The credential the replica holds now is read as data (kubeconfig.read_credential),
+only for its token, and never used to connect. A Secret holding anything else
+than the one accepted form (an exec plugin, a token file, ...) is no credential:
+onboarding issues a fresh one and stores it over the refused one, and says why
+(credential.reason).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -86,7 +92,8 @@ def onboard(directory, replica, params, lister=None, hide=None):
     registered = _step(STEP_REGISTER, cluster.ensure_present, directory, _cluster_params(params),
                        replica if params.get("verify_identity", True) else None)
     credential = _step(STEP_CREDENTIAL, replica_credentials.ensure_present, directory,
-                       dict(_credential_params(params), current_kubeconfig=current))
+                       dict(_credential_params(params), current_kubeconfig=current),
+                       current_what=sync_secret.sync_secret_where(replica))
     kubeconfig = credential.pop("kubeconfig")
     if kubeconfig is not None and hide:
         hide(kubeconfig)

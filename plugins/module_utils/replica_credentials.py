@@ -276,14 +276,18 @@ def _summary(settings, before, after):
     }
 
 
-def ensure_present(client, params, now=None, sleep=time.sleep, clock=time.monotonic, probe=None):
+def ensure_present(client, params, now=None, sleep=time.sleep, clock=time.monotonic, probe=None,
+                   current_what="current_kubeconfig"):
     """Ensure the replica's account, binding and a usable credential on the directory *client*.
 
-    params: the module's options (current_kubeconfig raw, not masked).
+    params: the module's options (current_kubeconfig raw, not masked: read as
+    data, for its token only; *current_what* names it in messages). A current
+    kubeconfig that kubeconfig.read_credential refuses is no token: a new one
+    is minted, and credential.reason says why.
     Returns {changed, kubeconfig, credential, ..., diff}; kubeconfig is None
     in check mode when a new token would be minted."""
     settings = validate(params)
-    current = current_token(params.get("current_kubeconfig"))
+    current = current_token(params.get("current_kubeconfig"), current_what)
     if settings["verify_revoked"] and current[0] is None:
         raise MulticlusterError("verify_revoked needs the old token: %s" % current[1])
     now = time.time() if now is None else now

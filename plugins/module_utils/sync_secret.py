@@ -4,7 +4,10 @@
 """The replica's copy of its directory credential: Secret tectonic-system/directory-sync.
 
 The Secret holds one key, ``kubeconfig``, in a canonical YAML form, so that
-the same kubeconfig given as a dict or as text is the same content. Content
+the same kubeconfig given as a dict or as text is the same content. What is
+stored must be the one form kubeconfig.read_credential accepts (the agent and
+every reader on the controller take nothing else); what is read back from a
+replica is data, read by that reader and never by a kubeconfig loader. Content
 is compared by hash; a write first proves the kubeconfig can list Clusters on
 the directory, and then the ``directory-sync`` Deployment's pod template
 annotation ``multicluster.coreos.com/credential-hash`` is set to the content
@@ -31,7 +34,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.client import 
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, display
 from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
-    SECRET_KEY, parse_kubeconfig, resolve_kubeconfig, secret_text)
+    SECRET_KEY, Credential, CredentialRefused, cluster_secret_where, credential_document, read_credential, secret_text)
 from ansible_collections.coreos.multicluster.plugins.module_utils.redaction import hash_secret_data
 from ansible_collections.coreos.multicluster.plugins.module_utils.replica_objects import PART_OF, PART_OF_LABEL
 from ansible_collections.coreos.multicluster.plugins.module_utils.validation import validate_name, validate_subdomain
@@ -69,21 +72,22 @@ def validate(params):
     content = params.get("kubeconfig_content")
     if content is None or content == "":
         raise MulticlusterError("kubeconfig_content is required with state=present")
-    config = parse_kubeconfig(content, "kubeconfig_content")
+    config = credential_document(content, "kubeconfig_content")
+    credential = read_credential(config, "kubeconfig_content")
     text = canonical(config)
-    settings.update(config=config, text=text, hash=content_hash(text),
-                    server=resolve_kubeconfig(config, "kubeconfig_content")["server"])
+    settings.update(config=config, text=text, hash=content_hash(text), server=credential.server)
     return settings
 
 
 # --- the Secret and the Deployment ------------------------------------------------------------
 
 def normalise_text(text):
-    """Canonical form of a stored kubeconfig, so formatting alone is no change."""
+    """Canonical form of a stored kubeconfig, so formatting alone is no change
+    (parsed as data: yaml.safe_load, bounded; nothing in it is used)."""
     if text is None:
         return None
     try:
-        return canonical(parse_kubeconfig(text))
+        return canonical(credential_document(text, "the stored kubeconfig"))
     except MulticlusterError:
         return text
 
@@ -149,10 +153,13 @@ def plan_deployment(deployment, digest):
 # --- proving the credential works ---------------------------------------------------------------
 
 def verify_credential(config, server, request_timeout):
-    """List Clusters on the directory with the kubeconfig: how many it sees; raise if it cannot."""
+    """List Clusters on the directory with the credential (a kubeconfig in the
+    accepted form, or a Credential): how many it sees; raise if it cannot. The
+    client is built from the credential's values, never by the kubeconfig loader."""
     prefix = "the credential cannot list Clusters on directory '%s'" % server
     try:
-        directory = ClusterClient({"kubeconfig": config, "request_timeout": request_timeout})
+        credential = read_credential(config, "the credential") if not isinstance(config, Credential) else config
+        directory = ClusterClient({"kubeconfig": credential, "request_timeout": request_timeout})
     except MulticlusterError as exc:
         raise MulticlusterError("%s: %s" % (prefix, exc), cluster=server) from None
     try:
@@ -186,15 +193,45 @@ def _summary(settings, secret, deployment, updated):
 
 
 def read_sync_secret(replica, namespace=NAMESPACE, name=SECRET):
-    """The directory kubeconfig (text) a replica holds in its sync Secret, or
-    None when it holds none (no Secret, or no such key)."""
+    """The directory kubeconfig (text, as data: nothing in it is used) a
+    replica holds in its sync Secret, or None when it holds none (no Secret,
+    or no such key). read_sync_credential reads the credential in it."""
     return secret_text(replica.get("Secret", name, namespace))
+
+
+def sync_secret_where(replica, namespace=NAMESPACE, name=SECRET):
+    """How messages name the kubeconfig in the sync Secret of *replica* (a ClusterClient)."""
+    return cluster_secret_where(namespace, name, replica.label)
+
+
+def read_sync_credential(replica, namespace=NAMESPACE, name=SECRET):
+    """The Credential in a replica's sync Secret, or None when it holds none.
+    Raises CredentialRefused, naming the Secret, the replica and the refused
+    key, when the kubeconfig there is not the one accepted form: nothing in
+    it is run or read, and no request is made with it."""
+    text = read_sync_secret(replica, namespace, name)
+    if text is None:
+        return None
+    return read_credential(text, sync_secret_where(replica, namespace, name), replica.label)
+
+
+def credential_refusal(replica, namespace=NAMESPACE, name=SECRET):
+    """Why the kubeconfig in a replica's sync Secret is refused (the message
+    of read_sync_credential), or None when there is none or it is accepted.
+    An error reading the Secret is raised."""
+    try:
+        read_sync_credential(replica, namespace, name)
+    except CredentialRefused as exc:
+        return str(exc)
+    return None
 
 
 def read_replica_credential(make_client, state, namespace=NAMESPACE, name=SECRET):
     """(kubeconfig text or None, warning or None): the credential a replica
     holds now, read from its sync Secret through make_client() (a
-    ClusterClient factory, so that a bad connection fails here too).
+    ClusterClient factory, so that a bad connection fails here too). A
+    kubeconfig that read_credential refuses is no credential (None), with a
+    warning naming the refused key.
 
     With state=present a replica that cannot be read is an error (nothing has
     been written yet); with state=absent it is a warning, because a replica
@@ -203,7 +240,12 @@ def read_replica_credential(make_client, state, namespace=NAMESPACE, name=SECRET
     try:
         replica = make_client()
         label = replica.label
-        return read_sync_secret(replica, namespace, name), None
+        text = read_sync_secret(replica, namespace, name)
+        if text is not None:
+            read_credential(text, sync_secret_where(replica, namespace, name), label)
+        return text, None
+    except CredentialRefused as exc:
+        return None, "%s; it is not used, and its token is taken as unknown" % exc
     except MulticlusterError as exc:
         what = "read the current credential of the replica from its Secret %s" % display(namespace, name)
         if state == "present":

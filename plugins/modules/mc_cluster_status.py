@@ -30,6 +30,10 @@ description:
     plain text - control characters, terminal escape sequences, newlines, tabs and bidi controls removed, cut to
     256 characters (1024 for an error) with an ellipsis - so that no replica can run an escape sequence in a
     console or add a row of another cluster to a report.
+  - The replica's credential is read as data, never used. A kubeconfig in its Secret that holds anything but one
+    cluster (an C(https://) server, C(certificate-authority-data), C(tls-server-name)), one user with a C(token) and
+    one context (an C(exec) plugin, an C(auth-provider), a C(tokenFile), file paths, ...) is no credential -
+    RV(status.credential.present=false) - and RV(status.error) names the Secret, the cluster and the refused key.
 options:
   name:
     description:
@@ -90,7 +94,11 @@ status:
     name: {description: The cluster's name., type: str}
     role: {description: V(replica) or V(directory)., type: str}
     reachable: {description: Whether the cluster could be read., type: bool}
-    error: {description: "Why not (names the cluster and the call), or null.", type: str}
+    error:
+      description:
+        - Why the cluster could not be read (names the cluster and the call), or why the credential in its Secret is
+          refused (names the Secret, the cluster and the key); null when neither.
+      type: str
     registered: {description: Always null here; set by the playbook from the directory's list., type: bool}
     labels: {description: Always null here; set by the playbook from the directory's list., type: dict}
     credential:
@@ -166,6 +174,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.args_common im
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.fleet_status import read_status, validate
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import credential_refusal
 
 
 def argument_spec():
@@ -183,7 +192,13 @@ def run(module):
         client = module.client()
     except MulticlusterError as exc:  # a cluster that cannot even be configured is a row too
         return {"changed": False, "status": dict(read_status(None, params), reachable=False, error=str(exc))}
-    return {"changed": False, "status": read_status(client, params)}
+    row = read_status(client, params)
+    if row["role"] == "replica" and row["reachable"] and not row["error"]:
+        try:  # the row's credential says only "none": say why
+            row["error"] = credential_refusal(client)
+        except MulticlusterError as exc:
+            row.update(reachable=False, error=str(exc))
+    return {"changed": False, "status": row}
 
 
 def main():

@@ -19,6 +19,12 @@ description:
     the directory with its own view-only credential; nothing on the directory writes to replicas.
   - The directory is read with the kubeconfig in the replica's Secret O(secret_namespace)/O(secret_name) (key
     C(kubeconfig), as stored by M(coreos.multicluster.mc_sync_secret)), or with O(directory_kubeconfig).
+  - The kubeconfig in the replica's Secret is data - the replica's admins can write it. It must hold one cluster
+    (an C(https://) server, C(certificate-authority-data), C(tls-server-name)), one user with a C(token) and one
+    context, and nothing else; the client is built from those values alone. An C(exec) plugin, an C(auth-provider),
+    a C(tokenFile), file paths, client certificates, C(insecure-skip-tls-verify), C(proxy-url), a second entry or
+    an unknown key fail the module before any request, naming the Secret, the replica and the refused key. Only
+    O(directory_kubeconfig), the operator's own, is read by the kubernetes client's kubeconfig loader.
   - Creates the directory's Clusters that the replica lacks and updates those that differ (labels, annotations
     and spec). Every Cluster it writes carries the label C(app.kubernetes.io/managed-by=directory-sync) and the
     annotation C(multicluster.coreos.com/synced-from) naming the directory's API server.
@@ -58,6 +64,7 @@ options:
   directory_kubeconfig:
     description:
       - A kubeconfig for the directory, as a dict, as YAML text or as the path of a file. Its current context is used.
+        It is the operator's own (trusted) and read by the kubernetes client's loader, as O(kubeconfig) is.
       - When not given, the kubeconfig stored in the replica's Secret O(secret_namespace)/O(secret_name) is used.
     type: raw
   secret_name:
@@ -324,6 +331,7 @@ def run(module, params):
     config, server = directory_credential(replica, params["directory_kubeconfig"], params["secret_namespace"],
                                           params["secret_name"])
     module.hide_kubeconfig(config)
+    # from the Secret: a Credential, built from its values; directory_kubeconfig: the loader (the operator's own)
     directory = module.client({"kubeconfig": config})
     result = sync(directory, replica, server, status_interval=params["status_interval"], limits=limits)
     for name in result["conflicts"]:

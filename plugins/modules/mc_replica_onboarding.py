@@ -21,6 +21,11 @@ description:
     C(coreos.multicluster.replica_onboarding) uses it.
   - First it reads the replica (its current credential from Secret C(tectonic-system/directory-sync) and, with
     O(verify_identity), its identity), so that a replica that cannot be reached fails before anything is written.
+  - The current credential is read as data, for its token only, and never used to connect. A kubeconfig in that
+    Secret that holds anything but one cluster (an C(https://) server, C(certificate-authority-data),
+    C(tls-server-name)), one user with a C(token) and one context - an C(exec) plugin, an C(auth-provider), a
+    C(tokenFile), file paths, client certificates, C(insecure-skip-tls-verify), C(proxy-url) - is no credential - a
+    fresh one is issued and stored over it, and RV(credential.reason) names the refused key.
   - Then it ensures the replica's C(Cluster) object in the directory (as M(coreos.multicluster.mc_cluster) with
     O(coreos.multicluster.mc_cluster#module:cluster_connection) does), the replica's ServiceAccount, ClusterRoleBinding and credential on the directory
     (as M(coreos.multicluster.mc_replica_credentials) does), and the credential in the replica's Secret (as
@@ -272,7 +277,7 @@ def main():
     module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     module.run(lambda: onboard(module.client(), module.client(params["replica_connection"]), params,
-                               hide=module.hide_kubeconfig))
+                               hide=module.hide_credential))
 
 
 if __name__ == "__main__":

@@ -29,8 +29,15 @@ description:
 options:
   kubeconfig_content:
     description:
-      - The kubeconfig to store, as a dict or as YAML (or JSON) text. Its current context must name a cluster
-        with a server URL and a user.
+      - The kubeconfig to store, as a dict or as YAML (or JSON) text, of at most 64 KiB.
+      - It must be the one form every reader of the Secret accepts (the agent, M(coreos.multicluster.mc_directory_sync),
+        M(coreos.multicluster.mc_cluster_status), M(coreos.multicluster.mc_replica_onboarding)) - one cluster with an
+        C(https://) C(server), C(certificate-authority-data) (else the system's trust store is used) and optionally
+        C(tls-server-name); one user with a C(token); one context naming them; optionally C(current-context) naming
+        it, C(apiVersion=v1), C(kind=Config) and empty C(preferences). Anything else (C(exec), C(auth-provider),
+        C(tokenFile), file paths, client certificates, C(insecure-skip-tls-verify), C(proxy-url), a second entry,
+        an unknown key) is refused before anything is read or written, naming the key. The kubeconfig returned by
+        M(coreos.multicluster.mc_replica_credentials) is of that form.
       - Required with O(state=present).
     type: raw
   state:
@@ -76,6 +83,8 @@ requirements:
 notes:
   - The connection options are for the replica; the directory is reached with O(kubeconfig_content) itself.
   - The content is never returned; the result has its hash.
+  - The Secret's current content is read as data (to compare it) and never used; content the strict reader refuses
+    is simply replaced.
 seealso:
   - module: coreos.multicluster.mc_replica_credentials
 """

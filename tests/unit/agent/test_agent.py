@@ -94,8 +94,8 @@ def test_the_credential_file_is_loaded_reloaded_on_change_and_never_quoted(tmp_p
         cred.load()
     path.write_text(yaml.safe_dump(build_kubeconfig(SERVER, TOKEN)))
     assert cred.changed()
-    config, server = cred.load()
-    assert server == SERVER and config["users"][0]["user"]["token"] == TOKEN
+    credential, server = cred.load()
+    assert server == SERVER and credential.token == TOKEN
     assert not cred.changed()
     path.write_text("clusters: [\n  token: " + TOKEN)
     assert cred.changed()
@@ -118,7 +118,7 @@ class FakeCredential(object):
     def changed(self):
         return self.content != self.loaded
 
-    def load(self):
+    def load(self, cluster=None):
         self.loads += 1
         self.loaded = self.content
         if self.content is None:

@@ -11,6 +11,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils import directo
 from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import KINDS
+from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import Credential
 from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time
 from tests.unit.utils.fake_cluster import FakeCluster
 
@@ -252,15 +253,19 @@ def test_the_directory_credential_comes_from_the_option_or_the_replicas_secret(t
             "contexts: [{name: d, context: {cluster: d, user: d}}]\ncurrent-context: d\n" % DIRECTORY)
     replica.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
                  "data": {"kubeconfig": base64.b64encode(text.encode()).decode()}})
-    config, server = ds.directory_credential(replica, None, "tectonic-system", "directory-sync")
-    assert server == DIRECTORY and config["current-context"] == "d"
+    credential, server = ds.directory_credential(replica, None, "tectonic-system", "directory-sync")
+    # from the Secret: a Credential (data), never a kubeconfig dict for the loader
+    assert isinstance(credential, Credential)
+    assert server == DIRECTORY == credential.server and credential.token == "t" and credential.name == "d"
     path = tmp_path / "directory.kubeconfig"
     path.write_text(text)
-    assert ds.directory_credential(replica, str(path), "x", "y")[1] == DIRECTORY
+    config, server = ds.directory_credential(replica, str(path), "x", "y")
+    assert server == DIRECTORY and config["current-context"] == "d"  # the operator's own: a kubeconfig dict
     # the Secret's text is content, never the path of a file on the controller
     replica.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pointer", "namespace": "tectonic-system"},
                  "data": {"kubeconfig": base64.b64encode(str(path).encode()).decode()}})
-    with pytest.raises(MulticlusterError, match="the kubeconfig in Secret tectonic-system/pointer is not a kubeconfig"):
+    with pytest.raises(MulticlusterError, match="the kubeconfig in Secret tectonic-system/pointer on cluster 'east' is "
+                                                "refused: it is not a kubeconfig"):
         ds.directory_credential(replica, None, "tectonic-system", "pointer")
 
 

@@ -63,7 +63,7 @@ def test_a_single_context_needs_no_current_context():
     (None, "no current kubeconfig"),
     ("", "no current kubeconfig"),
     ("{{{", "not valid YAML"),
-    (kc.build_kubeconfig(SERVER, ""), "no user token"),
+    (kc.build_kubeconfig(SERVER, ""), "users[0].user.token is missing"),
 ])
 def test_current_token_is_lenient(value, why):
     token, problem = kc.current_token(value)

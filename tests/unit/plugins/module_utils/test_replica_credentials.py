@@ -222,7 +222,7 @@ def test_verify_revoked_without_a_token_is_refused_before_any_write():
     directory = FakeDirectory()
     present(directory)
     directory.writes.clear()
-    with pytest.raises(MulticlusterError, match="verify_revoked needs the old token: current_kubeconfig has no user"):
+    with pytest.raises(MulticlusterError, match=r"verify_revoked needs the old token: current_kubeconfig is refused: users\[0\]\.user\.token is missing"):
         rc.ensure_absent(directory, params(state="absent", verify_revoked=True,
                                            current_kubeconfig=kc.build_kubeconfig(SERVER, "")))
     assert not directory.writes

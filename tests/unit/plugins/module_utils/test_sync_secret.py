@@ -46,7 +46,7 @@ def test_dict_text_and_json_are_the_same_content():
 @pytest.mark.parametrize("content, match", [
     ("clusters: [\nusers: " + TOKEN, "not valid YAML"),
     ("just text " + TOKEN, "not a kubeconfig"),
-    ({"apiVersion": "v1", "users": [{"name": "u", "user": {"token": TOKEN}}]}, "no current-context"),
+    ({"apiVersion": "v1", "users": [{"name": "u", "user": {"token": TOKEN}}]}, "clusters is missing"),
     ("", "required with state=present"),
     (None, "required with state=present"),
     (["a", TOKEN], "not a kubeconfig"),
