@@ -24,6 +24,7 @@ help:
 	@echo "make lab-down   stop it; nothing is left running"
 	@echo "make bench      benchmarks on the lab (figures, not pass/fail); BENCH=onboard runs one"
 	@echo "make deps       the Debian 12 packages all of these need (the ones missing; root or sudo)"
+	@echo "make fresh-check   make deps proved in a fresh Debian 12 container (minutes; clones HEAD)"
 	@echo "make install    build the collection and install it into COLLECTIONS_PATH (~/.ansible/collections),"
 	@echo "                and its Python libraries (requirements.txt) with the pip of the python3 on PATH"
 
