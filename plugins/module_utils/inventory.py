@@ -101,8 +101,8 @@ def _directory_endpoint(view, address, source):
         address = None
     if view["server"] is not None and view["server"] != address:
         problems.append("the directory's Cluster object %s gives API endpoint %s, not %s: not followed, "
-                        "mc_api_endpoint is the address from %s" % (view["name"], one_line(repr(view["server"])),
-                                                                   address or "the inventory's", source))
+                        "mc_api_endpoint is the address from %s"
+                        % (view["name"], one_line(repr(view["server"])), address or "the inventory's", source))
     return address, problems
 
 

@@ -107,8 +107,8 @@ def preflight_messages(run):
      % PLAIN),
 ], ids=["onboard-replica-endpoint", "onboard-directory-endpoint", "setup-directory-endpoint",
         "setup-replica-endpoint"])
-def test_the_preflights_refuse_an_http_endpoint_before_any_write(registry, run_playbook, tmp_path, playbook, where,
-                                                                   expected):
+def test_the_preflights_refuse_an_http_endpoint_before_any_write(
+        registry, run_playbook, tmp_path, playbook, where, expected):
     directory, replica = registry[0], registry[2]
     path = inventory(registry, tmp_path, **{where + "_endpoint": PLAIN})
     marks = {c.name: c.audit_mark() for c in (directory, replica)}

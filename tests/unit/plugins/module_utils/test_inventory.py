@@ -21,7 +21,7 @@ def cluster(name, labels=None, directory=False, endpoints=("https://%s.example.c
                          "annotations": annotations,
                          "managedFields": [{"manager": "Go-http-client", "operation": "Update"}]},
             "spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [{"ServerAddress": e % name if "%s" in e else e}
-                                                                       for e in endpoints]}}}
+                                                                    for e in endpoints]}}}
 
 
 # The address replicas reach the directory at: the server of the plugin's own connection (directory_address()).

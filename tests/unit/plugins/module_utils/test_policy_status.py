@@ -73,10 +73,9 @@ def test_a_status_with_policies_in_trouble_needs_attention_in_the_fleet_status()
 def test_a_replica_cannot_fake_another_clusters_line_with_a_policy_name_or_reason():
     """Policy names and reasons come from the replica's status ConfigMap: read through fleet_status.policies_row
     they are one line each; the table makes raw rows one line per cell as well."""
-    recorded = {"enabled": True, "error": None, "allowlist": [], "released": [],
-                "items": {"root\nwest  applied": {"state": "refused", "objects": [], "conflicts": [], "failed": [],
-                                                 "refused": [{"object": "ClusterRoleBinding x\x1b[2J",
-                                                              "reason": "no\nwest root: applied"}]}}}
+    refusal = {"object": "ClusterRoleBinding x\x1b[2J", "reason": "no\nwest root: applied"}
+    item = {"state": "refused", "objects": [], "conflicts": [], "failed": [], "refused": [refusal]}
+    recorded = {"enabled": True, "error": None, "allowlist": [], "released": [], "items": {"root\nwest  applied": item}}
     read = {"name": "east", "role": "replica", "error": None,
             "policies": fleet_status.policies_row({"policies": json.dumps(recorded)})}
     raw = replica("central", {"aws\nadmins\x1b[31m": {"state": "applied\nwest  applied"}})
