@@ -58,8 +58,9 @@ class ClusterSource(object):
 
     def desired(self, snapshot, context):
         """The objects (unmarked) this replica should hold. snapshot: {kind
-        name: items} read from the directory; context: {directory_server, ...}."""
-        return [copy_object(obj) for obj in snapshot[CLUSTER.kind]]
+        name: items} read from the directory; context: {directory_server, ...}.
+        Their values are the snapshot's own, not copies (never changed)."""
+        return [kept(obj) for obj in snapshot[CLUSTER.kind]]
 
 
 def kept(obj):
@@ -83,11 +84,6 @@ def kept(obj):
         if key not in _TOP_LEVEL_SKIPPED:
             stripped[key] = value
     return stripped
-
-
-def copy_object(obj):
-    """An object as the directory holds it, without what the server or tools own."""
-    return copy.deepcopy(kept(obj))
 
 
 class PolicySource(object):
@@ -230,13 +226,17 @@ def synced_keys(obj):
 
 
 def mark(obj, directory_server):
-    """A desired object as the syncer writes it: with its label and annotations."""
-    marked = copy.deepcopy(obj)
-    meta = marked.setdefault("metadata", {})
+    """A desired object as the syncer writes it: with its label and
+    annotations. Its metadata, labels and annotations are new dicts; its other
+    fields are *obj*'s own (one copy of each spec, however many forms of the
+    object the sync holds: the plan, and whatever changes it, copies first)."""
+    marked = dict(obj)
+    meta = marked["metadata"] = dict(obj.get("metadata") or {})
     keys = {"labels": sorted(meta.get("labels") or {}), "annotations": sorted(meta.get("annotations") or {}),
             "fields": sorted(k for k in marked if k not in _TOP_LEVEL_SKIPPED)}
-    meta.setdefault("labels", {})[MANAGED_BY_LABEL] = MANAGED_BY
-    annotations = meta.setdefault("annotations", {})
+    labels = meta["labels"] = dict(meta.get("labels") or {})
+    labels[MANAGED_BY_LABEL] = MANAGED_BY
+    annotations = meta["annotations"] = dict(meta.get("annotations") or {})
     annotations[SYNCED_FROM_ANNOTATION] = directory_server
     annotations[SYNCED_KEYS_ANNOTATION] = json.dumps(keys, sort_keys=True, separators=(",", ":"))
     return marked

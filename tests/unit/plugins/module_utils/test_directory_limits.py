@@ -205,16 +205,34 @@ def test_only_the_fields_the_sync_uses_are_kept_and_they_count_toward_the_bound(
     assert sp.serialized_size(items[0]) < 1024
 
 
-def test_kept_shares_the_values_it_keeps_and_copy_object_copies_them():
-    obj = cluster("a", annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}"})
+def test_kept_and_mark_share_the_spec_and_change_nothing_of_their_input():
+    """One copy of each spec however many forms of a Cluster the sync holds
+    (the snapshot, the desired object, the marked one)."""
+    obj = cluster("a", annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}", "x/y": "z"})
     obj["status"] = {"phase": "x"}
     obj["metadata"]["managedFields"] = [{}]
+    before = json.dumps(obj, sort_keys=True)
     stripped = sp.kept(obj)
     assert stripped["spec"] is obj["spec"]
     assert "status" not in stripped and "managedFields" not in stripped["metadata"]
-    assert "annotations" not in stripped["metadata"]
-    copied = sp.copy_object(obj)
-    assert copied == stripped and copied["spec"] is not obj["spec"]
+    assert stripped["metadata"]["annotations"] == {"x/y": "z"}
+    marked = sp.mark(stripped, DIRECTORY)
+    assert marked["spec"] is obj["spec"]
+    assert marked["metadata"]["labels"][sp.MANAGED_BY_LABEL] == sp.MANAGED_BY
+    assert marked["metadata"]["annotations"][sp.SYNCED_FROM_ANNOTATION] == DIRECTORY
+    assert stripped == sp.kept(obj) and json.dumps(obj, sort_keys=True) == before  # the inputs are unchanged
+
+
+def test_a_sync_changes_nothing_of_what_it_read_from_the_directory():
+    directory = directory_of(3)
+    snapshot, dummy, dummy = ds.read_directory(directory, CLUSTERS_ONLY)
+    before = json.dumps(snapshot, sort_keys=True)
+    replica = FakeCluster(label="east")
+    sources = CLUSTERS_ONLY
+    plans = dict((s.name, sp.plan_source(s, s.desired(snapshot, {}), [], DIRECTORY)) for s in sources)
+    ds.apply_plans(replica, sources, plans)
+    assert json.dumps(snapshot, sort_keys=True) == before
+    assert len(replica.objects) == 3
 
 
 # --- a page too large, through the real client -----------------------------------------------------------
