@@ -71,7 +71,7 @@ def in_image(image, *command, user=None):
 def _cannot_build():
     """Why podman cannot build the image here (a skip reason), or None."""
     if not shutil.which("podman"):
-        return "podman is not installed (Debian: apt-get install podman runc uidmap mmdebstrap; .ci/run does)"
+        return "podman is not installed (Debian: apt-get install podman runc uidmap mmdebstrap; make deps does)"
     info = podman("info", check=False)
     if info.returncode != 0:
         lines = info.stderr.strip().splitlines() or ["rc %d" % info.returncode]
