@@ -104,7 +104,8 @@ def test_identity_check(directory, registry, run_module):
 @pytest.mark.parametrize("bad, message", [
     ({"name": "East_Coast", "endpoints": [API]}, "DNS-1123"),
     ({"name": "east", "endpoints": []}, "endpoints is empty"),
-    ({"name": "east", "endpoints": ["east-api.example.com:443"]}, "URL with scheme"),
+    ({"name": "east", "endpoints": ["east-api.example.com:443"]}, "is not an https:// URL with a host"),
+    ({"name": "east", "endpoints": ["http://east-api.example.com:8080"]}, "is plain http://"),
     ({"name": "east", "endpoints": [API], "console_url": "console.example.com"}, "console_url"),
     ({"name": "east", "endpoints": [API], "colour": "blue"}, "Unsupported parameters"),
 ])
