@@ -143,9 +143,10 @@ def test_a_credential_that_cannot_list_clusters_is_refused(registry, run_module,
 
 
 @pytest.mark.parametrize("content, message", [
-    ("clusters: [\n  token: s3cr3t-in-broken-yaml", "kubeconfig_content is not valid YAML"),
-    ("s3cr3t-plain-text", "kubeconfig_content is not a kubeconfig"),
-    ({"apiVersion": "v1", "users": [{"name": "u", "user": {"token": "s3cr3t-in-dict"}}]}, "no current-context"),
+    ("clusters: [\n  token: s3cr3t-in-broken-yaml", "kubeconfig_content is refused: it is not valid YAML"),
+    ("s3cr3t-plain-text", "kubeconfig_content is refused: it is not a kubeconfig"),
+    ({"apiVersion": "v1", "users": [{"name": "u", "user": {"token": "s3cr3t-in-dict"}}]},
+     "kubeconfig_content is refused: clusters is missing"),
 ])
 def test_bad_content_is_refused_before_any_write(registry, run_module, content, message):
     replica = registry[2]
@@ -154,6 +155,22 @@ def test_bad_content_is_refused_before_any_write(registry, run_module, content, 
     assert result.failed and message in result["msg"], result.result
     assert_writes(replica, mark, [])
     assert "s3cr3t" not in result.stdout
+
+
+def test_a_kubeconfig_with_an_exec_plugin_is_refused_before_anything_is_run_or_written(
+        registry, run_module, credential, tmp_path):
+    """Only the form every reader of the Secret accepts is stored: an exec plugin is refused, never run."""
+    replica = registry[2]
+    marker = tmp_path / "marker"
+    content = copy.deepcopy(credential)
+    content["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                            "command": "/bin/sh", "args": ["-c", "touch %s" % marker]}}
+    mark = replica.audit_mark()
+    result = run_module("mc_sync_secret", dict(connection(replica), kubeconfig_content=content))
+    assert result.failed and result["msg"].startswith(
+        "kubeconfig_content is refused: users[0].user.exec is not allowed"), result.result
+    assert not marker.exists()
+    assert_writes(replica, mark, [])
 
 
 def test_missing_deployment_is_skipped_and_absent_removes_the_secret(registry, run_module, credential):
