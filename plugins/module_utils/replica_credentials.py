@@ -31,7 +31,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps imp
 from ansible_collections.coreos.multicluster.plugins.module_utils.tokens import (
     SA_NAME_ANNOTATION, SA_TOKEN_TYPE, SERVICE_ACCOUNT_TOKEN, TOKEN_REQUEST, renewal_reason, secret_token,
     token_facts, token_secret_problem)
-from ansible_collections.coreos.multicluster.plugins.module_utils.validation import is_url, validate_name
+from ansible_collections.coreos.multicluster.plugins.module_utils.validation import validate_https_url, validate_name
 
 DEFAULT_TOKEN_TTL = 30 * 24 * 3600
 DEFAULT_RENEW_BEFORE = 7 * 24 * 3600
@@ -65,9 +65,8 @@ def validate(params):
         raise MulticlusterError("renew_before %d must be at least 0 and less than token_ttl %d, or every run "
                                 "would mint a new token" % (renew_before, ttl))
     server = params.get("directory_server")
-    if server not in (None, "") and not is_url(server):
-        raise MulticlusterError("directory_server %r is not a URL with scheme https:// (or http://) and a host"
-                                % (server,))
+    if server not in (None, ""):
+        validate_https_url(server, "directory_server")
     name = params.get("directory_name") or "directory"
     if not isinstance(name, str) or re.search(r"\s", name):
         raise MulticlusterError("directory_name %r must be a name without white space" % (name,))
@@ -287,6 +286,10 @@ def ensure_present(client, params, now=None, sleep=time.sleep, clock=time.monoto
     Returns {changed, kubeconfig, credential, ..., diff}; kubeconfig is None
     in check mode when a new token would be minted."""
     settings = validate(params)
+    if not settings["directory_server"]:
+        # the address the module connects to goes into the credential: it too must be https
+        validate_https_url(client.server, "the directory's address (directory_server not given: the server the "
+                                          "module connects to)")
     current = current_token(params.get("current_kubeconfig"), current_what)
     if settings["verify_revoked"] and current[0] is None:
         raise MulticlusterError("verify_revoked needs the old token: %s" % current[1])
@@ -300,7 +303,7 @@ def ensure_present(client, params, now=None, sleep=time.sleep, clock=time.monoto
     result = _summary(settings, before, after)
     names = object_names(settings["name"])
     facts = token_facts(token) if token else {}
-    server = settings["directory_server"] or client.server
+    server = settings["directory_server"] or client.server  # https, checked above
     result.update({
         "kubeconfig": build_kubeconfig(server, token, client.ca_data(), settings["directory_name"]) if token else None,
         "credential": {"type": settings["credential_type"], "minted": reason is not None, "reason": reason,

@@ -101,7 +101,8 @@ options:
   directory_server:
     description:
       - The directory API address written into the replica's kubeconfig, the one replicas reach it at.
-      - Default, the address the module connects to.
+      - An C(https://) URL with a host; a plain C(http://) address is refused before any write.
+      - Default, the address the module connects to (which must then be C(https://) too).
     type: str
   directory_name:
     description:

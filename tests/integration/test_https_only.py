@@ -64,6 +64,20 @@ def test_mc_replica_onboarding_refuses_an_http_endpoint_before_any_request(regis
         assert_writes(cluster, marks[cluster.name], [])
 
 
+@pytest.mark.parametrize("module", ["mc_replica_onboarding", "mc_replica_credentials"])
+def test_an_http_directory_server_is_refused_before_any_write(registry, run_module, module):
+    """The address written into a replica's credential (where it sends its token) must be https too."""
+    directory, replica = registry[0], registry[2]
+    marks = {c.name: c.audit_mark() for c in (directory, replica)}
+    args = dict(connection(directory), name=replica.name, directory_server=PLAIN)
+    if module == "mc_replica_onboarding":
+        args.update(endpoints=[replica.server], replica_connection=connection(replica))
+    refused = run_module(module, args)
+    assert refused.failed and "directory_server %r is plain http://" % PLAIN in refused["msg"], refused["msg"]
+    for cluster in (directory, replica):
+        assert_writes(cluster, marks[cluster.name], [])
+
+
 def inventory(registry, tmp_path, directory_endpoint=None, replica_endpoint=None):
     """A static inventory of the session's fleet (directory fleet[0], replica fleet[2])."""
     directory, replica = registry[0], registry[2]
