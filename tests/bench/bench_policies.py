@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from tests.bench.bench_sync import REGISTRY_MANIFEST, RequestCounter, _create_clusters, _import_collection
+from tests.bench.bench_sync import RequestCounter, _create_clusters, _import_collection, install_registry
 
 
 def _policy(index, namespaces):
@@ -65,10 +65,7 @@ def main(argv=None):
           % (count, policies, root))
     try:
         directory_lab, replica_lab = fleet.start()
-        for cluster in (directory_lab, replica_lab):
-            cluster.kubectl("apply", "-f", REGISTRY_MANIFEST)
-            cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                            "crd/clusters.multicluster.coreos.com", "crd/clusterpolicies.multicluster.coreos.com")
+        install_registry(directory_lab, replica_lab)
         replica_lab.kubectl("-n", "tectonic-system", "create", "configmap", "tectonic-config",
                             "--from-literal=clusterName=bench-0000")
         started = time.perf_counter()

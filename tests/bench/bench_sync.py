@@ -49,19 +49,30 @@ class RequestCounter(object):
         return count
 
 
+def install_registry(*clusters):
+    """The registry's CRDs on each lab cluster, Established."""
+    for cluster in clusters:
+        cluster.kubectl("apply", "-f", REGISTRY_MANIFEST)
+        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/clusters.multicluster.coreos.com",
+                        "crd/clusterpolicies.multicluster.coreos.com")
+
+
+def cluster_manifest(name, index):
+    """A Cluster as the benchmarks create them: three labels, one annotation, one endpoint."""
+    clouds = ("aws", "gcp", "azure")
+    return {"apiVersion": "multicluster.coreos.com/v1", "kind": "Cluster",
+            "metadata": {"name": name, "labels": {"stage": "production", "cloud": clouds[index % 3],
+                                                  "region": "region-%d" % (index % 7)},
+                         "annotations": {"multicluster.coreos.com/console-url":
+                                         "https://%s.console.example.com" % name}},
+            "spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [
+                {"ServerAddress": "https://%s.example.com:6443" % name}]}}}
+
+
 def _create_clusters(client_module, cluster, count):
     api = client_module.ClusterClient({"kubeconfig": cluster.kubeconfig, "context": cluster.context})
-    clouds = ("aws", "gcp", "azure")
     for index in range(count):
-        name = "bench-%04d" % index
-        body = {"apiVersion": "multicluster.coreos.com/v1", "kind": "Cluster",
-                "metadata": {"name": name, "labels": {"stage": "production", "cloud": clouds[index % 3],
-                                                      "region": "region-%d" % (index % 7)},
-                             "annotations": {"multicluster.coreos.com/console-url":
-                                             "https://%s.console.example.com" % name}},
-                "spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [
-                    {"ServerAddress": "https://%s.example.com:6443" % name}]}}}
-        api.create(body)
+        api.create(cluster_manifest("bench-%04d" % index, index))
     api.close()
 
 
@@ -89,10 +100,7 @@ def main(argv=None):
     print("bench_sync: directory-sync engine, %d Clusters, 2-cluster lab fleet in %s" % (count, root))
     try:
         directory_lab, replica_lab = fleet.start()
-        for cluster in (directory_lab, replica_lab):
-            cluster.kubectl("apply", "-f", REGISTRY_MANIFEST)
-            cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                            "crd/clusters.multicluster.coreos.com")
+        install_registry(directory_lab, replica_lab)
         started = time.perf_counter()
         _create_clusters(client_module, directory_lab, count)
         print("%-34s %8.2f s" % ("create %d Clusters on the directory" % count, time.perf_counter() - started))
