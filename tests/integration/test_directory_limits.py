@@ -1,12 +1,23 @@
 """The replica's limits on the directory, on the lab: a directory holding more
-Clusters than mc_directory_sync's max_clusters is refused, nothing on the
-replica changes (its audit log shows no write but the status ConfigMap), the
-failure says why, and the next run within the limit converges."""
+Clusters than mc_directory_sync's max_clusters (or the agent's
+--max-clusters) is refused, nothing on the replica changes (its audit log
+shows no write but the status ConfigMap), the failure says why, and the next
+run within the limit converges."""
 
-from tests.integration.conftest import assert_writes
-# directory and onboarded are the fixtures of test_directory_sync (the directory's Clusters, replica fleet[1])
+import os
+import signal
+import subprocess
+import sys
+
+import yaml
+
+from tests.integration.conftest import assert_writes, writes
+# directory, onboarded and agent_replica are fixtures of test_directory_sync (the directory's Clusters, replica
+# fleet[1] onboarded, replica fleet[2] with a credential for the agent)
 from tests.integration.test_directory_sync import (  # noqa: F401  # pylint: disable=unused-import
-    PREFIX, STATUS, apply, cluster_manifest, directory, names, onboarded, status, sync_args, versions)
+    AGENT_MODULE, PREFIX, STATUS, agent_metrics, agent_replica, apply, cluster_manifest, directory, names, onboarded,
+    status, sync_args, token_of, unhealthy, versions, wait_for, write_atomically)
+from tests.lab.fleet import free_port
 
 
 def test_a_directory_over_the_cluster_limit_leaves_the_replica_unchanged_and_says_why(
@@ -42,3 +53,45 @@ def test_a_directory_over_the_cluster_limit_leaves_the_replica_unchanged_and_say
         directory.kubectl("delete", "clusters.multicluster.coreos.com", PREFIX + "delta", "--ignore-not-found")
         directory.kubectl("label", "clusters.multicluster.coreos.com", PREFIX + "gamma", "stage=production",
                           "--overwrite")
+
+
+def test_the_agent_refuses_a_directory_over_its_limit_and_says_why(agent_replica, directory, collection_path,
+                                                                    tmp_path):  # noqa: F811
+    replica, kubeconfig = agent_replica
+    credential = tmp_path / "kubeconfig"
+    write_atomically(credential, yaml.safe_dump(kubeconfig))
+    limit = len(names(directory)) - 1
+    port = free_port()
+    log_path = tmp_path / "agent.log"
+    argv = [sys.executable, "-m", AGENT_MODULE, "--kubeconfig", replica.kubeconfig, "--context", replica.context,
+            "--directory-kubeconfig", str(credential), "--health-address", "127.0.0.1", "--health-port", str(port),
+            "--resync-period", "300", "--backoff-max", "2", "--max-clusters", str(limit)]
+    before = versions(replica)
+    mark = replica.audit_mark()
+    with open(str(log_path), "wb") as log:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, cwd=str(tmp_path),
+                                env=dict(os.environ, PYTHONPATH=collection_path))
+    try:
+        code, body = wait_for(lambda: unhealthy(port), 30, "/healthz 503")
+        reason = ("the directory holds more than %d Clusters, the most this replica accepts (max_clusters); "
+                  "nothing was synced" % limit)
+        assert body["status"] == "failing" and body["message"].endswith(": " + reason), body
+        wait_for(lambda: (status(replica) or {}).get("result") == "failed", 10, "the refusal recorded")
+        assert status(replica)["message"] == reason
+        errors = dict((labels, value) for (name, labels), value in agent_metrics(port).items()
+                      if name == "directory_sync_errors_total")
+        assert errors[(("reason", "directory_over_limit"),)] >= 1
+        assert sum(errors.values()) == errors[(("reason", "directory_over_limit"),)]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+    made = writes(replica, mark)
+    assert made is None or {w[1:3] for w in made} == {("configmaps", STATUS[0])}, made  # the status only
+    assert versions(replica) == before  # no Cluster was synced
+    text = log_path.read_text()
+    assert reason in text
+    leaked = token_of(kubeconfig) in text  # a boolean: a failing assert must not print the token
+    assert not leaked, "the token shows in the agent's log"
