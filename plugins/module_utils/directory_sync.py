@@ -36,6 +36,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig imp
     SECRET_KEY, load_kubeconfig_option, resolve_kubeconfig)
 from ansible_collections.coreos.multicluster.plugins.module_utils.manifests import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import materialise, not_applied
+from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.policy_sync import (
     PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
@@ -44,6 +45,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan impo
     page_too_large, plan_source, plan_status, prepared, status_content, status_content_changed, success_message,
     terminating, too_many)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_credential
+from ansible_collections.coreos.multicluster.plugins.module_utils.validation import same_server
 
 
 class DirectoryError(MulticlusterError):
@@ -136,12 +138,16 @@ def read_replica(replica, sources=SOURCES):
     return found
 
 
-def directory_credential(replica, value, secret_namespace, secret_name):
+def directory_credential(replica, value, secret_namespace, secret_name, expected_server=None):
     """(credential, server) of the directory: *value* (the operator's own
     kubeconfig: a dict, text or a file's path) as a kubeconfig dict, else the
     Credential in the replica's sync Secret - data, read by the strict reader
     (kubeconfig.read_credential): a kubeconfig there with anything but a
-    server, CA, TLS server name and token is refused before any request."""
+    server, CA, TLS server name and token is refused before any request, and
+    so is one whose server is not *expected_server* (the directory's address
+    from the operator's inventory) when that is given: the replica's admin
+    writes that Secret, and would otherwise choose where the controller sends
+    requests."""
     what = "directory_kubeconfig"
     if value in (None, "", {}):
         credential = read_sync_credential(replica, secret_namespace, secret_name)
@@ -150,6 +156,13 @@ def directory_credential(replica, value, secret_namespace, secret_name):
                 "read Secret %s on cluster '%s': it does not exist or has no key '%s'; store the replica's directory "
                 "credential with coreos.multicluster.mc_sync_secret, or give directory_kubeconfig"
                 % (display(secret_namespace, secret_name), replica.label, SECRET_KEY), cluster=replica.label)
+        if expected_server and not same_server(credential.server, expected_server):
+            raise MulticlusterError(
+                "the kubeconfig in Secret %s on cluster '%s' names the server %s, not the directory's address %s "
+                "(directory_server): refused, no request was made with it; onboard the replica again to store a "
+                "credential for the directory" % (display(secret_namespace, secret_name), replica.label,
+                                                   one_line(repr(credential.server)), expected_server),
+                cluster=replica.label)
         return credential, credential.server
     config = load_kubeconfig_option(value, what)
     return config, resolve_kubeconfig(config, what)["server"]

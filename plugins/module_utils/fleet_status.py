@@ -32,7 +32,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret im
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_sync_secret
 from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time, parse_time
 from ansible_collections.coreos.multicluster.plugins.module_utils.tokens import token_facts
-from ansible_collections.coreos.multicluster.plugins.module_utils.validation import validate_name
+from ansible_collections.coreos.multicluster.plugins.module_utils.validation import same_server, validate_name
 
 DEFAULT_STALE_AFTER = 600
 DEFAULT_RENEW_BEFORE_DAYS = 7
@@ -178,7 +178,7 @@ def with_registration(rows, fleet):
             row["endpoint_problem"] = "; ".join(
                 found["endpoints"] + ([found["console_url"]] if found["console_url"] else [])) or None
             row["endpoint_mismatch"] = None
-            if entry is not None and row.get("api_endpoint") and entry.get("server") != row["api_endpoint"]:
+            if entry is not None and row.get("api_endpoint") and not same_server(entry.get("server"), row["api_endpoint"]):
                 row["endpoint_mismatch"] = "its Cluster object gives API endpoint %s, the inventory %s" % (
                     one_line(repr(entry.get("server"))), one_line(repr(row["api_endpoint"])))
         result.append(row)

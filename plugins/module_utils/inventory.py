@@ -26,7 +26,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.validation import (
-    https_url_problem, is_https_url, validate_https_url, validate_name)
+    https_url_problem, is_https_url, same_server, validate_https_url, validate_name)
 
 DIRECTORY_GROUP = "directory"
 REPLICAS_GROUP = "replicas"
@@ -99,7 +99,7 @@ def _directory_endpoint(view, address, source):
                         "directory_api_endpoint)" % (source, https_url_problem(address) if address else "is not known",
                                                      view["name"]))
         address = None
-    if view["server"] is not None and view["server"] != address:
+    if view["server"] is not None and not same_server(view["server"], address):
         problems.append("the directory's Cluster object %s gives API endpoint %s, not %s: not followed, "
                         "mc_api_endpoint is the address from %s"
                         % (view["name"], one_line(repr(view["server"])), address or "the inventory's", source))

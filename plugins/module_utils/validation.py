@@ -125,6 +125,16 @@ def validate_subdomain(name, what):
     return name
 
 
+def same_server(one, other):
+    """Whether two API server URLs name the same server: equal but for the
+    case of scheme and host and a trailing slash."""
+    def parts(url):
+        scheme, dummy, rest = str(url).partition("://")
+        host, slash, path = rest.partition("/")
+        return scheme.lower(), host.lower(), (slash + path).rstrip("/")
+    return parts(one) == parts(other)
+
+
 def validate_https_url(url, what):
     """An https:// URL with a host (API endpoints, console URLs, the directory's address)."""
     problem = https_url_problem(url)

@@ -269,6 +269,24 @@ def test_the_directory_credential_comes_from_the_option_or_the_replicas_secret(t
         ds.directory_credential(replica, None, "tectonic-system", "pointer")
 
 
+
+def test_a_secret_naming_another_server_than_the_operators_is_refused():
+    replica = replica_cluster()
+    text = ("apiVersion: v1\nclusters: [{name: d, cluster: {server: 'https://elsewhere.example:443'}}]\n"
+            "users: [{name: d, user: {token: t}}]\ncontexts: [{name: d, context: {cluster: d, user: d}}]\n")
+    replica.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
+                 "data": {"kubeconfig": base64.b64encode(text.encode()).decode()}})
+    with pytest.raises(MulticlusterError, match=r"the kubeconfig in Secret tectonic-system/directory-sync on cluster "
+                                                r"'east' names the server 'https://elsewhere.example:443', not the "
+                                                r"directory's address %s \(directory_server\): refused" % DIRECTORY):
+        ds.directory_credential(replica, None, "tectonic-system", "directory-sync", expected_server=DIRECTORY)
+    # the same server spelt with a trailing slash or another case is the same server
+    credential, server = ds.directory_credential(replica, None, "tectonic-system", "directory-sync",
+                                                 expected_server="HTTPS://Elsewhere.example:443/")
+    assert server == "https://elsewhere.example:443" and credential.token == "t"
+    # not given: not checked
+    assert ds.directory_credential(replica, None, "tectonic-system", "directory-sync")[1] == server
+
 # --- a second source: how Cluster Policies plug in ----------------------------------------------------------------
 
 class RoleBindingsForEveryCluster(object):

@@ -94,3 +94,17 @@ def test_the_roles_preflights_use_the_same_rule_and_no_http_pattern_is_left():
         if "coreos.multicluster.https_url" in text:
             users.append(os.path.relpath(path, ROOT))
     assert sorted(users) == ["roles/directory_setup/tasks/preflight.yml", "roles/replica_onboarding/tasks/preflight.yml"]
+
+
+@pytest.mark.parametrize("one, other, same", [
+    ("https://api.example.com:6443", "https://api.example.com:6443/", True),
+    ("https://API.example.com:6443", "HTTPS://api.example.com:6443", True),
+    ("https://api.example.com:6443/prefix/", "https://api.example.com:6443/prefix", True),
+    ("https://api.example.com:6443", "https://api.example.com:6444", False),
+    ("https://api.example.com:6443", "http://api.example.com:6443", False),
+    ("https://api.example.com/a", "https://api.example.com/A", False),   # paths are case-sensitive
+    ("https://api.example.com", None, False),
+])
+def test_same_server(one, other, same):
+    assert validation.same_server(one, other) is same
+    assert validation.same_server(other, one) is same
