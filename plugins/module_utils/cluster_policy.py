@@ -4,8 +4,9 @@
 """ClusterPolicy objects (multicluster.coreos.com/v1) on the directory: the
 core of mc_cluster_policy and mc_cluster_policy_info.
 
-A policy is checked whole (policy_spec.validate) before anything is sent, and
-every problem is reported at once. Its spec is owned whole: "no change" is
+A policy is checked whole (policy_spec.validate, then policy_bounds.problems:
+what every replica refuses) before anything is sent, and every problem is
+reported at once. Its spec is owned whole: "no change" is
 compare.plan with exact=("spec",), so a key removed from the spec is removed
 from the object, and an unchanged policy makes no write request. Every policy
 written here carries the label app.kubernetes.io/managed-by=coreos.multicluster,
@@ -17,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import policy_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils import policy_bounds, policy_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER_POLICY
 from ansible_collections.coreos.multicluster.plugins.module_utils.manifests import ensure, remove, view
@@ -67,6 +68,8 @@ def check(name, spec=None, labels=None, state="present"):
                         % (MANAGED_BY_LABEL, MANAGED_BY, labels[MANAGED_BY_LABEL]))
     kept = dict((k, v) for k, v in labels.items() if v is not None)  # None: a label to remove
     problems.extend(policy_spec.validate({"metadata": {"name": name, "labels": kept}, "spec": spec}))
+    if not problems:
+        problems.extend(policy_bounds.problems(spec))
     if problems:
         raise InvalidPolicyError(name, problems)
     return desired(name, spec, labels)

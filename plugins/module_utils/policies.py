@@ -15,12 +15,19 @@ and the annotation ``multicluster.coreos.com/policies`` lists them. Labels
 two policies set differently on one Namespace are set by neither, and both
 policies report the conflict.
 
-The replica bounds what the directory may grant: a binding to a ClusterRole
-outside its allowlist is refused (and reported), the rest of the policy
-applies. Every Namespace the syncer holds gets a RoleBinding
-``directory-sync-inspect`` granting the agent ``list`` in it, so that it can
-tell whether a Namespace no policy wants any more holds anything but what
-the syncer put there (delete) or not (release).
+The replica bounds what the directory may ask (Settings, from its ConfigMap
+``tectonic-system/directory-sync-config``; policy_bounds.py has the names
+every replica refuses): a ClusterRole outside the replica's cluster-wide or
+in-namespace allowlist, a ``system:`` user or group it does not allow by
+name, a ServiceAccount outside the policy's own namespaces, a namespace entry
+naming a protected namespace (nothing at all is written into it) and a
+reserved namespace label key are each refused and reported, and the rest of
+the policy applies. Every Namespace the syncer holds gets a RoleBinding
+``directory-sync-inspect`` granting the agent what it may do only there
+(list its content, so that it can tell whether a Namespace no policy wants
+any more holds anything but what the syncer put there (delete) or not
+(release); write the policies' quota and limit range; bind the in-namespace
+allowlist), and none other.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,15 +39,19 @@ import json
 from decimal import InvalidOperation
 
 from ansible_collections.coreos.multicluster.plugins.module_utils import policy_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.policy_bounds import (
+    LABEL_REASON, PROTECTED_NAMESPACES, PROTECTED_REASON, SERVICE_ACCOUNT_REASON, SYSTEM_SUBJECT_REASON,
+    is_reserved_label_key, is_system_subject)
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import KINDS, REGISTRY_GROUP, display
 
 POLICIES_ANNOTATION = REGISTRY_GROUP + "/policies"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_API_VERSION = RBAC_GROUP + "/v1"
-DEFAULT_ROLES = ("view", "edit", "admin")
 INSPECT_ROLE = "tectonic-directory-sync-inspect"
 INSPECT_BINDING = "directory-sync-inspect"
 AGENT_NAMESPACE, AGENT_ACCOUNT = "tectonic-system", "directory-sync"
+# the agent's own identity: mc_directory_sync applies policy objects as it (impersonation), so its RBAC bounds both
+AGENT_USER = "system:serviceaccount:%s:%s" % (AGENT_NAMESPACE, AGENT_ACCOUNT)
 
 # the replica's own settings (ConfigMap tectonic-system/directory-sync-config, written by the registry role)
 SETTINGS_CONFIG_MAP = "directory-sync-config"
@@ -57,29 +68,50 @@ TARGETS = (NAMESPACE, CRB, RB, QUOTA, LIMITS)  # creates in this order, deletes 
 # --- settings -------------------------------------------------------------------------------------
 
 class Settings(object):
-    """What this replica lets the directory's policies do."""
+    """What this replica lets the directory's policies do. Every list is empty
+    unless the ConfigMap gives it (a missing setting allows nothing)."""
 
-    def __init__(self, enabled=True, roles=DEFAULT_ROLES):
+    # ConfigMap key -> attribute: JSON lists of names
+    LISTS = (("clusterRoles", "cluster_roles"), ("namespaceRoles", "namespace_roles"),
+             ("protectedNamespaces", "protected_namespaces"), ("allowedSubjects", "allowed_subjects"),
+             ("allowedLabelKeys", "allowed_label_keys"))
+
+    def __init__(self, enabled=True, cluster_roles=(), namespace_roles=(), protected_namespaces=(),
+                 allowed_subjects=(), allowed_label_keys=()):
         self.enabled = bool(enabled)
-        self.roles = tuple(roles)
+        self.cluster_roles = tuple(cluster_roles)
+        self.namespace_roles = tuple(namespace_roles)
+        self.protected_namespaces = tuple(protected_namespaces)
+        self.allowed_subjects = tuple(allowed_subjects)
+        self.allowed_label_keys = tuple(allowed_label_keys)
+
+    @property
+    def roles(self):
+        """Every ClusterRole policies may bind somewhere here (cluster-wide ones first)."""
+        return self.cluster_roles + tuple(r for r in self.namespace_roles if r not in self.cluster_roles)
+
+    def protected(self, namespace):
+        return namespace in PROTECTED_NAMESPACES or namespace in self.protected_namespaces
 
     @classmethod
     def from_data(cls, data):
-        """From the settings ConfigMap's data (None: the defaults). Raises ValueError on bad content."""
-        if data is None:
-            return cls()
+        """From the settings ConfigMap's data. Raises ValueError on bad content."""
         enabled = str(data.get("policies", "enabled")).strip().lower()
         if enabled not in ("enabled", "disabled"):
             raise ValueError("key 'policies' is %r, not 'enabled' or 'disabled'" % data.get("policies"))
-        roles = DEFAULT_ROLES
-        if data.get("policyRoles") not in (None, ""):
+        lists = {}
+        for key, attribute in cls.LISTS:
+            text = data.get(key)
+            if text in (None, ""):
+                continue
             try:
-                roles = json.loads(data["policyRoles"])
+                found = json.loads(text)
             except ValueError:
-                raise ValueError("key 'policyRoles' is not a JSON list of ClusterRole names") from None
-            if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
-                raise ValueError("key 'policyRoles' is not a JSON list of ClusterRole names")
-        return cls(enabled == "enabled", roles)
+                found = None
+            if not isinstance(found, list) or not all(isinstance(r, str) and r for r in found):
+                raise ValueError("key %r is not a JSON list of names" % key)
+            lists[attribute] = found
+        return cls(enabled == "enabled", **lists)
 
 
 # --- selection ---------------------------------------------------------------------------------------
@@ -120,12 +152,22 @@ def limits_name(policy):
     return "clusterpolicy.%s" % policy
 
 
-def _subjects(entry):
-    subjects = [{"kind": "User", "apiGroup": RBAC_GROUP, "name": u} for u in entry.get("users") or []]
-    subjects += [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": g} for g in entry.get("groups") or []]
-    subjects += [{"kind": "ServiceAccount", "name": sa.get("name"), "namespace": sa.get("namespace")}
-                 for sa in entry.get("serviceAccounts") or []]
-    return subjects
+def _subjects(entry, settings, own_namespaces):
+    """(the subjects of a binding entry this replica allows, [(subject, why refused)])."""
+    subjects, refused = [], []
+    for field, kind, what in (("users", "User", "user"), ("groups", "Group", "group")):
+        for name in entry.get(field) or []:
+            if is_system_subject(name) and name not in settings.allowed_subjects:
+                refused.append(("%s %s" % (kind, name), SYSTEM_SUBJECT_REASON % what))
+            else:
+                subjects.append({"kind": kind, "apiGroup": RBAC_GROUP, "name": name})
+    for account in entry.get("serviceAccounts") or []:
+        namespace, name = account.get("namespace"), account.get("name")
+        if namespace not in own_namespaces:
+            refused.append(("ServiceAccount %s/%s" % (namespace, name), SERVICE_ACCOUNT_REASON % namespace))
+        else:
+            subjects.append({"kind": "ServiceAccount", "name": name, "namespace": namespace})
+    return subjects, refused
 
 
 def _binding(kind, name, namespace, role, subjects, policy):
@@ -142,6 +184,13 @@ def inspect_binding(namespace):
             "metadata": {"name": INSPECT_BINDING, "namespace": namespace},
             "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": INSPECT_ROLE},
             "subjects": [{"kind": "ServiceAccount", "name": AGENT_ACCOUNT, "namespace": AGENT_NAMESPACE}]}
+
+
+def create_order(key):
+    """Sort key of a binding's (namespace, name) for creation: the agent's
+    inspect binding in a namespace first, as it grants the ``bind`` that the
+    policies' bindings there need."""
+    return (key[0], key[1] != INSPECT_BINDING, key[1])
 
 
 def _ref(kind, namespace, name):
@@ -216,17 +265,25 @@ def materialise(policies, cluster_name, directory_clusters, settings, role_exist
         if policy not in wanted_by[key]:
             wanted_by[key].append(policy)
 
-    def bind(kind, namespace, entry, policy):
+    def bind(kind, namespace, entry, policy, own_namespaces):
         role = entry.get("clusterRole")
         name = binding_name(policy, role)
         ref = _ref(kind, namespace, name)
-        if role not in settings.roles:
-            report.add([policy], "refused", ref, "ClusterRole %s is not in this replica's allowlist (%s)"
-                       % (role, ", ".join(settings.roles) or "empty"))
-        elif not known_role(role):
+        allowed, where = ((settings.cluster_roles, "cluster-wide") if kind is CRB
+                          else (settings.namespace_roles, "inside namespaces"))
+        if role not in allowed:
+            report.add([policy], "refused", ref, "ClusterRole %s is not in this replica's allowlist of roles "
+                       "policies may bind %s (%s)" % (role, where, ", ".join(allowed) or "empty"))
+            return
+        subjects, refused = _subjects(entry, settings, own_namespaces)
+        for subject, why in refused:
+            report.add([policy], "refused", ref, "subject %s: %s" % (subject, why))
+        if not subjects:
+            return
+        if not known_role(role):
             report.add([policy], "failed", ref, "ClusterRole %s does not exist on this cluster" % role)
         else:
-            want(kind, _binding(kind, name, namespace, role, _subjects(entry), policy), policy)
+            want(kind, _binding(kind, name, namespace, role, subjects, policy), policy)
 
     for policy in sorted(policies, key=lambda p: (p.get("metadata") or {}).get("name") or ""):
         name = (policy.get("metadata") or {}).get("name")
@@ -239,15 +296,25 @@ def materialise(policies, cluster_name, directory_clusters, settings, role_exist
             report.items[name] = {"state": NOT_SELECTED}
             continue
         report.policy(name)
+        entries = spec.get("namespaces") or []
+        own = set(entry["name"] for entry in entries if not settings.protected(entry["name"]))
         for entry in (spec.get("authorization") or {}).get("clusterBindings") or []:
-            bind(CRB, "", entry, name)
-        for entry in spec.get("namespaces") or []:
+            bind(CRB, "", entry, name, own)
+        for entry in entries:
             ns = entry["name"]
+            if settings.protected(ns):
+                report.add([name], "refused", _ref(NAMESPACE, "", ns), "%s %s%s" % (
+                    ns, PROTECTED_REASON, "" if ns in PROTECTED_NAMESPACES else " (protected by this replica)"))
+                continue
             want(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, name)
             for key, value in (entry.get("labels") or {}).items():
+                if is_reserved_label_key(key) and key not in settings.allowed_label_keys:
+                    report.add([name], "refused", _ref(NAMESPACE, "", ns), "label %s: %s, unless this replica "
+                               "allows the key by name" % (key, LABEL_REASON))
+                    continue
                 ns_labels.setdefault(ns, {}).setdefault(key, {}).setdefault(value, []).append(name)
             for binding in (entry.get("authorization") or {}).get("bindings") or []:
-                bind(RB, ns, binding, name)
+                bind(RB, ns, binding, name, own)
             if entry.get("resourceQuota") is not None:
                 want(QUOTA, {"apiVersion": "v1", "kind": "ResourceQuota",
                              "metadata": {"name": limits_name(name), "namespace": ns,
@@ -276,8 +343,10 @@ def materialise(policies, cluster_name, directory_clusters, settings, role_exist
         if chosen:
             obj["metadata"]["labels"] = chosen
 
-    # every Namespace the syncer holds or is about to create gets the inspect binding
-    for ns in sorted(set(k[2] for k in objects if k[0] == "Namespace") | set(held_namespaces)):
+    # every Namespace the syncer holds or is about to create gets the inspect binding (never one Kubernetes or
+    # the registry own, even should one carry the syncer's mark)
+    for ns in sorted((set(k[2] for k in objects if k[0] == "Namespace") | set(held_namespaces))
+                     - set(PROTECTED_NAMESPACES)):
         key = ("RoleBinding", ns, INSPECT_BINDING)
         objects[key] = inspect_binding(ns)
         wanted_by.setdefault(key, [])

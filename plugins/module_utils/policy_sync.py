@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cluster Policies, the replica's half of the API work: its settings, its
-own name, the ClusterRoles it has, and what to do with a Namespace no policy
+"""Cluster Policies, the replica's half of the API work: its settings (no
+settings ConfigMap: no policies), its own name, the ClusterRoles it has, and what to do with a Namespace no policy
 wants any more (delete it when it holds only what the syncer and Kubernetes
 put there, else release it). The sync engine (directory_sync.py) calls these;
 the planning is policies.py's."""
@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.coreos.multicluster.plugins.module_utils import policies
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import display
+from ansible_collections.coreos.multicluster.plugins.module_utils.policy_bounds import PROTECTED_NAMESPACES
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import installed_name
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
     MANAGED_BY_LABEL, SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION, is_held)
@@ -27,13 +28,26 @@ class PoliciesUnavailable(Exception):
 
 
 def read_settings(replica):
-    """The replica's policies.Settings (ConfigMap tectonic-system/directory-sync-config; defaults without it)."""
-    found = replica.get("ConfigMap", policies.SETTINGS_CONFIG_MAP, policies.SETTINGS_NAMESPACE)
+    """The replica's policies.Settings (ConfigMap tectonic-system/directory-sync-config).
+    Without it, or when the syncer may not read it, or when it cannot be
+    parsed: PoliciesUnavailable (policies are not applied, and nothing of
+    theirs is changed)."""
+    where = display(policies.SETTINGS_NAMESPACE, policies.SETTINGS_CONFIG_MAP)
     try:
-        return policies.Settings.from_data(None if found is None else dict(found.get("data") or {}))
+        found = replica.get("ConfigMap", policies.SETTINGS_CONFIG_MAP, policies.SETTINGS_NAMESPACE)
+    except MulticlusterError as exc:
+        if (exc.details or {}).get("status") != 403:
+            raise
+        raise PoliciesUnavailable("the replica's policy settings cannot be read (%s): policies are not applied "
+                                  "here" % exc) from None
+    if found is None:
+        raise PoliciesUnavailable("cluster '%s' has no ConfigMap %s, the replica's policy settings (written by the "
+                                  "coreos.multicluster.registry role): policies are not applied here, and nothing "
+                                  "of theirs is changed" % (replica.label, where))
+    try:
+        return policies.Settings.from_data(dict(found.get("data") or {}))
     except ValueError as exc:
-        raise PoliciesUnavailable("ConfigMap %s on cluster '%s': %s" % (
-            display(policies.SETTINGS_NAMESPACE, policies.SETTINGS_CONFIG_MAP), replica.label, exc)) from None
+        raise PoliciesUnavailable("ConfigMap %s on cluster '%s': %s" % (where, replica.label, exc)) from None
 
 
 def own_name(replica, directory_clusters):
@@ -62,10 +76,11 @@ def role_exists(replica, name):
 
 
 def without_foreign_inspection(replica, plan, held_namespaces):
-    """Drop the inspect RoleBinding of every wanted Namespace that exists on
-    the replica without the syncer's mark (made by hand: it is reported as a
-    conflict, and the agent is given nothing in it)."""
-    desired = plan["desired"]
+    """Drop every object planned inside a wanted Namespace that exists on the
+    replica without the syncer's mark (made by hand: the Namespace is reported
+    as a conflict): the agent is given nothing there, so the policies'
+    RoleBindings, quota and limit range there are refused and reported."""
+    desired, report, wanted_by = plan["desired"], plan["report"], plan["wanted_by"]
     foreign = set()
     for obj in desired["Namespace"]:
         name = obj["metadata"]["name"]
@@ -74,8 +89,18 @@ def without_foreign_inspection(replica, plan, held_namespaces):
         live = replica.get("Namespace", name)
         if live is not None and not is_held(live):
             foreign.add(name)
-    desired["RoleBinding"] = [obj for obj in desired["RoleBinding"] if not (
-        obj["metadata"]["name"] == policies.INSPECT_BINDING and obj["metadata"]["namespace"] in foreign)]
+    for kind in (policies.RB, policies.QUOTA, policies.LIMITS):
+        kept = []
+        for obj in desired[kind.kind]:
+            namespace, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+            if namespace not in foreign:
+                kept.append(obj)
+                continue
+            owners = wanted_by.pop((kind.kind, namespace, name), [])
+            report.add(owners, "refused", "%s %s" % (kind.kind, display(namespace, name)),
+                       "Namespace %s was not made by the syncer (it exists without its mark): policies write "
+                       "nothing into it" % namespace)
+        desired[kind.kind] = kept
     return plan
 
 
@@ -110,6 +135,8 @@ def remove_namespace(replica, have):
             ", ".join(found[:5]), " and %d more" % (len(found) - 5) if len(found) > 5 else "")
     except MulticlusterError as exc:
         reason = "its content cannot be checked (%s)" % exc
+    if name in PROTECTED_NAMESPACES:  # carrying the mark by mistake: never deleted
+        reason = "it is a protected namespace"
     if reason is None:
         replica.delete("Namespace", name)
         return "deleted", None

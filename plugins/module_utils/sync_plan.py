@@ -110,6 +110,8 @@ class PolicySource(object):
         """The desired object as compared with *live* (quantities spelt as the server does)."""
         return policies.align_quantities(want, live)
 
+    order = staticmethod(policies.create_order)  # the agent's own binding in a namespace before the policies'
+
 
 POLICY_SOURCES = (PolicySource(policies.NAMESPACE), PolicySource(policies.CRB), PolicySource(policies.RB),
                   PolicySource(policies.QUOTA, exact=("spec",)), PolicySource(policies.LIMITS))
@@ -279,7 +281,7 @@ def plan_source(source, desired, held, directory_server):
     wanted = dict((key_of(obj), mark(obj, directory_server)) for obj in desired)
     on_replica = dict((key_of(obj), obj) for obj in held if is_held(obj))
     plan = {"create": [], "update": [], "delete": [], "unchanged": []}
-    for key in sorted(wanted):
+    for key in sorted(wanted, key=getattr(source, "order", None)):
         have = on_replica.get(key)
         if have is None:
             plan["create"].append(wanted[key])

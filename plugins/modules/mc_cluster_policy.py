@@ -23,6 +23,12 @@ description:
   - The whole policy is checked before anything is sent to the API server, and every problem is reported at once,
     each with its path (for example C(spec.namespaces[1].resourceQuota.hard.pods)). Nothing is written when
     there is one.
+  - That check includes what every replica refuses (C(docs/policies.md), "Bounds") - a namespace entry naming a
+    protected namespace (C(kube-system), C(kube-public), C(kube-node-lease), C(default), C(tectonic-system),
+    C(tectonic-multi-cluster)), a C(system:) user or group, a service account outside the policy's own namespaces,
+    and a namespace label key under C(kubernetes.io/), C(k8s.io/) or C(multicluster.coreos.com/) - so an author
+    learns at apply time. Each replica also applies its own bounds (ClusterRoles allowed cluster-wide and inside
+    namespaces, namespaces it protects) and reports a refused entry in its status.
   - The spec is owned whole - a key removed from O(spec) is removed from the object - and a policy that already
     holds O(spec) and O(labels) is no change, with no write request.
   - Every policy it writes carries the label C(app.kubernetes.io/managed-by=coreos.multicluster); the
@@ -86,7 +92,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Admins for the AWS clusters, and a monitoring Namespace with a quota on the production ones
+- name: Readers for the AWS clusters, and a monitoring Namespace they administer with a quota on the production ones
   coreos.multicluster.mc_cluster_policy:
     kubeconfig: /etc/fleet/west-coast-production.kubeconfig
     name: aws-admins
@@ -96,16 +102,18 @@ EXAMPLES = r"""
       matchExpressions:
         - {key: stage, operator: In, values: [production]}
       authorization:
-        clusterBindings:
-          - clusterRole: admin
+        clusterBindings:  # cluster-wide: replicas allow only view by default
+          - clusterRole: view
             users: [alice@example.com]
             groups: [aws-admins]
-            serviceAccounts: [{namespace: ci, name: deployer}]
+            serviceAccounts: [{namespace: monitoring, name: deployer}]  # of the policy's own namespaces only
       namespaces:
         - name: monitoring
-          labels: {pod-security.kubernetes.io/enforce: baseline}
+          labels: {team: platform}  # keys under kubernetes.io/ and k8s.io/ are refused
           authorization:
-            bindings:
+            bindings:  # inside the namespace: view, edit, admin by default
+              - clusterRole: admin
+                groups: [aws-admins]
               - clusterRole: edit
                 groups: [sre]
           resourceQuota:
@@ -137,7 +145,7 @@ policy:
     spec:
       selector: {cloud: aws}
       authorization:
-        clusterBindings: [{clusterRole: admin, groups: [aws-admins]}]
+        clusterBindings: [{clusterRole: view, groups: [aws-admins]}]
 before:
   description: The object before the change, without server-owned metadata; null if it did not exist.
   returned: always

@@ -21,6 +21,16 @@ from tests.lab.fleet import free_port
 POLICY_ANNOTATION = "multicluster.coreos.com/policies"
 MANAGED = "app.kubernetes.io/managed-by=directory-sync"
 SETTINGS = ("tectonic-system", "directory-sync-config")
+# the registry role's defaults, as its ConfigMap template writes them
+DEFAULT_SETTINGS = {"policies": "enabled", "clusterRoles": '["view"]', "namespaceRoles": '["view", "edit", "admin"]',
+                    "protectedNamespaces": "[]", "allowedSubjects": "[]", "allowedLabelKeys": "[]"}
+
+
+def set_settings(cluster, **data):
+    """Write the replica's settings ConfigMap: the registry's defaults, updated with *data*."""
+    apply(cluster, {"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": SETTINGS[1], "namespace": SETTINGS[0]},
+                    "data": dict(DEFAULT_SETTINGS, **data)})
 
 
 def policy(name, spec):
@@ -30,7 +40,7 @@ def policy(name, spec):
 
 AWS = policy("pt-aws-admins", {
     "selector": {"cloud": "aws"},
-    "authorization": {"clusterBindings": [{"clusterRole": "admin", "users": ["alice@example.com"]}]},
+    "authorization": {"clusterBindings": [{"clusterRole": "view", "users": ["alice@example.com"]}]},
     "namespaces": [{"name": "pt-monitoring",
                     "authorization": {"bindings": [{"clusterRole": "edit", "groups": ["sre"]}]},
                     "resourceQuota": {"hard": {"pods": "20", "requests.cpu": "4000m", "requests.memory": "2Gi"}},
@@ -76,9 +86,21 @@ def label(directory, cluster, value):
     directory.kubectl("label", "clusters.multicluster.coreos.com", cluster.name, "cloud=%s" % value, "--overwrite")
 
 
+def install_registry(run_playbook, tmp_path, *replicas):
+    """The registry role on *replicas*: the agent's ServiceAccount, RBAC (which bounds the policies that
+    mc_directory_sync applies as the agent), settings ConfigMap and a Deployment (its image is never pulled)."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"replicas": {"hosts": dict((replica.name, {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "mc_kubeconfig": replica.kubeconfig, "mc_context": replica.context}) for replica in replicas)}}}}))
+    run = run_playbook("install_registry.yml", inventory, extra_vars={"registry_sync_image": "localhost/none:0"})
+    assert run.rc == 0, run.failures()
+
+
 @pytest.fixture(scope="module")
-def lab(registry, run_module):
-    """Both replicas registered in the directory with their labels and onboarded (a credential in their Secret)."""
+def lab(registry, run_module, run_playbook, tmp_path_factory):
+    """Both replicas registered in the directory with their labels, onboarded (a credential in their Secret) and
+    with the registry role's agent RBAC and default settings."""
     directory, aws, gcp = registry[0], registry[1], registry[2]
     apply(directory, cluster_manifest(aws.name, {"cloud": "aws", "stage": "production"}),
           cluster_manifest(gcp.name, {"cloud": "gcp", "stage": "production"}))
@@ -86,6 +108,9 @@ def lab(registry, run_module):
         kubeconfig = issue_credential(run_module, directory, replica.name)
         stored = run_module("mc_sync_secret", dict(connection(replica), kubeconfig_content=kubeconfig))
         assert not stored.failed, stored.result
+    install_registry(run_playbook, tmp_path_factory.mktemp("registry"), aws, gcp)
+    for replica in (aws, gcp):
+        set_settings(replica)
     yield directory, aws, gcp
     directory.kubectl("delete", "clusterpolicies.multicluster.coreos.com", "--all", check=False)
     for replica in (aws, gcp):
@@ -95,6 +120,8 @@ def lab(registry, run_module):
         replica.kubectl("delete", "clusters.multicluster.coreos.com", "-l", MANAGED, check=False)
         replica.kubectl("-n", "tectonic-system", "delete", "configmap", "directory-sync-status", SETTINGS[1],
                         "--ignore-not-found", check=False)
+        replica.kubectl("-n", "tectonic-system", "delete", "deployment", "directory-sync", "--ignore-not-found",
+                        check=False)
     directory.kubectl("delete", "clusters.multicluster.coreos.com", aws.name, gcp.name, "--ignore-not-found",
                       check=False)
 
@@ -114,7 +141,7 @@ def test_a_policy_lands_on_the_matching_replica_only_and_a_converged_sync_writes
     first = sync(run_module, aws)
     assert first.changed and first["policies"]["items"]["pt-aws-admins"]["state"] == "applied"
     assert held(aws, "namespaces") == ["/pt-monitoring"]
-    assert held(aws, "clusterrolebindings") == ["/clusterpolicy:pt-aws-admins:admin"]
+    assert held(aws, "clusterrolebindings") == ["/clusterpolicy:pt-aws-admins:view"]
     assert held(aws, "rolebindings") == ["pt-monitoring/clusterpolicy:pt-aws-admins:edit",
                                          "pt-monitoring/directory-sync-inspect"]
     assert held(aws, "resourcequotas") == held(aws, "limitranges") == ["pt-monitoring/clusterpolicy.pt-aws-admins"]
@@ -139,7 +166,7 @@ def test_relabelling_a_cluster_moves_it_in_and_out(lab, run_module):
     apply(directory, AWS)
     label(directory, gcp, "aws")
     assert "Namespace pt-monitoring" in sync(run_module, gcp)["created"]
-    assert held(gcp, "clusterrolebindings") == ["/clusterpolicy:pt-aws-admins:admin"]
+    assert held(gcp, "clusterrolebindings") == ["/clusterpolicy:pt-aws-admins:view"]
     label(directory, gcp, "gcp")
     left = sync(run_module, gcp)
     assert "Namespace pt-monitoring" in left["deleted"] and left["released"] == []
@@ -162,18 +189,18 @@ def test_a_hand_edited_rolebinding_is_restored_and_a_hand_made_object_is_a_confl
     assert [s["name"] for s in binding["subjects"]] == ["sre"]
 
     # a ClusterRoleBinding of the policy's name made by hand: left alone, reported
-    aws.kubectl("delete", "clusterrolebinding", "clusterpolicy:pt-aws-admins:admin")
-    aws.kubectl("create", "clusterrolebinding", "clusterpolicy:pt-aws-admins:admin", "--clusterrole=view",
+    aws.kubectl("delete", "clusterrolebinding", "clusterpolicy:pt-aws-admins:view")
+    aws.kubectl("create", "clusterrolebinding", "clusterpolicy:pt-aws-admins:view", "--clusterrole=view",
                 "--user=bob")
     try:
         result = sync(run_module, aws)
-        assert result["conflicts"] == ["ClusterRoleBinding clusterpolicy:pt-aws-admins:admin"]
+        assert result["conflicts"] == ["ClusterRoleBinding clusterpolicy:pt-aws-admins:view"]
         entry = result["policies"]["items"]["pt-aws-admins"]
         assert entry["state"] == "conflict" and "made there by hand" in entry["conflicts"][0]["reason"]
-        crb = kjson(aws, "get", "clusterrolebinding", "clusterpolicy:pt-aws-admins:admin")
+        crb = kjson(aws, "get", "clusterrolebinding", "clusterpolicy:pt-aws-admins:view")
         assert crb["roleRef"]["name"] == "view" and "labels" not in crb["metadata"]
     finally:
-        aws.kubectl("delete", "clusterrolebinding", "clusterpolicy:pt-aws-admins:admin", check=False)
+        aws.kubectl("delete", "clusterrolebinding", "clusterpolicy:pt-aws-admins:view", check=False)
     assert sync(run_module, aws)["policies"]["items"]["pt-aws-admins"]["state"] == "applied"
 
 
@@ -219,7 +246,7 @@ def test_a_refused_role_and_a_replica_with_policies_off(lab, run_module):
     assert entry["state"] == "refused" and held(aws, "clusterrolebindings") == ["/clusterpolicy:pt-root:view"]
     assert "not in this replica's allowlist" in entry["refused"][0]["reason"]
 
-    gcp.kubectl("-n", SETTINGS[0], "create", "configmap", SETTINGS[1], "--from-literal=policies=disabled")
+    set_settings(gcp, policies="disabled")
     try:
         directory.kubectl("delete", "clusters.multicluster.coreos.com", "pt-probe", "--ignore-not-found")
         apply(directory, cluster_manifest("pt-probe", {"stage": "canary"}))
@@ -228,7 +255,7 @@ def test_a_refused_role_and_a_replica_with_policies_off(lab, run_module):
         assert off["policies"]["enabled"] is False and off["policies"]["items"]["pt-root"]["state"] == "disabled"
         assert held(gcp, "clusterrolebindings") == []
     finally:
-        gcp.kubectl("-n", SETTINGS[0], "delete", "configmap", SETTINGS[1], check=False)
+        set_settings(gcp)
         directory.kubectl("delete", "clusters.multicluster.coreos.com", "pt-probe", "--ignore-not-found")
         directory.kubectl("delete", "clusterpolicies.multicluster.coreos.com", ROOT_POLICY["metadata"]["name"])
     assert held(aws, "clusterrolebindings") == ["/clusterpolicy:pt-root:view"]
@@ -257,12 +284,7 @@ def service_account_kubeconfig(cluster, namespace, name):
 def agent_rbac(lab, run_playbook, tmp_path):
     """The registry role on the aws replica with the agent: its ServiceAccount, ClusterRoles and bindings."""
     directory, aws, gcp = lab
-    inventory = tmp_path / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"children": {"replicas": {"hosts": {aws.name: {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "mc_kubeconfig": aws.kubeconfig, "mc_context": aws.context}}}}}}))
-    run = run_playbook("install_registry.yml", inventory, extra_vars={"registry_sync_image": "localhost/none:0"})
-    assert run.rc == 0, run.failures()
+    install_registry(run_playbook, tmp_path, aws)
     yield aws
     aws.kubectl("-n", "tectonic-system", "delete", "deployment", "directory-sync", "--ignore-not-found", check=False)
 
@@ -272,7 +294,7 @@ def test_the_agent_applies_a_new_policy_within_seconds_bounded_by_its_rbac(lab, 
     aws.kubectl("delete", "namespace", "pt-monitoring", "--ignore-not-found", "--wait=false")
     wait_for(lambda: namespace_state(aws, "pt-monitoring") == "gone", 60, "no namespace pt-monitoring left")
     settings = kjson(aws, "-n", SETTINGS[0], "get", "configmap", SETTINGS[1])["data"]
-    assert settings == {"policies": "enabled", "policyRoles": '["view", "edit", "admin"]'}
+    assert settings == DEFAULT_SETTINGS
     own = tmp_path / "replica.kubeconfig"
     write_private(own, yaml.safe_dump(service_account_kubeconfig(aws, "tectonic-system", "directory-sync")))
     directory_config = tmp_path / "directory.kubeconfig"
@@ -300,7 +322,7 @@ def test_the_agent_applies_a_new_policy_within_seconds_bounded_by_its_rbac(lab, 
 
         # a replica allowlist wider than the agent's RBAC: the API server's escalation check refuses the binding
         aws.kubectl("-n", SETTINGS[0], "patch", "configmap", SETTINGS[1], "--type=merge", "-p",
-                    json.dumps({"data": {"policyRoles": '["view", "edit", "admin", "cluster-admin"]'}}))
+                    json.dumps({"data": {"clusterRoles": '["view", "cluster-admin"]'}}))
         apply(directory, ROOT_POLICY)
         entry = wait_for(lambda: ((policy_status(aws) or {}).get("items") or {}).get("pt-root"), 15,
                          "pt-root recorded")
@@ -309,7 +331,7 @@ def test_the_agent_applies_a_new_policy_within_seconds_bounded_by_its_rbac(lab, 
         assert entry["state"] == "failed", entry
         assert "clusterpolicy:pt-root:cluster-admin" in entry["failed"][0]["object"]
         assert "403" in entry["failed"][0]["reason"] or "forbidden" in entry["failed"][0]["reason"].lower()
-        assert held(aws, "clusterrolebindings") == ["/clusterpolicy:pt-aws-admins:admin",
+        assert held(aws, "clusterrolebindings") == ["/clusterpolicy:pt-aws-admins:view",
                                                     "/clusterpolicy:pt-root:view"]
 
         # deleting the policies: the agent cleans up, its namespace deletion permitted
@@ -323,6 +345,6 @@ def test_the_agent_applies_a_new_policy_within_seconds_bounded_by_its_rbac(lab, 
             proc.kill()
             proc.wait(timeout=5)
         aws.kubectl("-n", SETTINGS[0], "patch", "configmap", SETTINGS[1], "--type=merge", "-p",
-                    json.dumps({"data": {"policyRoles": '["view", "edit", "admin"]'}}), check=False)
+                    json.dumps({"data": {"clusterRoles": '["view"]'}}), check=False)
     entries = [json.loads(line) for line in log_path.read_text().splitlines()]
     assert [e for e in entries if e["msg"] == "synced"], "the agent logged its syncs"

@@ -16,10 +16,10 @@ SPEC = {
     "matchExpressions": [{"key": "stage", "operator": "In", "values": ["production"]}],
     "authorization": {"clusterBindings": [{"clusterRole": "admin", "users": ["alice@example.com"],
                                            "groups": ["aws-admins"],
-                                           "serviceAccounts": [{"namespace": "ci", "name": "deployer"}]}]},
+                                           "serviceAccounts": [{"namespace": "monitoring", "name": "deployer"}]}]},
     "namespaces": [{
         "name": "monitoring",
-        "labels": {"pod-security.kubernetes.io/enforce": "baseline"},
+        "labels": {"team": "platform"},
         "authorization": {"bindings": [{"clusterRole": "edit", "groups": ["sre"]}]},
         "resourceQuota": {"hard": {"pods": 20, "requests.cpu": "4"}},
         "limitRange": {"limits": [{"type": "Container", "default": {"cpu": "500m"},
@@ -224,7 +224,7 @@ def inventory(directory, tmp_path):
 POLICIES = [
     {"name": "aws-admins", "labels": {"team": "platform"}, "spec": SPEC},
     {"name": "everyone-views", "spec": {"authorization": {"clusterBindings": [
-        {"clusterRole": "view", "groups": ["system:authenticated"]}]}}},
+        {"clusterRole": "view", "groups": ["everyone"]}]}}},
 ]
 
 

@@ -62,9 +62,11 @@ def _assert_sync_agent_deployed(clusters):
         assert not _can(cluster, "-n", "tectonic-system", "patch", "configmap/tectonic-config")
         assert not _can(cluster, "-n", "tectonic-system", "get", "secrets")
         assert not _can(cluster, "create", "deployments")
-        # Cluster Policies (on by default): the kinds they write, and bind only on the allowlisted roles
-        assert _can(cluster, "create", "namespaces") and _can(cluster, "delete", "rolebindings")
-        assert _can(cluster, "bind", "clusterroles/admin") and _can(cluster, "bind", "clusterroles/view")
+        # Cluster Policies (on by default): the kinds they write, bind cluster-wide only on the cluster-wide
+        # allowlist (view); the rest only inside the namespaces the agent holds (test_policy_bounds.py)
+        assert _can(cluster, "create", "namespaces") and _can(cluster, "create", "rolebindings")
+        assert not _can(cluster, "delete", "rolebindings") and not _can(cluster, "delete", "namespaces")
+        assert _can(cluster, "bind", "clusterroles/view") and not _can(cluster, "bind", "clusterroles/admin")
         assert not _can(cluster, "bind", "clusterroles/cluster-admin")
         assert not _can(cluster, "get", "clusterroles/cluster-admin")
         annotations = deployment["spec"]["template"].get("metadata", {}).get("annotations", {})

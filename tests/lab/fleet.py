@@ -317,7 +317,8 @@ class Fleet:
                     "--service-account-private-key-file", plan["pki"]["sa.key"],
                     "--root-ca-file", plan["pki"]["ca.crt"],
                     "--controllers",
-                    "serviceaccount-token,serviceaccount,namespace,garbagecollector,deployment,replicaset",
+                    "serviceaccount-token,serviceaccount,namespace,garbagecollector,deployment,replicaset,"
+                    "clusterrole-aggregation",  # view, edit and admin get their rules, as on any cluster
                     "--use-service-account-credentials=false", "--leader-elect=false",
                     "--profiling=false"])
             for name, plan in plans.items():

@@ -30,7 +30,7 @@ def policy(name, spec):
 
 AWS_ADMINS = policy("aws-admins", {
     "selector": {"cloud": "aws"},
-    "authorization": {"clusterBindings": [{"clusterRole": "admin", "users": ["alice@example.com"],
+    "authorization": {"clusterBindings": [{"clusterRole": "view", "users": ["alice@example.com"],
                                            "groups": ["aws-admins"]}]},
     "namespaces": [{"name": "monitoring",
                     "authorization": {"bindings": [{"clusterRole": "edit", "groups": ["sre"]}]},
@@ -48,7 +48,13 @@ def directory_with(*policies, **labels):
     return directory
 
 
-def replica_cluster(name="east", check_mode=False, settings=None):
+# the registry role's defaults (roles/registry/defaults/main.yml, as its ConfigMap template writes them)
+REGISTRY_DEFAULTS = {"policies": "enabled", "clusterRoles": '["view"]', "namespaceRoles": '["view", "edit", "admin"]',
+                     "protectedNamespaces": "[]", "allowedSubjects": "[]", "allowedLabelKeys": "[]"}
+
+
+def replica_cluster(name="east", check_mode=False, settings=REGISTRY_DEFAULTS):
+    """A replica with the registry's settings ConfigMap holding *settings* (None: no ConfigMap)."""
     replica = FakeCluster(label=name)
     replica.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tectonic-system"}})
     replica.add({"apiVersion": "v1", "kind": "ConfigMap",
@@ -108,21 +114,43 @@ def test_selection(spec, labels, expected):
     assert pol.selects(spec, labels) is expected
 
 
-@pytest.mark.parametrize("data, enabled, roles", [
-    (None, True, ("view", "edit", "admin")),
-    ({"policies": "disabled"}, False, ("view", "edit", "admin")),
-    ({"policies": "enabled", "policyRoles": '["view", "cluster-admin"]'}, True, ("view", "cluster-admin")),
-    ({"policyRoles": "[]"}, True, ()),
+def test_settings_as_the_registry_role_writes_them():
+    settings = pol.Settings.from_data(REGISTRY_DEFAULTS)
+    assert settings.enabled and settings.cluster_roles == ("view",)
+    assert settings.namespace_roles == ("view", "edit", "admin") and settings.roles == ("view", "edit", "admin")
+    assert settings.protected_namespaces == settings.allowed_subjects == settings.allowed_label_keys == ()
+
+
+@pytest.mark.parametrize("data, attribute, expected", [
+    ({"policies": "disabled"}, "enabled", False),
+    # a missing key allows nothing, never the registry's defaults
+    ({"policies": "enabled"}, "cluster_roles", ()),
+    ({"policies": "enabled"}, "namespace_roles", ()),
+    ({"policyRoles": '["view", "edit", "admin"]'}, "roles", ()),  # the key older registry roles wrote is not read
+    ({"clusterRoles": '["view", "cluster-admin"]'}, "cluster_roles", ("view", "cluster-admin")),
+    ({"protectedNamespaces": '["payments"]'}, "protected_namespaces", ("payments",)),
+    ({"allowedSubjects": '["system:serviceaccounts:ci"]'}, "allowed_subjects", ("system:serviceaccounts:ci",)),
+    ({"allowedLabelKeys": '["pod-security.kubernetes.io/warn"]'}, "allowed_label_keys",
+     ("pod-security.kubernetes.io/warn",)),
 ])
-def test_settings(data, enabled, roles):
-    settings = pol.Settings.from_data(data)
-    assert (settings.enabled, settings.roles) == (enabled, roles)
+def test_settings(data, attribute, expected):
+    assert getattr(pol.Settings.from_data(data), attribute) == expected
+
+
+def test_protected_namespaces_are_the_builtin_ones_and_the_replicas():
+    settings = pol.Settings(protected_namespaces=("payments",))
+    assert [n for n in ("kube-system", "kube-public", "kube-node-lease", "default", "tectonic-system",
+                        "tectonic-multi-cluster", "payments", "monitoring") if settings.protected(n)] == [
+        "kube-system", "kube-public", "kube-node-lease", "default", "tectonic-system", "tectonic-multi-cluster",
+        "payments"]
 
 
 @pytest.mark.parametrize("data, message", [
     ({"policies": "maybe"}, "'policies' is 'maybe'"),
-    ({"policyRoles": "view,edit"}, "not a JSON list"),
-    ({"policyRoles": '[""]'}, "not a JSON list"),
+    ({"clusterRoles": "view,edit"}, "'clusterRoles' is not a JSON list"),
+    ({"namespaceRoles": '[""]'}, "'namespaceRoles' is not a JSON list"),
+    ({"protectedNamespaces": '{"a": 1}'}, "'protectedNamespaces' is not a JSON list"),
+    ({"allowedSubjects": "[1]"}, "'allowedSubjects' is not a JSON list"),
 ])
 def test_bad_settings_are_refused(data, message):
     with pytest.raises(ValueError, match=message):
@@ -135,12 +163,12 @@ def test_a_policy_lands_on_a_matching_replica_with_derived_names_and_the_mark():
     directory, replica = directory_with(AWS_ADMINS), replica_cluster()
     result = run_sync(directory, replica)
     assert held(replica, "Namespace") == ["monitoring"]
-    assert held(replica, "ClusterRoleBinding") == ["clusterpolicy:aws-admins:admin"]
+    assert held(replica, "ClusterRoleBinding") == ["clusterpolicy:aws-admins:view"]
     assert held(replica, "RoleBinding") == ["monitoring/clusterpolicy:aws-admins:edit",
                                             "monitoring/" + pol.INSPECT_BINDING]
     assert held(replica, "ResourceQuota") == held(replica, "LimitRange") == ["monitoring/clusterpolicy.aws-admins"]
-    crb = replica.stored("ClusterRoleBinding", "clusterpolicy:aws-admins:admin")
-    assert crb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"}
+    crb = replica.stored("ClusterRoleBinding", "clusterpolicy:aws-admins:view")
+    assert crb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
     assert [(s["kind"], s["name"]) for s in crb["subjects"]] == [("User", "alice@example.com"),
                                                                  ("Group", "aws-admins")]
     assert crb["metadata"]["annotations"][ANNOTATION] == "aws-admins"
@@ -153,7 +181,7 @@ def test_a_policy_lands_on_a_matching_replica_with_derived_names_and_the_mark():
     entry = status["items"]["aws-admins"]
     assert entry["state"] == "applied" and entry["conflicts"] == entry["refused"] == entry["failed"] == []
     assert len(entry["objects"]) == 5 and "Namespace monitoring" in entry["objects"]
-    assert status["allowlist"] == ["view", "edit", "admin"]
+    assert status["allowlist"] == ["view", "edit", "admin"]  # cluster-wide ones first
     assert "policies: 1 applied" in replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")[
         "data"]["message"]
     assert result["policies"] == status
@@ -221,10 +249,11 @@ def test_a_changed_role_ref_is_a_replace():
     directory, replica = directory_with(AWS_ADMINS), replica_cluster()
     run_sync(directory, replica)
     edited = json.loads(json.dumps(AWS_ADMINS))
-    edited["spec"]["authorization"]["clusterBindings"][0]["clusterRole"] = "view"
+    edited["spec"]["namespaces"][0]["authorization"]["bindings"][0]["clusterRole"] = "view"
     directory.objects[("ClusterPolicy", "", "aws-admins")]["spec"] = edited["spec"]
     run_sync(directory, replica, now=T0 + 1)
-    assert held(replica, "ClusterRoleBinding") == ["clusterpolicy:aws-admins:view"]  # a new name for a new role
+    assert held(replica, "RoleBinding") == ["monitoring/clusterpolicy:aws-admins:view",  # a new name for a new role
+                                            "monitoring/" + pol.INSPECT_BINDING]
     # the same name with another role: a binding edited by hand to point elsewhere
     key = ("ClusterRoleBinding", "", "clusterpolicy:aws-admins:view")
     replica.objects[key]["roleRef"]["name"] = "cluster-admin"
@@ -239,21 +268,25 @@ def test_objects_of_the_same_name_made_by_hand_are_conflicts_left_alone():
     directory, replica = directory_with(AWS_ADMINS), replica_cluster()
     replica.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring", "labels": {"mine": "1"}}})
     replica.add({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                 "metadata": {"name": "clusterpolicy:aws-admins:admin"},
+                 "metadata": {"name": "clusterpolicy:aws-admins:view"},
                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
                  "subjects": [{"kind": "User", "name": "bob"}]})
     result = run_sync(directory, replica)
     ns = replica.stored("Namespace", "monitoring")
     assert not sp.is_held(ns) and ns["metadata"]["labels"]["mine"] == "1"
-    assert replica.stored("ClusterRoleBinding", "clusterpolicy:aws-admins:admin")["roleRef"]["name"] == "view"
-    assert sorted(result["conflicts"]) == ["ClusterRoleBinding clusterpolicy:aws-admins:admin",
+    assert replica.stored("ClusterRoleBinding", "clusterpolicy:aws-admins:view")["roleRef"]["name"] == "view"
+    assert sorted(result["conflicts"]) == ["ClusterRoleBinding clusterpolicy:aws-admins:view",
                                            "Namespace monitoring"]
     entry = policy_status(replica)["items"]["aws-admins"]
-    assert entry["state"] == "conflict"
-    assert [c["object"] for c in entry["conflicts"]] == ["ClusterRoleBinding clusterpolicy:aws-admins:admin",
+    assert entry["state"] == "refused"  # the worst: what would go in the hand-made namespace
+    assert [c["object"] for c in entry["conflicts"]] == ["ClusterRoleBinding clusterpolicy:aws-admins:view",
                                                          "Namespace monitoring"]
-    # what goes in a hand-made namespace is the policy's; the agent is given nothing there
-    assert held(replica, "RoleBinding") == ["monitoring/clusterpolicy:aws-admins:edit"]
+    # nothing is written into a hand-made namespace, and the agent is given nothing there
+    assert [r["object"] for r in entry["refused"]] == [
+        "LimitRange monitoring/clusterpolicy.aws-admins", "ResourceQuota monitoring/clusterpolicy.aws-admins",
+        "RoleBinding monitoring/clusterpolicy:aws-admins:edit"]
+    assert "was not made by the syncer" in entry["refused"][0]["reason"]
+    assert held(replica, "RoleBinding") == held(replica, "ResourceQuota") == held(replica, "LimitRange") == []
     assert converged(directory, replica)
 
 
@@ -344,19 +377,19 @@ def test_a_role_outside_the_allowlist_is_refused_and_the_rest_applies():
     entry = policy_status(replica)["items"]["root"]
     assert entry["state"] == "refused"
     assert entry["refused"] == [{"object": "ClusterRoleBinding clusterpolicy:root:cluster-admin",
-                                 "reason": "ClusterRole cluster-admin is not in this replica's allowlist "
-                                           "(view, edit, admin)"}]
+                                 "reason": "ClusterRole cluster-admin is not in this replica's allowlist of roles "
+                                           "policies may bind cluster-wide (view)"}]
     # a replica that lists cluster-admin grants it
-    other = replica_cluster("east", settings={"policyRoles": '["view", "cluster-admin"]'})
+    other = replica_cluster("east", settings=dict(REGISTRY_DEFAULTS, clusterRoles='["view", "cluster-admin"]'))
     run_sync(directory, other)
     assert held(other, "ClusterRoleBinding") == ["clusterpolicy:root:cluster-admin", "clusterpolicy:root:view"]
 
 
 def test_a_missing_cluster_role_and_a_refused_write_fail_alone():
     directory = directory_with(AWS_ADMINS, policy("custom", {"authorization": {"clusterBindings": [
-        {"clusterRole": "edit", "groups": ["x"]}]}}))
+        {"clusterRole": "view", "groups": ["x"]}]}}))
     replica = replica_cluster()
-    del replica.objects[("ClusterRole", "", "admin")]
+    del replica.objects[("ClusterRole", "", "edit")]
 
     def refuse(verb, kind, namespace, name):
         if verb == "create" and name == "clusterpolicy.aws-admins" and kind == "LimitRange":
@@ -367,8 +400,8 @@ def test_a_missing_cluster_role_and_a_refused_write_fail_alone():
     items = policy_status(replica)["items"]
     assert items["aws-admins"]["state"] == "failed"
     assert sorted(f["object"] for f in items["aws-admins"]["failed"]) == [
-        "ClusterRoleBinding clusterpolicy:aws-admins:admin", "LimitRange monitoring/clusterpolicy.aws-admins"]
-    assert "ClusterRole admin does not exist" in json.dumps(items["aws-admins"]["failed"])
+        "LimitRange monitoring/clusterpolicy.aws-admins", "RoleBinding monitoring/clusterpolicy:aws-admins:edit"]
+    assert "ClusterRole edit does not exist" in json.dumps(items["aws-admins"]["failed"])
     assert items["custom"]["state"] == "applied"
     assert held(replica, "ResourceQuota") == ["monitoring/clusterpolicy.aws-admins"]
     assert held(replica, "Cluster") == ["east", "west"]  # the Cluster sync went on
@@ -401,7 +434,8 @@ def test_a_replica_with_policies_disabled_still_syncs_clusters_and_touches_no_po
         "ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")["data"]["message"]
 
 
-@pytest.mark.parametrize("how", ["no ClusterPolicy API", "own Cluster not in the directory", "no tectonic-config"])
+@pytest.mark.parametrize("how", ["no ClusterPolicy API", "own Cluster not in the directory", "no tectonic-config",
+                                 "no settings ConfigMap", "bad settings"])
 def test_when_policies_cannot_be_applied_their_objects_stay_and_clusters_sync(how):
     directory, replica = directory_with(AWS_ADMINS), replica_cluster()
     run_sync(directory, replica)
@@ -412,9 +446,15 @@ def test_when_policies_cannot_be_applied_their_objects_stay_and_clusters_sync(ho
     elif how == "own Cluster not in the directory":
         del directory.objects[("Cluster", "", "east")]
         expected = "the directory has no Cluster east"
-    else:
+    elif how == "no tectonic-config":
         del replica.objects[("ConfigMap", "tectonic-system", "tectonic-config")]
         expected = "has no ConfigMap tectonic-system/tectonic-config"
+    elif how == "no settings ConfigMap":
+        del replica.objects[("ConfigMap", pol.SETTINGS_NAMESPACE, pol.SETTINGS_CONFIG_MAP)]
+        expected = "has no ConfigMap tectonic-system/directory-sync-config, the replica's policy settings"
+    else:
+        replica.objects[("ConfigMap", pol.SETTINGS_NAMESPACE, pol.SETTINGS_CONFIG_MAP)]["data"]["clusterRoles"] = "x"
+        expected = "'clusterRoles' is not a JSON list"
     directory.add(cluster("north", cloud="aws"))
     result = run_sync(directory, replica, now=T0 + 1)
     assert "north" in result["created"]
@@ -439,19 +479,19 @@ def test_materialise_names_every_object_after_its_policy():
 
     def role_exists(role):
         asked.append(role)
-        return role in ("admin", "edit")
-    plan = pol.materialise([AWS_ADMINS], "east", [cluster("east", cloud="aws")], pol.Settings(),
-                           role_exists, set())
+        return role in ("view", "edit")
+    plan = pol.materialise([AWS_ADMINS], "east", [cluster("east", cloud="aws")],
+                           pol.Settings.from_data(REGISTRY_DEFAULTS), role_exists, set())
     names = dict((kind, [o["metadata"]["name"] for o in objs]) for kind, objs in plan["desired"].items())
-    assert names == {"Namespace": ["monitoring"], "ClusterRoleBinding": ["clusterpolicy:aws-admins:admin"],
+    assert names == {"Namespace": ["monitoring"], "ClusterRoleBinding": ["clusterpolicy:aws-admins:view"],
                      "RoleBinding": ["clusterpolicy:aws-admins:edit", pol.INSPECT_BINDING],
                      "ResourceQuota": ["clusterpolicy.aws-admins"], "LimitRange": ["clusterpolicy.aws-admins"]}
     assert plan["wanted_by"][("Namespace", "", "monitoring")] == ["aws-admins"]
-    assert sorted(asked) == ["admin", "edit"]  # each role once
+    assert sorted(asked) == ["edit", "view"]  # each role once
     # only allowlisted roles are looked up on the replica
     asked[:] = []
-    pol.materialise([AWS_ADMINS], "east", [cluster("east", cloud="aws")], pol.Settings(roles=("view", "edit")),
-                    role_exists, set())
+    pol.materialise([AWS_ADMINS], "east", [cluster("east", cloud="aws")],
+                    pol.Settings(namespace_roles=("view", "edit")), role_exists, set())
     assert asked == ["edit"]
 
 
@@ -465,7 +505,7 @@ def test_align_quantities_keeps_the_servers_spelling_of_the_same_amount_only():
 def test_a_cluster_role_the_syncer_may_not_read_is_left_to_the_write_to_refuse():
     directory = directory_with(policy("root", {"authorization": {"clusterBindings": [
         {"clusterRole": "cluster-admin", "groups": ["everyone"]}]}}))
-    replica = replica_cluster(settings={"policyRoles": '["cluster-admin"]'})
+    replica = replica_cluster(settings={"clusterRoles": '["cluster-admin"]'})
     replica.failures[("get", "ClusterRole")] = MulticlusterError(
         "read ClusterRole cluster-admin on cluster 'east': HTTP 403 Forbidden", details={"status": 403})
 
