@@ -8,6 +8,7 @@ import contextlib
 import json
 import ssl
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -16,8 +17,10 @@ import yaml
 
 from tests.integration.conftest import REGISTRY_MANIFEST, write_private
 from tests.integration.test_cluster_policies import (  # noqa: F401 (fixtures)
-    SETTINGS, agent_rbac, held, kjson, lab, policy, policy_status, service_account_kubeconfig, set_settings, sync)
-from tests.integration.test_directory_sync import apply, wait_for
+    SETTINGS, agent_rbac, held, kjson, lab, namespace_state, policy, policy_status, service_account_kubeconfig,
+    set_settings, sync)
+from tests.integration.test_directory_sync import (
+    apply, cluster_manifest, connection, issue_credential, wait_for)
 
 CRD = "clusterpolicies.multicluster.coreos.com"
 
@@ -250,3 +253,62 @@ def test_without_the_settings_config_map_policies_are_not_applied_and_nothing_is
     assert reason in result["policies"]["error"] and reason in policy_status(aws)["error"]
     status = kjson(aws, "-n", "tectonic-system", "get", "configmap", "directory-sync-status")["data"]
     assert "policies not applied" in status["message"]
+
+
+# --- leaving the registry -------------------------------------------------------------------------------------------
+
+def fleet_inventory(tmp_path, directory, replica):
+    """An inventory of the directory and one replica (what deregister_replica.yml needs)."""
+    def host(cluster):
+        return {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                "mc_kubeconfig": cluster.kubeconfig, "mc_context": cluster.context}
+    inventory = tmp_path / "fleet.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {
+        "directory": {"hosts": {directory.name: host(directory)}},
+        "replicas": {"hosts": {replica.name: host(replica)}}}}}))
+    return inventory
+
+
+def test_deregistering_with_remove_synced_leaves_no_grant_and_releases_a_namespace_holding_a_workload(
+        lab, agent_rbac, run_module, run_playbook, tmp_path):
+    directory, aws, gcp = lab
+    apply(directory, ADMINS, policy("pb-tools", {
+        "authorization": {"clusterBindings": [{"clusterRole": "view", "groups": ["auditors"]}]},
+        "namespaces": [{"name": "pb-tools", "resourceQuota": {"hard": {"pods": "10"}},
+                        "limitRange": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]},
+                        "authorization": {"bindings": [{"clusterRole": "edit", "groups": ["sre"]}]}}]}))
+    try:
+        sync(run_module, aws)
+        assert held(aws, "clusterrolebindings") == ["/clusterpolicy:pb-tools:view"]
+        assert held(aws, "clusters.multicluster.coreos.com"), "Clusters synced from the directory"
+        aws.kubectl("-n", "pb-tools", "create", "deployment", "workload", "--image=localhost/none:0")
+        assert kjson(aws, "-n", "tectonic-system", "get", "deployment", "directory-sync") is not None
+
+        run = run_playbook("deregister_replica.yml", fleet_inventory(tmp_path, directory, aws),
+                           extra_vars={"deregistration_remove_synced": True}, limit=aws.name)
+        assert run.rc == 0, run.failures()
+        for resource in ("clusterrolebindings", "rolebindings", "resourcequotas", "limitranges",
+                         "clusters.multicluster.coreos.com"):
+            assert held(aws, resource) == [], resource
+        assert kjson(aws, "-n", "tectonic-system", "get", "deployment", "directory-sync") is None
+        # the namespace with a workload is released (kept, no longer marked), the empty one deleted
+        tools = kjson(aws, "get", "namespace", "pb-tools")
+        assert tools is not None and "deletionTimestamp" not in tools["metadata"]
+        assert "app.kubernetes.io/managed-by" not in tools["metadata"].get("labels", {})
+        assert kjson(aws, "-n", "pb-tools", "get", "deployment", "workload") is not None
+        assert kjson(aws, "-n", "pb-tools", "get", "rolebinding", "directory-sync-inspect") is None
+        assert namespace_state(aws, "pb-admins") in ("terminating", "gone")
+        # a second run has nothing left to remove on the replica
+        mark = aws.audit_mark()
+        again = run_module("mc_directory_sync_cleanup", {"kubeconfig": aws.kubeconfig, "context": aws.context})
+        assert not again.failed and not again.changed, again.result
+        assert aws.writes_since(mark) == []
+    finally:
+        directory.kubectl("delete", CRD, "--all", check=False)
+        aws.kubectl("delete", "namespace", "pb-tools", "pb-admins", "--ignore-not-found", "--wait=false", check=False)
+        # registered again, as the lab fixture left it
+        apply(directory, cluster_manifest(aws.name, {"cloud": "aws", "stage": "production"}))
+        stored = run_module("mc_sync_secret", dict(connection(aws), kubeconfig_content=issue_credential(
+            run_module, directory, aws.name)))
+        assert not stored.failed, stored.result
+        set_settings(aws)
