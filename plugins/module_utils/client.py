@@ -138,6 +138,18 @@ class ClusterClient(object):
         probe.label = self.label
         return probe
 
+    def impersonating(self, user):
+        """A client of the same cluster and credential whose every request acts
+        as *user* (header Impersonate-User): the API server authorizes each as
+        that user, and refuses it (HTTP 403) where this credential may not
+        impersonate. Cluster Policies applied from Ansible, as the agent."""
+        api_client = type(self.api_client)(self.configuration)
+        api_client.set_default_header("Impersonate-User", user)
+        other = ClusterClient({"request_timeout": self.timeout}, check_mode=self.check_mode, api_client=api_client,
+                              sleep=self._sleep, clock=self._clock)
+        other.label = self.label
+        return other
+
     def close(self):
         """Release the connections (the agent, on a credential reload)."""
         self.api_client.close()

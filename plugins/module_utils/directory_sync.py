@@ -427,7 +427,7 @@ def _policy_status(plan, done, sources, settings):
 
 
 def sync(directory, replica, directory_server, sources=SOURCES, status_interval=DEFAULT_STATUS_INTERVAL,
-         now=None, cancel=None, clock=time.time, limits=None, diff=True):
+         now=None, cancel=None, clock=time.time, limits=None, policy_replica=None, diff=True):
     """Make the replica hold what the directory says; record the outcome.
 
     directory: a ClusterClient of the directory (only read). replica: a
@@ -440,8 +440,12 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     cannot be read or holds more than *limits* (sync_plan.Limits, default its
     defaults) allow (after recording the failure; its details then name the
     option in "limit"), MulticlusterError for failures on the replica.
-    With diff=False (the agent) the objects written are not kept for the
-    diff, which is then empty."""
+    policy_replica: the ClusterClient of the replica that reads and writes
+    the policies' objects (default *replica*; mc_directory_sync gives one
+    acting as the agent's ServiceAccount, so that the agent's RBAC bounds
+    them on both paths). With diff=False (the agent) the objects written
+    are not kept for the diff, which is then empty."""
+    policy_replica = replica if policy_replica is None else policy_replica
     now = clock() if now is None else now
     nouns = [s.noun[1] for s in sources if not getattr(s, "policy", False)]
     nouns += ["Cluster Policies"] if any(getattr(s, "policy", False) for s in sources) else []
@@ -464,10 +468,10 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     try:
         held = {}
         if policy_sources:
-            settings, name, policy_status = _policies_ready(replica, snapshot, optional_errors)
+            settings, name, policy_status = _policies_ready(policy_replica, snapshot, optional_errors)
             if policy_status is None:
                 try:
-                    held = read_replica(replica, policy_sources)
+                    held = read_replica(policy_replica, policy_sources)
                 except MulticlusterError as exc:
                     if not _forbidden(exc):
                         raise
@@ -477,10 +481,11 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
                 policy_sources = []
         held.update(read_replica(replica, [s for s in sources if s not in policy_sources]))
         if policy_sources:
-            context["policies"] = _plan_policies(replica, snapshot, settings, name, held)
+            context["policies"] = _plan_policies(policy_replica, snapshot, settings, name, held)
         plans = dict((s.name, plan_source(s, s.desired(snapshot, context), held[s.name], directory_server))
                      for s in sources)
-        done = apply_plans(replica, sources, plans, cancel, diff)
+        done = apply_plans(replica, [s for s in sources if s not in policy_sources], plans, cancel, diff)
+        done.update(apply_plans(policy_replica, policy_sources, plans, cancel, diff))
     except Cancelled:
         raise
     except MulticlusterError as exc:

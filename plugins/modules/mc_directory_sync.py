@@ -42,12 +42,21 @@ description:
     wants any more. A Namespace is deleted only when it holds nothing but what the syncer and Kubernetes put there;
     otherwise it is released (mark removed, object kept) and reported in C(released).
   - What the replica lets policies do is read from its ConfigMap C(tectonic-system/directory-sync-config), written
-    by the C(coreos.multicluster.registry) role - C(policies) (V(enabled) or V(disabled)) and C(policyRoles), the
-    ClusterRoles they may bind (default V(view), V(edit), V(admin)). A binding to another role is refused and
-    reported. When policies are disabled, or the directory has no ClusterPolicy API, or this replica's Cluster is
-    not in the directory, no object of theirs is changed and the Clusters are still synced.
+    by the C(coreos.multicluster.registry) role (docs/policies.md, "Bounds") - whether they apply, the ClusterRoles
+    they may bind cluster-wide (default V(view)) and inside their namespaces (default V(view), V(edit), V(admin)),
+    the namespaces they never write into (always C(kube-system), C(kube-public), C(kube-node-lease), C(default),
+    C(tectonic-system), C(tectonic-multi-cluster)), and the C(system:) subjects and reserved label keys allowed by
+    name (none by default). Anything else is refused entry by entry and reported; the rest of the policy applies.
+    When that ConfigMap is missing or cannot be read, when policies are disabled, or the directory has no
+    ClusterPolicy API, or this replica's Cluster is not in the directory, no object of theirs is changed and the
+    Clusters are still synced.
+  - Policy objects are read and written B(as the agent's ServiceAccount) - header C(Impersonate-User) naming
+    C(system:serviceaccount:tectonic-system:directory-sync) - so the agent's RBAC (installed
+    by the registry role) bounds them here too, whatever the connection's own rights. Where the connection may not
+    impersonate, or that RBAC is not installed, policies are reported as not applied and the Clusters are still
+    synced with the connection's own credential.
   - An object the replica refuses (HTTP 400, 403, 404, 409 or 422, for example a missing ClusterRole or an admission
-    webhook) fails alone and is reported in C(failed) and under its policy; the rest goes on.
+    webhook) fails alone and is reported in C(failed_objects) and under its policy; the rest goes on.
   - The outcome is recorded on the replica in ConfigMap C(tectonic-system/directory-sync-status), with the keys
     C(directory), C(lastAttempt), C(lastSuccess), C(result) (V(ok) or V(failed)), C(message), C(counts) (JSON) and
     C(policies) (JSON, per policy its state, objects, conflicts, refusals and failures; see RV(policies)).
@@ -195,8 +204,11 @@ conflicts:
   type: list
   elements: str
   sample: []
-failed:
-  description: Objects of Cluster Policies the replica refused, each with the reason; the rest of the sync went on.
+failed_objects:
+  description:
+    - Objects of Cluster Policies the replica refused (HTTP 400, 403, 404, 409, 422), each with the reason; the rest
+      of the sync went on and the task does not fail. (Earlier releases returned it as C(failed), which made any such
+      object fail the task.)
   returned: success
   type: list
   elements: dict
@@ -227,7 +239,8 @@ policies:
     items:
       description:
         - Per policy, C(state) - V(applied), V(conflict) (an object of that name made by hand, or two policies asking
-          for different labels on one Namespace), V(refused) (a role outside the allowlist), V(failed), V(invalid)
+          for different labels on one Namespace), V(refused) (a role outside an allowlist, a protected namespace, a
+          C(system:) subject, a reserved label key, something inside a Namespace made by hand), V(failed), V(invalid)
           (with C(problems)), V(not selected) or V(disabled); C(objects) it holds here; C(conflicts), C(refused) and
           C(failed) as lists of C({object, reason}).
       type: dict
@@ -244,8 +257,11 @@ policies:
         state: refused
         objects: [Namespace monitoring, "RoleBinding monitoring/clusterpolicy:aws-admins:edit"]
         conflicts: []
-        refused: [{object: "ClusterRoleBinding clusterpolicy:aws-admins:cluster-admin",
-                   reason: "ClusterRole cluster-admin is not in this replica's allowlist (view, edit, admin)"}]
+        refused:
+          - object: "ClusterRoleBinding clusterpolicy:aws-admins:cluster-admin"
+            reason: >-
+              ClusterRole cluster-admin is not in this replica's allowlist of roles policies may bind cluster-wide
+              (view)
         failed: []
       gcp-admins: {state: not selected}
     released: []
@@ -297,6 +313,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.args_common im
 from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import directory_credential, sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import AGENT_USER
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
     DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES, Limits)
 
@@ -333,7 +350,8 @@ def run(module, params):
     module.hide_kubeconfig(config)
     # from the Secret: a Credential, built from its values; directory_kubeconfig: the loader (the operator's own)
     directory = module.client({"kubeconfig": config})
-    result = sync(directory, replica, server, status_interval=params["status_interval"], limits=limits)
+    result = sync(directory, replica, server, status_interval=params["status_interval"], limits=limits,
+                  policy_replica=replica.impersonating(AGENT_USER))  # policies bounded by the agent's RBAC
     for name in result["conflicts"]:
         module.warn("%s exists on cluster '%s' without the app.kubernetes.io/managed-by=directory-sync label "
                     "(made there by hand): left alone" % (name if " " in name else "Cluster " + name, replica.label))
@@ -341,7 +359,9 @@ def run(module, params):
         module.warn("%s on cluster '%s' could not be applied: %s" % (item["object"], replica.label, item["reason"]))
     keys = ("changed", "created", "updated", "deleted", "conflicts", "failed", "released", "policies", "counts",
             "status", "directory_server", "diff")
-    return dict((key, result[key]) for key in keys)
+    out = dict((key, result[key]) for key in keys)
+    out["failed_objects"] = out.pop("failed")  # "failed" is Ansible's: a list of objects there fails the task
+    return out
 
 
 def main():

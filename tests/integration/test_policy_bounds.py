@@ -208,6 +208,57 @@ def test_the_agents_own_token_may_not_bind_admin_cluster_wide(clean, agent_rbac,
     assert allowed.returncode == 0, allowed.stderr
 
 
+# --- the same bounds from Ansible -----------------------------------------------------------------------------------
+
+ROOT = policy("pb-root", {"authorization": {"clusterBindings": [{"clusterRole": "cluster-admin",
+                                                                  "groups": ["everyone"]}]}})
+
+
+def test_sync_replicas_with_the_admin_kubeconfig_cannot_bind_what_the_agent_may_not(clean, run_playbook, tmp_path):
+    """The allowlist widened by hand in the ConfigMap to cluster-admin: the planner lets the binding through, the
+    API server refuses it, as the identity the policy objects are written with is the agent's."""
+    directory, aws, gcp = clean
+    set_settings(aws, clusterRoles='["view", "cluster-admin"]')
+    apply(directory, ROOT)
+    run = run_playbook("sync_replicas.yml", fleet_inventory(tmp_path, directory, aws), limit=aws.name)
+    assert run.rc == 0, (run.failures(), run.task_results("Sync Clusters from the directory"), run.stderr[-2000:])
+    assert kjson(aws, "get", "clusterrolebinding", "clusterpolicy:pb-root:cluster-admin") is None
+    entry = entry_of(aws, "pb-root")
+    assert entry["state"] == "failed", entry
+    assert entry["failed"][0]["object"] == "ClusterRoleBinding clusterpolicy:pb-root:cluster-admin"
+    assert "system:serviceaccount:tectonic-system:directory-sync" in entry["failed"][0]["reason"]
+    assert "403" in entry["failed"][0]["reason"] or "forbidden" in entry["failed"][0]["reason"].lower()
+
+
+def test_where_impersonation_is_refused_policies_are_not_applied_and_the_cluster_sync_runs(clean, run_module,
+                                                                                            tmp_path):
+    """A connection that may do everything but impersonate: the Clusters sync with it, the policies do not."""
+    directory, aws, gcp = clean
+    apply(directory, ADMINS)
+    name = "pb-no-impersonation"
+    aws.kubectl("create", "serviceaccount", name, "-n", "tectonic-system")
+    # every verb on what the Cluster sync touches, and no impersonate (which edit and admin grant on serviceaccounts)
+    aws.kubectl("create", "clusterrole", name, "--verb=*",
+                "--resource=clusters.multicluster.coreos.com,configmaps,secrets")
+    aws.kubectl("create", "clusterrolebinding", name, "--clusterrole=" + name,
+                "--serviceaccount=tectonic-system:%s" % name)
+    try:
+        own = tmp_path / "limited.kubeconfig"
+        write_private(own, yaml.safe_dump(service_account_kubeconfig(aws, "tectonic-system", name)))
+        directory.kubectl("label", "clusters.multicluster.coreos.com", gcp.name, "probe=pb", "--overwrite")
+        result = run_module("mc_directory_sync", {"kubeconfig": str(own), "status_interval": 3600})
+        assert not result.failed, result.result
+        assert "cannot impersonate" in result["policies"]["error"], result["policies"]
+        assert result["policies"]["items"]["pb-admins"]["state"] == "failed"
+        assert kjson(aws, "get", "namespace", "pb-admins") is None
+        assert kjson(aws, "get", "clusters.multicluster.coreos.com", gcp.name)["metadata"]["labels"]["probe"] == "pb"
+    finally:
+        directory.kubectl("label", "clusters.multicluster.coreos.com", gcp.name, "probe-", check=False)
+        aws.kubectl("delete", "clusterrolebinding", name, "--ignore-not-found", check=False)
+        aws.kubectl("delete", "clusterrole", name, "--ignore-not-found", check=False)
+        aws.kubectl("-n", "tectonic-system", "delete", "serviceaccount", name, "--ignore-not-found", check=False)
+
+
 # --- labels ---------------------------------------------------------------------------------------------------------
 
 PRIVILEGED = policy("pb-labels", {"namespaces": [{"name": "pb-labels", "labels": {

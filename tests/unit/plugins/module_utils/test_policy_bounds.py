@@ -4,10 +4,14 @@ clusters, and the directory's own check of the same bounds."""
 
 import pytest
 
+from ansible_collections.coreos.multicluster.plugins.module_utils import directory_sync as ds
 from ansible_collections.coreos.multicluster.plugins.module_utils import policies as pol
 from ansible_collections.coreos.multicluster.plugins.module_utils import policy_bounds as bounds
 from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.cluster_policy import InvalidPolicyError, check
+from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from tests.unit.plugins.module_utils.test_client import kubeconfig as client_kubeconfig
 from tests.unit.plugins.module_utils.test_policy_sync import (
     REGISTRY_DEFAULTS, T0, cluster, converged, directory_with, held, policy, policy_status, replica_cluster,
     run_sync)
@@ -277,3 +281,53 @@ def test_a_replica_still_reads_a_policy_the_directory_would_refuse_entry_by_entr
                            [cluster("east")], pol.Settings.from_data(REGISTRY_DEFAULTS), lambda role: True, set())
     assert plan["report"].finish()["old"]["state"] == "refused"
     assert [o["metadata"]["name"] for o in plan["desired"]["Namespace"]] == ["team-a"]
+
+
+# --- the same bounds from Ansible: policy objects through the agent's identity ----------------------------------------
+
+class Refusing(object):
+    """The replica as seen through a credential that may not impersonate: every request is refused (HTTP 403)."""
+
+    def __init__(self, replica):
+        self.label, self.check_mode, self.requests = replica.label, replica.check_mode, []
+
+    def __getattr__(self, verb):
+        def refuse(*args, **kwargs):
+            self.requests.append((verb,) + args)
+            raise MulticlusterError('%s on cluster \'east\': HTTP 403 Forbidden: users "system:serviceaccount:'
+                                    'tectonic-system:directory-sync" is forbidden: User "admin" cannot impersonate '
+                                    'resource "users" in API group "" at the cluster scope' % verb,
+                                    details={"status": 403})
+        return refuse
+
+
+def test_policies_go_through_the_policy_client_and_clusters_through_the_replicas():
+    directory, replica = directory_with(ADMINS), replica_cluster()
+    refusing = Refusing(replica)
+    result = ds.sync(directory, replica, "https://directory.example.com:6443", now=T0, policy_replica=refusing)
+    assert "east" in result["created"]  # the Cluster sync still runs, with the replica's own client
+    assert "cannot impersonate" in result["policies"]["error"]
+    assert result["policies"]["items"]["admins"]["state"] == "failed"
+    assert held(replica, "Namespace") == [] and refusing.requests
+    assert "policies not applied" in replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")["data"][
+        "message"]
+
+
+def test_when_impersonation_is_refused_what_policies_made_before_stays():
+    directory, replica = directory_with(ADMINS), replica_cluster()
+    run_sync(directory, replica)
+    before = dict((k, v) for k, v in replica.objects.items() if sp.is_held(v) and k[0] != "Cluster")
+    del directory.objects[("ClusterPolicy", "", "admins")]
+    ds.sync(directory, replica, "https://directory.example.com:6443", now=T0 + 1, policy_replica=Refusing(replica))
+    assert dict((k, v) for k, v in replica.objects.items() if sp.is_held(v) and k[0] != "Cluster") == before
+
+
+def test_an_impersonating_client_sends_the_agents_name_and_leaves_the_original_alone():
+    original = ClusterClient({"kubeconfig": client_kubeconfig(), "request_timeout": 7}, check_mode=True)
+    agent = original.impersonating(pol.AGENT_USER)
+    assert agent.api_client.default_headers["Impersonate-User"] == \
+        "system:serviceaccount:tectonic-system:directory-sync"
+    assert "Impersonate-User" not in original.api_client.default_headers
+    assert (agent.label, agent.server, agent.timeout, agent.check_mode) == (
+        original.label, original.server, 7.0, True)
+    assert agent.configuration is original.configuration  # the same credential and TLS trust
