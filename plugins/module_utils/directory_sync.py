@@ -157,12 +157,12 @@ def directory_credential(replica, value, secret_namespace, secret_name, expected
                 "credential with coreos.multicluster.mc_sync_secret, or give directory_kubeconfig"
                 % (display(secret_namespace, secret_name), replica.label, SECRET_KEY), cluster=replica.label)
         if expected_server and not same_server(credential.server, expected_server):
+            where = (display(secret_namespace, secret_name), replica.label, one_line(repr(credential.server)),
+                     expected_server)
             raise MulticlusterError(
                 "the kubeconfig in Secret %s on cluster '%s' names the server %s, not the directory's address %s "
                 "(directory_server): refused, no request was made with it; onboard the replica again to store a "
-                "credential for the directory" % (display(secret_namespace, secret_name), replica.label,
-                                                   one_line(repr(credential.server)), expected_server),
-                cluster=replica.label)
+                "credential for the directory" % where, cluster=replica.label)
         return credential, credential.server
     config = load_kubeconfig_option(value, what)
     return config, resolve_kubeconfig(config, what)["server"]

@@ -76,6 +76,14 @@ options:
         It is the operator's own (trusted) and read by the kubernetes client's loader, as O(kubeconfig) is.
       - When not given, the kubeconfig stored in the replica's Secret O(secret_namespace)/O(secret_name) is used.
     type: raw
+  directory_server:
+    description:
+      - The directory's API address as the operator knows it (the directory host's C(mc_api_endpoint);
+        C(playbooks/sync_replicas.yml) passes it). A kubeconfig in the replica's Secret that names another server is
+        refused before any request is made with it, so that whoever administers the replica cannot choose where
+        the controller sends requests.
+      - Not checked when not given, nor for O(directory_kubeconfig) (the operator's own).
+    type: str
   secret_name:
     description:
       - Name of the replica's Secret holding the directory kubeconfig under key C(kubeconfig).
@@ -316,11 +324,13 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.modules import
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import AGENT_USER
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
     DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES, Limits)
+from ansible_collections.coreos.multicluster.plugins.module_utils.validation import validate_https_url
 
 
 def argument_spec():
     return module_spec(
         directory_kubeconfig=dict(type="raw", no_log=True),
+        directory_server=dict(type="str"),
         secret_name=dict(type="str", default="directory-sync"),
         secret_namespace=dict(type="str", default="tectonic-system", no_log=False),
         status_interval=dict(type="int", default=300),
@@ -345,8 +355,10 @@ def run(module, params):
         raise MulticlusterError("status_interval must be 0 or more seconds")
     limits = limits_of(params)
     replica = module.client()
+    if params["directory_server"]:
+        validate_https_url(params["directory_server"], "directory_server")
     config, server = directory_credential(replica, params["directory_kubeconfig"], params["secret_namespace"],
-                                          params["secret_name"])
+                                          params["secret_name"], expected_server=params["directory_server"])
     module.hide_kubeconfig(config)
     # from the Secret: a Credential, built from its values; directory_kubeconfig: the loader (the operator's own)
     directory = module.client({"kubeconfig": config})

@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -283,3 +284,58 @@ def test_a_replica_secret_that_would_run_or_read_something_is_refused_everywhere
         if secret_text(east) != restore[0]:
             put_secret(east, restore[0])
     assert not probe.reached()
+
+
+class _CountingTLS(object):
+    """A loopback port that counts the connections made to it (nothing is answered)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, dummy = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def test_a_replica_secret_naming_another_server_is_refused_before_any_request(onboarded, run_playbook):
+    """The replica's admin rewrites the Secret in the accepted form (a token, an https server) but points it
+    at a server of their choice: sync_replicas.yml checks it against the directory's address from the
+    inventory and never connects there; central is unaffected; the Secret put back, the run converges."""
+    east, inventory = onboarded["east"], onboarded["inventory"]
+    good = secret_text(east)
+    token = token_of(good)
+    elsewhere = _CountingTLS()
+    config = yaml.safe_load(good)
+    directory_server = config["clusters"][0]["cluster"]["server"]
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:%d" % elsewhere.port
+    try:
+        put_secret(east, SecretText(yaml.safe_dump(config)))
+        sync = run_playbook("sync_replicas.yml", inventory)
+        assert elsewhere.accepted == 0, "sync_replicas.yml connected to the server the replica's admin chose"
+        assert sync.failed_hosts() == [EAST], sync.failures()
+        message = failures_by_host(sync)[EAST][0]
+        assert ("the kubeconfig in Secret tectonic-system/directory-sync on cluster '%s' names the server "
+                "'https://127.0.0.1:%d', not the directory's address %s" % (EAST, elsewhere.port, directory_server)
+                in message), message
+        assert_no_token(sync, token)
+    finally:
+        put_secret(east, good)
+        elsewhere.close()
+    again = run_playbook("sync_replicas.yml", inventory)
+    assert again.rc == 0 and again.failed_hosts() == [], again.failures()

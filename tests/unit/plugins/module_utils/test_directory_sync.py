@@ -269,7 +269,6 @@ def test_the_directory_credential_comes_from_the_option_or_the_replicas_secret(t
         ds.directory_credential(replica, None, "tectonic-system", "pointer")
 
 
-
 def test_a_secret_naming_another_server_than_the_operators_is_refused():
     replica = replica_cluster()
     text = ("apiVersion: v1\nclusters: [{name: d, cluster: {server: 'https://elsewhere.example:443'}}]\n"
@@ -286,6 +285,7 @@ def test_a_secret_naming_another_server_than_the_operators_is_refused():
     assert server == "https://elsewhere.example:443" and credential.token == "t"
     # not given: not checked
     assert ds.directory_credential(replica, None, "tectonic-system", "directory-sync")[1] == server
+
 
 # --- a second source: how Cluster Policies plug in ----------------------------------------------------------------
 

@@ -96,7 +96,7 @@ def test_the_roles_preflights_use_the_same_rule_and_no_http_pattern_is_left():
     assert sorted(users) == ["roles/directory_setup/tasks/preflight.yml", "roles/replica_onboarding/tasks/preflight.yml"]
 
 
-@pytest.mark.parametrize("one, other, same", [
+@pytest.mark.parametrize("first, second, same", [
     ("https://api.example.com:6443", "https://api.example.com:6443/", True),
     ("https://API.example.com:6443", "HTTPS://api.example.com:6443", True),
     ("https://api.example.com:6443/prefix/", "https://api.example.com:6443/prefix", True),
@@ -105,6 +105,6 @@ def test_the_roles_preflights_use_the_same_rule_and_no_http_pattern_is_left():
     ("https://api.example.com/a", "https://api.example.com/A", False),   # paths are case-sensitive
     ("https://api.example.com", None, False),
 ])
-def test_same_server(one, other, same):
-    assert validation.same_server(one, other) is same
-    assert validation.same_server(other, one) is same
+def test_same_server(first, second, same):
+    assert validation.same_server(first, second) is same
+    assert validation.same_server(second, first) is same  # either way round
