@@ -53,8 +53,10 @@ REGISTRY_DEFAULTS = {"policies": "enabled", "clusterRoles": '["view"]', "namespa
                      "protectedNamespaces": "[]", "allowedSubjects": "[]", "allowedLabelKeys": "[]"}
 
 
-def replica_cluster(name="east", check_mode=False, settings=REGISTRY_DEFAULTS):
-    """A replica with the registry's settings ConfigMap holding *settings* (None: no ConfigMap)."""
+def replica_cluster(name="east", check_mode=False, settings="defaults"):
+    """A replica with the registry's settings ConfigMap holding *settings* (the registry role's defaults
+    unless given; None: no ConfigMap)."""
+    settings = dict(REGISTRY_DEFAULTS) if settings == "defaults" else settings
     replica = FakeCluster(label=name)
     replica.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tectonic-system"}})
     replica.add({"apiVersion": "v1", "kind": "ConfigMap",

@@ -7,9 +7,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils import sync_pl
 from ansible_collections.coreos.multicluster.plugins.module_utils.synced_removal import remove_synced
 from tests.unit.plugins.module_utils.test_policy_sync import AWS_ADMINS, directory_with, held, replica_cluster, run_sync
 
-AGENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "directory-sync",
-                                                                    "namespace": "tectonic-system"},
-         "spec": {"replicas": 1}}
+AGENT = {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "directory-sync", "namespace": "tectonic-system"}, "spec": {"replicas": 1}}
 
 
 def synced_replica():
