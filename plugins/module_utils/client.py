@@ -54,7 +54,6 @@ _METHODS = {"read": "GET", "list": "GET", "create": "POST", "patch": "PATCH", "r
 _QUERY = {"limit": "limit", "_continue": "continue", "label_selector": "labelSelector",
           "field_selector": "fieldSelector", "dry_run": "dryRun", "resource_version": "resourceVersion",
           "timeout_seconds": "timeoutSeconds", "allow_watch_bookmarks": "allowWatchBookmarks", "watch": "watch"}
-STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -258,7 +257,9 @@ class ClusterClient(object):
         query = dict(query or {})
         if verb in ("create", "patch", "replace", "delete") and self.check_mode and not kind.create_only:
             query["dry_run"] = "All"
-        content_type = (STRATEGIC_MERGE_PATCH if kind.builtin else MERGE_PATCH) if verb == "patch" else None
+        # every patch is computed as an RFC 7386 merge patch (compare.owned_patch): sent as one, for every kind
+        # (a strategic merge would keep the list items a patch leaves out, by their merge key)
+        content_type = MERGE_PATCH if verb == "patch" else None
         tries = []
 
         def attempt(request_timeout):

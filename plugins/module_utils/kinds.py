@@ -23,7 +23,8 @@ REGISTRY_API_VERSION = REGISTRY_GROUP + "/" + REGISTRY_VERSION
 
 class Kind(object):
     """One kind: kind, api_version, plural, namespaced; builtin (a Kubernetes
-    type: patched with a strategic merge patch) or custom (a merge patch).
+    type) or custom (a custom resource). Every kind is patched with an RFC
+    7386 merge patch, the content type the patches are computed for.
 
     create_only: a kind that is only ever created, never stored (TokenReview),
     or a subresource created under a parent (TokenRequest): *parent* is then

@@ -20,7 +20,6 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.errors import 
     AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nRkFLRS1DQQ==\n-----END CERTIFICATE-----\n"
-STRATEGIC = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
 SECRETS = "/api/v1/namespaces/ns/secrets"
 CONFIGMAPS = "/api/v1/namespaces/ns/configmaps"
@@ -90,7 +89,7 @@ SECRET_S = {"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}
      None, None),
     (lambda c: c.get("Cluster", "east"), "GET", REGISTRY + "/clusters/east", None, None),
     (lambda c: c.patch("Deployment", "d", {"spec": {}}, "ns"), "PATCH", "/apis/apps/v1/namespaces/ns/deployments/d",
-     {"spec": {}}, STRATEGIC),
+     {"spec": {}}, MERGE),
     (lambda c: c.patch("Cluster", "east", {"spec": {}}), "PATCH", REGISTRY + "/clusters/east", {"spec": {}}, MERGE),
     (lambda c: c.create(CM), "POST", CONFIGMAPS, CM, None),
     (lambda c: c.create(NEW_CLUSTER), "POST", REGISTRY + "/clusters", NEW_CLUSTER, None),
@@ -113,18 +112,20 @@ def test_each_verb_is_the_http_method_and_path_the_kinds_table_gives(clock, call
     assert connect == 10 and read == 30
 
 
-@pytest.mark.parametrize("kind, path, content_type", [
-    ("ConfigMap", CONFIGMAPS + "/m", STRATEGIC),
-    ("ServiceAccount", "/api/v1/namespaces/ns/serviceaccounts/m", STRATEGIC),
-    ("RoleBinding", "/apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/m", STRATEGIC),
-    ("Cluster", REGISTRY + "/clusters/m", MERGE),
-    ("ClusterPolicy", REGISTRY + "/clusterpolicies/m", MERGE),
+@pytest.mark.parametrize("kind, path", [
+    ("ConfigMap", CONFIGMAPS + "/m"),
+    ("ServiceAccount", "/api/v1/namespaces/ns/serviceaccounts/m"),
+    ("RoleBinding", "/apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/m"),
+    ("Deployment", "/apis/apps/v1/namespaces/ns/deployments/m"),
+    ("Cluster", REGISTRY + "/clusters/m"),
+    ("ClusterPolicy", REGISTRY + "/clusterpolicies/m"),
 ])
-def test_a_builtin_kind_is_patched_with_a_strategic_merge_a_custom_one_with_a_merge_patch(
-        clock, kind, path, content_type):
+def test_every_kind_is_patched_with_the_merge_patch_its_patch_is_computed_as(clock, kind, path):
+    """compare.owned_patch computes RFC 7386 merge patches: a strategic merge of the same body would keep list
+    items it leaves out (a Deployment's containers, volumes, ... by their merge key)."""
     client, transport = make(clock)
     client.patch(kind, "m", {"metadata": {"labels": {"a": "b"}}}, "ns")
-    assert transport.calls[0][:2] == ("PATCH", path) and transport.calls[0].content_type == content_type
+    assert transport.calls[0][:2] == ("PATCH", path) and transport.calls[0].content_type == MERGE
 
 
 def test_writes_are_dry_runs_in_check_mode_and_reads_are_not(clock):
