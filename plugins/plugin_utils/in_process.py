@@ -79,16 +79,32 @@ def why_not(action, task_vars):
     return None
 
 
-def _cleanup_kubernetes_temp_files():
-    """The kubernetes client writes the certificate and key data of a kubeconfig to temporary files, removed
-    at exit; a worker ends without running atexit, so they are removed here."""
+@contextlib.contextmanager
+def kubernetes_temp_files_of_this_run():
+    """The kubernetes client's kubeconfig loader writes a kubeconfig's certificate and key data to temporary
+    files, kept in a module-level cache by content (kube_config._temp_files) and removed at exit; a worker ends
+    without running atexit, so the files this block adds are removed when it ends. Only those: the cache a
+    worker inherits from the playbook's process (the inventory plugin loads the directory's kubeconfig there)
+    names files that process still owns and that other workers get from the cache - removing them made a later
+    task fail with 'cannot read the CA certificate /tmp/tmp...'."""
     try:
         from kubernetes.config import kube_config
     except ImportError:  # pragma: no cover
+        yield
         return
-    cleanup = getattr(kube_config, "_cleanup_temp_files", None)
-    if cleanup is not None:
-        cleanup()
+    inherited = dict(getattr(kube_config, "_temp_files", None) or {})
+    try:
+        yield
+    finally:
+        cache = getattr(kube_config, "_temp_files", None)
+        if isinstance(cache, dict):
+            for key, path in list(cache.items()):
+                if inherited.get(key) != path:
+                    try:
+                        os.remove(path)
+                    except OSError:
+                        pass
+                    del cache[key]
 
 
 def run_module(action, module_name, main, task_vars):
@@ -104,14 +120,14 @@ def run_module(action, module_name, main, task_vars):
     _basic._ANSIBLE_PROFILE = PROFILE
     stdout, stderr, rc = io.StringIO(), io.StringIO(), 0
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with kubernetes_temp_files_of_this_run(), contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
             try:
                 main()
             except SystemExit as exc:  # exit_json and fail_json end the module with sys.exit
                 rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         _basic._ANSIBLE_ARGS, _basic._ANSIBLE_PROFILE = saved
-        _cleanup_kubernetes_temp_files()
     data = action._parse_returned_data({"rc": rc, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}, PROFILE)
     remove_internal_keys(data)
     return data

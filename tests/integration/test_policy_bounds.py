@@ -67,6 +67,14 @@ def clean(lab, run_module):
     for replica in (aws, gcp):
         set_settings(replica)
         sync(run_module, replica)
+    for replica in (aws, gcp):  # the next test starts without them, not with them terminating
+        wait_for(lambda: not policy_namespaces(replica), 180, "policy namespaces of %s gone" % replica.name)
+
+
+def policy_namespaces(replica):
+    """The names of the Namespaces this module's policies made on *replica*, terminating ones too."""
+    found = kjson(replica, "get", "namespaces") or {"items": []}
+    return [o["metadata"]["name"] for o in found["items"] if o["metadata"]["name"].startswith("pb-")]
 
 
 def entry_of(replica, name):
@@ -290,6 +298,7 @@ def test_a_pod_security_label_is_refused_and_an_ordinary_label_applied(clean, ru
 
 def test_without_the_settings_config_map_policies_are_not_applied_and_nothing_is_removed(clean, run_module):
     directory, aws, gcp = clean
+    assert namespace_state(aws, "pb-labels") == "gone"
     apply(directory, ADMINS)
     sync(run_module, aws)
     before = held(aws, "rolebindings"), held(aws, "namespaces")

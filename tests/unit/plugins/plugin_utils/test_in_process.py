@@ -78,3 +78,27 @@ def test_every_modules_action_plugin_is_its_in_process_action():
         assert plugin.ActionModule.MODULE == "coreos.multicluster." + name
         module = importlib.import_module("ansible_collections.coreos.multicluster.plugins.modules." + name)
         assert plugin.ActionModule.MAIN is module.main
+
+
+def test_a_run_removes_the_kubernetes_temp_files_it_made_and_keeps_those_the_worker_inherited(monkeypatch, tmp_path):
+    """A worker inherits the kubeconfig loader's cache from the playbook's process (the inventory plugin's
+    directory kubeconfig): those files stay, for the next task that loads the same kubeconfig; the run's own go."""
+    kube_config = pytest.importorskip("kubernetes.config.kube_config")
+    monkeypatch.setattr(kube_config, "_temp_files", {})
+    inherited = kube_config._create_temp_file_with_content(b"inherited CA", str(tmp_path))
+    with in_process.kubernetes_temp_files_of_this_run():
+        assert kube_config._create_temp_file_with_content(b"inherited CA", str(tmp_path)) == inherited
+        own = kube_config._create_temp_file_with_content(b"this run's CA", str(tmp_path))
+        assert os.path.exists(own)
+    assert not os.path.exists(own) and os.path.exists(inherited)
+    assert kube_config._temp_files == {str(b"inherited CA"): inherited}
+    # the next run loading the inherited content gets a file that is there
+    with in_process.kubernetes_temp_files_of_this_run():
+        with open(kube_config._create_temp_file_with_content(b"inherited CA", str(tmp_path)), "rb") as handle:
+            assert handle.read() == b"inherited CA"
+    # a run that fails still removes its own
+    with pytest.raises(RuntimeError):
+        with in_process.kubernetes_temp_files_of_this_run():
+            failed = kube_config._create_temp_file_with_content(b"failed run's key", str(tmp_path))
+            raise RuntimeError("module failed")
+    assert not os.path.exists(failed) and os.path.exists(inherited)
