@@ -55,11 +55,11 @@ from ansible_collections.coreos.multicluster.agent.loop import (
     DEFAULT_RELOAD_INTERVAL, DEFAULT_RESYNC, Agent, CredentialFile)
 from ansible_collections.coreos.multicluster.agent.metrics import new_metrics
 from ansible_collections.coreos.multicluster.agent.watcher import Watcher, k8s_watch
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import DEFAULT_REQUEST_TIMEOUT, ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import sync
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.retries import Backoff
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import DEFAULT_REQUEST_TIMEOUT, ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
     DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES,
     DEFAULT_STATUS_INTERVAL, SOURCES, Limits)
 

@@ -20,7 +20,7 @@ import time
 
 from http import HTTPStatus
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time
 
 HANDLER_THREADS = 4     # compute the answers; the I/O is one more thread, whatever the clients do
 REQUEST_DEADLINE = 5.0  # seconds for a whole exchange: reading the request and writing the answer

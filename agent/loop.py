@@ -21,14 +21,15 @@ import time
 from ansible_collections.coreos.multicluster.agent.health import Health
 from ansible_collections.coreos.multicluster.agent.logs import log
 from ansible_collections.coreos.multicluster.agent.metrics import NoMetrics, sync_error_reason
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import Cancelled, record_failure, sync
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError, redact
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import Cancelled, record_failure, sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, redact
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
     MAX_CREDENTIAL_BYTES, read_credential)
-from ansible_collections.coreos.multicluster.plugins.module_utils.retries import Backoff
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import DEFAULT_STATUS_INTERVAL
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import NAMESPACE, SECRET
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import DEFAULT_STATUS_INTERVAL
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
+
 
 DEFAULT_RESYNC = 60.0
 DEFAULT_RELOAD_INTERVAL = 2.0
@@ -38,7 +39,7 @@ DEBOUNCE = 0.2
 class CredentialFile(object):
     """The directory kubeconfig in a file (the mounted Secret), reloaded when its content changes."""
 
-    def __init__(self, path, namespace=NAMESPACE, secret=SECRET):
+    def __init__(self, path, namespace=names.SYSTEM_NAMESPACE, secret=names.CREDENTIAL_SECRET):
         self.path = path
         self.namespace = namespace
         self.secret = secret

@@ -18,10 +18,10 @@ try:
 except ImportError:  # the agent still runs; /metrics answers 503
     CollectorRegistry = None
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import DirectoryError
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import TRANSIENT_STATUS, MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import current_token
-from ansible_collections.coreos.multicluster.plugins.module_utils.tokens import token_facts
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import DirectoryError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import TRANSIENT_STATUS, MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import current_token
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.tokens import token_facts
 
 PREFIX = "directory_sync_"
 

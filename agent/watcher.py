@@ -17,8 +17,8 @@ except ImportError:  # pragma: no cover - reported when the agent starts
     k8s_watch = None
 
 from ansible_collections.coreos.multicluster.agent.logs import log
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError, api_reason, redact
-from ansible_collections.coreos.multicluster.plugins.module_utils.retries import Backoff
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, api_reason, redact
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
 
 
 def _new_watch():

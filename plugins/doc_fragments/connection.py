@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The connection options of plugins/module_utils/args_common.py (CONNECTION_ARG_SPEC).
+    # The connection options of plugins/module_utils/k8s/args.py (CONNECTION_ARG_SPEC).
 
     DOCUMENTATION = r"""
 options:

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import policy_status
+from ansible_collections.coreos.multicluster.plugins.plugin_utils import policy_status
 
 
 def policy_status_matrix(rows):

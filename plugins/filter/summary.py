@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import MAX_ERROR, one_line
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import MAX_ERROR, one_line
 
 
 def summary_line(result, step):

@@ -131,9 +131,9 @@ try:  # ansible-core 2.19+: a string is a template only when trusted, and API va
 except ImportError:  # older: mark API values unsafe, or a {{ }} in them would be rendered
     _UNTRUSTED_BY_DEFAULT = False
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.inventory import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.plugin_utils.inventory import (
     DIRECTORY_GROUP, REPLICAS_GROUP, connection_from_options, directory_address,
     hosts_from_clusters)
 
@@ -169,8 +169,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _read_directory(self):
         """{clusters: the Clusters of the directory as plain dicts, server: the server the plugin connected to}
         (what the cache keeps)."""
-        from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient, HAS_KUBERNETES
-        from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import list_clusters
+        from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient, HAS_KUBERNETES
+        from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import list_clusters
         if not HAS_KUBERNETES:
             raise AnsibleError("the %s inventory plugin needs the kubernetes Python library (pip install kubernetes)"
                                % self.NAME)

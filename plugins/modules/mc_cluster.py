@@ -151,10 +151,10 @@ after:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
     connection_suboption_spec, module_spec)
-from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import ensure_absent, ensure_present
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import ensure_absent, ensure_present
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 
 
 def argument_spec():

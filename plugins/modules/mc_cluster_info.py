@@ -84,9 +84,9 @@ fleet:
       kube_system_uid: 2c0e9e37-5a8e-4c1e-9f0e-6f1f0f7f4b11
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.cluster import info
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import info
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 
 
 def argument_spec():

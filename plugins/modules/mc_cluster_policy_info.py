@@ -72,9 +72,9 @@ managed:
   sample: [aws-admins]
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.cluster_policy import info
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.cluster_policy import info
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 
 
 def argument_spec():

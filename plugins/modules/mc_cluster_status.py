@@ -170,11 +170,11 @@ status:
       released: []
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.fleet_status import read_status, validate
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import credential_refusal
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.fleet_status import read_status, validate
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_secret import credential_refusal
 
 
 def argument_spec():

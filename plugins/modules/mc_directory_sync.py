@@ -317,14 +317,14 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import directory_credential, sync
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.policies import AGENT_USER
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import directory_credential, sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import HIDE_USERS, MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan import AGENT_USER
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
     DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES, Limits)
-from ansible_collections.coreos.multicluster.plugins.module_utils.validation import validate_https_url
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import validate_https_url
 
 
 def argument_spec():

@@ -76,9 +76,9 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.synced_removal import remove_synced
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.removal import remove_synced
 
 
 def main():

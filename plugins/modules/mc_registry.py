@@ -95,9 +95,9 @@ objects:
     - {ref: ConfigMap tectonic-system/tectonic-config, changed: true}
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry import ensure_absent, ensure_present
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.install import ensure_absent, ensure_present
 
 
 def argument_spec():

@@ -274,12 +274,12 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
     connection_suboption_spec, module_spec)
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_TEXT, MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.replica_credentials import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import HIDE_TEXT, MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_credential import (
     credential_options, ensure_absent, ensure_present)
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import read_replica_credential
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_secret import read_replica_credential
 
 
 def argument_spec():

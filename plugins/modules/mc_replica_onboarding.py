@@ -252,11 +252,11 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
     connection_suboption_spec, module_spec)
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.onboarding import onboard
-from ansible_collections.coreos.multicluster.plugins.module_utils.replica_credentials import credential_options
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.onboarding import onboard
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_credential import credential_options
 
 
 def argument_spec():

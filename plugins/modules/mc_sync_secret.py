@@ -156,9 +156,9 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import HIDE_USERS, MulticlusterModule
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_secret import ensure_absent, ensure_present
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import HIDE_USERS, MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_secret import ensure_absent, ensure_present
 
 
 def argument_spec():

@@ -39,8 +39,10 @@ RESYNC = 10  # seconds from the end of the first sync to the resync (a refused o
 
 def _collection():
     sys.path.insert(0, collections_path())
-    from ansible_collections.coreos.multicluster.plugins.module_utils import client, replica_credentials, sync_plan
-    return client, replica_credentials, sync_plan.DEFAULT_MAX_CLUSTERS
+    from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import client
+    from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_credential
+    from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan
+    return client, replica_credential, plan.DEFAULT_MAX_CLUSTERS
 
 
 def _create_clusters(client_module, lab, start, stop):
@@ -130,7 +132,7 @@ def _points():
 def main(argv=None):
     from tests.lab import Fleet
 
-    client_module, replica_credentials, default_limit = _collection()
+    client_module, replica_credential, default_limit = _collection()
     points = _points()
     root = tempfile.mkdtemp(prefix="mc-bench-memory-")
     fleet = Fleet(root, ("mem-directory", "mem-replica"))
@@ -142,8 +144,8 @@ def main(argv=None):
         install_registry(directory_lab, replica_lab)
         directory = client_module.ClusterClient({"kubeconfig": directory_lab.kubeconfig,
                                                  "context": directory_lab.context})
-        issued = replica_credentials.ensure_present(directory, {"name": "mem-replica",
-                                                                "directory_server": directory_lab.server})
+        issued = replica_credential.ensure_present(directory, {"name": "mem-replica",
+                                                               "directory_server": directory_lab.server})
         directory.close()
         credential = write_private(os.path.join(root, "directory.kubeconfig"), json.dumps(issued["kubeconfig"]))
         made = 0

@@ -485,8 +485,8 @@ class Bench:
 
     def render_manifests(self):
         """The registry's objects for each cluster, as the registry role renders them (its files, its
-        templates with its defaults, then module_utils.registry.plan_objects), one List file a cluster."""
-        registry = _collection_registry()
+        templates with its defaults, then module_utils.registry.install.plan_objects), one List file a cluster."""
+        registry_install = _collection_registry()
         import jinja2
         role = os.path.join(BUILD, "ansible_collections", "coreos", "multicluster", "roles", "registry")
         with open(os.path.join(role, "defaults", "main.yml")) as handle:
@@ -497,7 +497,7 @@ class Bench:
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
         env.filters.update({"to_json": lambda value: json.dumps(value, default=list), "bool": _to_bool,
                             "combine": lambda first, *more: dict(first, **{k: v for m in more for k, v in m.items()})})
-        with open(os.path.join(role, "files", "registry.yml")) as handle:
+        with open(os.path.join(role, "files", "install.yml")) as handle:
             base = yaml.safe_load(handle)["items"]
         folder = os.path.join(self.workdir, "manifests-%d" % self._fleets)
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -511,7 +511,7 @@ class Bench:
                 if wanted:
                     with open(os.path.join(role, "templates", template)) as handle:
                         items += yaml.safe_load(env.from_string(handle.read()).render(**values))["items"]
-            objects = registry.plan_objects(items, cluster.name)
+            objects = registry_install.plan_objects(items, cluster.name)
             with open(os.path.join(folder, "%s.yml" % cluster.name), "w") as handle:
                 yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objects}, handle, sort_keys=False)
         return folder
@@ -563,8 +563,8 @@ def _find_var(node, name):
 def _collection_registry():
     if BUILD not in sys.path:
         sys.path.insert(0, BUILD)
-    from ansible_collections.coreos.multicluster.plugins.module_utils import registry
-    return registry
+    from ansible_collections.coreos.multicluster.plugins.module_utils.registry import install
+    return install
 
 
 # --- versions --------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ def _import_collection():
             sys.path.insert(0, build)
     else:  # pragma: no cover - without make tree
         import tests.unit.conftest  # noqa: F401 - puts ansible_collections on sys.path
-    from ansible_collections.coreos.multicluster.plugins.module_utils import client, directory_sync
-    return client, directory_sync
+    from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import client
+    from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine
+    return client, engine
 
 
 class RequestCounter(object):
@@ -76,11 +77,11 @@ def _create_clusters(client_module, cluster, count):
     api.close()
 
 
-def _measure(label, directory_sync, directory, replica, server, counters):
+def _measure(label, engine, directory, replica, server, counters):
     for counter in counters:
         counter.take()
     started = time.perf_counter()
-    result = directory_sync.sync(directory, replica, server, status_interval=300)
+    result = engine.sync(directory, replica, server, status_interval=300)
     elapsed = time.perf_counter() - started
     requests = [counter.take() for counter in counters]
     print("%-34s %8.2f s   requests: directory %5d, replica %5d   created %4d, updated %4d, deleted %4d" % (
@@ -93,7 +94,7 @@ def _measure(label, directory_sync, directory, replica, server, counters):
 def main(argv=None):
     from tests.lab import Fleet
 
-    client_module, directory_sync = _import_collection()
+    client_module, engine = _import_collection()
     count = int(os.environ.get("MC_BENCH_CLUSTERS", "1000"))
     root = tempfile.mkdtemp(prefix="mc-bench-sync-")
     fleet = Fleet(root, ("bench-directory", "bench-replica"))
@@ -111,12 +112,12 @@ def main(argv=None):
         counters = (RequestCounter(directory), RequestCounter(replica))
         server = directory_lab.server
 
-        _measure("first sync", directory_sync, directory, replica, server, counters)
-        _measure("re-sync, nothing changed", directory_sync, directory, replica, server, counters)
+        _measure("first sync", engine, directory, replica, server, counters)
+        _measure("re-sync, nothing changed", engine, directory, replica, server, counters)
         directory_lab.kubectl("label", "clusters.multicluster.coreos.com", "bench-0000", "stage=staging",
                               "--overwrite")
-        _measure("re-sync after one label change", directory_sync, directory, replica, server, counters)
-        _measure("re-sync, nothing changed", directory_sync, directory, replica, server, counters)
+        _measure("re-sync after one label change", engine, directory, replica, server, counters)
+        _measure("re-sync, nothing changed", engine, directory, replica, server, counters)
         directory.close()
         replica.close()
     finally:

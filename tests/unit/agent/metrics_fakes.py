@@ -17,8 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from ansible_collections.coreos.multicluster.agent import health as health_mod
 from ansible_collections.coreos.multicluster.agent import loop
 from ansible_collections.coreos.multicluster.agent import metrics as metrics_mod
-from ansible_collections.coreos.multicluster.plugins.module_utils import retries
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import retries
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
 from tests.unit.utils.fake_cluster import FakeCluster
 from tests.unit.utils.tokens import bound_token
 

@@ -14,11 +14,11 @@ import yaml
 from ansible_collections.coreos.multicluster.agent import cli, logs, loop
 from ansible_collections.coreos.multicluster.agent import health as health_mod
 from ansible_collections.coreos.multicluster.agent import watcher as watcher_mod
-from ansible_collections.coreos.multicluster.plugins.module_utils import retries
-from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import Cancelled
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import retries
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import Cancelled
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
 
 SERVER = "https://directory.example.com:6443"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.s3cr3t-signature"

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from ansible_collections.coreos.multicluster.agent import cli
-from ansible_collections.coreos.multicluster.plugins.module_utils import directory_sync as ds
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.agent.metrics_fakes import Clock, errors, exposition, fleet, make_agent, no_errors_but, value
 from tests.unit.utils.fake_cluster import FakeCluster
 
@@ -54,7 +55,7 @@ def test_a_directory_over_the_limit_fails_the_agents_sync_and_changes_nothing(tm
     assert errors(values) == no_errors_but(directory_over_limit=1)
     assert value(values, "last_success_timestamp_seconds") == 0
     assert [w for w in replica.writes if w[1] != "ConfigMap"] == []
-    status = replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, sp.STATUS_NAMESPACE)["data"]
+    status = replica.stored("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)["data"]
     assert status["result"] == "failed" and "more than 3 Clusters" in status["message"]
 
 

@@ -23,11 +23,11 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutErr
 
 from ansible_collections.coreos.multicluster.agent import logs, loop
 from ansible_collections.coreos.multicluster.agent import metrics as metrics_mod
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.directory_sync import DirectoryError
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync_plan import SOURCES
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import DirectoryError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import SOURCES
 from tests.unit.agent.metrics_fakes import (
     EXP, ROOT, SERVER, T0, Clock, cluster, errors, exposition, fleet, make_agent, no_errors_but, parse, value,
     write_credential)

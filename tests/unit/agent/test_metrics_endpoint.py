@@ -27,7 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from ansible_collections.coreos.multicluster.agent import cli, logs
 from ansible_collections.coreos.multicluster.agent import health as health_mod
 from ansible_collections.coreos.multicluster.agent import metrics as metrics_mod
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
 from tests.unit.agent.metrics_fakes import (
     EXP, ROOT, SERVER, T0, Clock, errors, exposition, fleet, make_agent, no_errors_but, parse, value)
 from tests.unit.utils.tokens import bound_token

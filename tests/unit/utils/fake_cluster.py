@@ -19,10 +19,10 @@ import copy
 import itertools
 import json
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import kinds as mc_kinds
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import TooLargeError
-from ansible_collections.coreos.multicluster.plugins.module_utils.policy_spec import parse_quantity
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import kinds as mc_kinds
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import TooLargeError
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.spec import parse_quantity
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
 
 RBAC_GROUP = "rbac.authorization.k8s.io"

@@ -4,8 +4,8 @@
 import base64
 import itertools
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import replica_objects as ro
-from ansible_collections.coreos.multicluster.plugins.module_utils import tokens as tk
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import tokens as tk
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.utils.fake_cluster import FakeCluster
 from tests.unit.utils.tokens import CA, NOW, SERVER, bound_token, legacy_token
 
@@ -19,7 +19,7 @@ class FakeDirectory(FakeCluster):
         self.fill_tokens = fill_tokens
         self.jti = itertools.count(1)
         self.add({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                  "metadata": {"name": ro.CLUSTER_ROLE}})
+                  "metadata": {"name": names.VIEW_CLUSTERS_ROLE}})
 
     def get_obj(self, kind, namespace, name):
         return self.stored(kind, name, namespace)
@@ -27,8 +27,8 @@ class FakeDirectory(FakeCluster):
     def created(self, obj):
         """The token controller fills a service-account token Secret."""
         if obj["kind"] == "Secret" and obj.get("type") == tk.SA_TOKEN_TYPE and self.fill_tokens:
-            account = self.stored("ServiceAccount", obj["metadata"]["annotations"][tk.SA_NAME_ANNOTATION], ro.NAMESPACE)
-            stored = self.objects[("Secret", ro.NAMESPACE, obj["metadata"]["name"])]
+            account = self.stored("ServiceAccount", obj["metadata"]["annotations"][tk.SA_NAME_ANNOTATION], names.CREDENTIALS_NAMESPACE)
+            stored = self.objects[("Secret", names.CREDENTIALS_NAMESPACE, obj["metadata"]["name"])]
             stored["metadata"]["annotations"][tk.SA_UID_ANNOTATION] = account["metadata"]["uid"]
             token = legacy_token(account["metadata"]["uid"], account["metadata"]["name"], obj["metadata"]["name"])
             stored["data"] = {"token": base64.b64encode(token.encode()).decode(), "namespace": "dGVjdG9uaWM="}

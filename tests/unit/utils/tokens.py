@@ -4,7 +4,7 @@ test reads claims, it never verifies), and replica-credential parameters."""
 import base64
 import json
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import replica_objects as ro
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 NOW = 1_800_000_000
 SERVER = "https://directory.example.com:6443"
@@ -20,7 +20,7 @@ def jwt(claims):
 
 
 def bound_token(sa_uid="sa-1", anchor_uid="an-1", exp=NOW + 30 * 86400, iat=NOW, name="east",
-                anchor="east-credential-anchor", namespace=ro.NAMESPACE, jti=0):
+                anchor="east-credential-anchor", namespace=names.CREDENTIALS_NAMESPACE, jti=0):
     return jwt({"jti": jti, "aud": ["https://kubernetes.default.svc.cluster.local"], "exp": exp, "iat": iat, "nbf": iat,
                 "iss": "https://kubernetes.default.svc.cluster.local",
                 "sub": "system:serviceaccount:%s:%s" % (namespace, name),
@@ -29,8 +29,8 @@ def bound_token(sa_uid="sa-1", anchor_uid="an-1", exp=NOW + 30 * 86400, iat=NOW,
 
 
 def legacy_token(sa_uid="sa-1", name="east", secret="east-credential-token"):
-    return jwt({"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:%s:%s" % (ro.NAMESPACE, name),
-                "kubernetes.io/serviceaccount/namespace": ro.NAMESPACE,
+    return jwt({"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:%s:%s" % (names.CREDENTIALS_NAMESPACE, name),
+                "kubernetes.io/serviceaccount/namespace": names.CREDENTIALS_NAMESPACE,
                 "kubernetes.io/serviceaccount/secret.name": secret,
                 "kubernetes.io/serviceaccount/service-account.name": name,
                 "kubernetes.io/serviceaccount/service-account.uid": sa_uid})

@@ -5,7 +5,7 @@ import pytest
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
     CONNECTION_ARG_SPEC, connection_params, connection_suboption_spec)
 
 EXPECTED = {

@@ -12,11 +12,11 @@ from kubernetes.watch import Watch
 from urllib3.connectionpool import HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import client as client_mod
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import client as client_mod
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
 from tests.unit.utils.clock import Clock
 from tests.unit.utils.fake_transport import FakeTransport, Response
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nRkFLRS1DQQ==\n-----END CERTIFICATE-----\n"

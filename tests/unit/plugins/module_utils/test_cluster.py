@@ -2,10 +2,11 @@
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import cluster as mc
-from ansible_collections.coreos.multicluster.plugins.module_utils import compare
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import cluster as mc
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.utils.fake_cluster import FakeCluster
 
 ENDPOINT = "https://east-api.example.com:443"
@@ -175,8 +176,8 @@ def test_other_directory_and_same_uid():
 
 def identity_cluster(installed_as="east", uid="uid-east"):
     target = FakeCluster(label="east")
-    target.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": mc.CONFIG_MAP, "namespace": mc.CONFIG_NAMESPACE},
-                "data": {mc.CONFIG_KEY: installed_as}})
+    target.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": names.CLUSTER_CONFIG_MAP, "namespace": names.SYSTEM_NAMESPACE},
+                "data": {names.CLUSTER_NAME_KEY: installed_as}})
     target.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": uid}})
     return target
 

@@ -5,8 +5,8 @@ and the real API server: tests/integration/test_mc_cluster_policy.py.)"""
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import cluster_policy as cp
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import cluster_policy as cp
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from tests.unit.utils.fake_cluster import FakeCluster
 
 SPEC = {"selector": {"cloud": "aws"},

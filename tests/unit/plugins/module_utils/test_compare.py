@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import compare
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
 
 MANAGED = [{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1",
             "time": "2026-11-30T10:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}}]

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from kubernetes import client as k8s_client
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import connection as mc_client
-from ansible_collections.coreos.multicluster.plugins.module_utils.connection import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import connection as mc_client
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.connection import (
     NO_CLUSTER, build_api_client, cluster_label, token_api_client)
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MulticlusterError, is_missing_type, is_not_found)
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nRkFLRS1DQQ==\n-----END CERTIFICATE-----\n"

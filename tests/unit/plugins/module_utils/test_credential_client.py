@@ -15,14 +15,15 @@ from kubernetes import config as k8s_config
 
 from ansible_collections.coreos.multicluster.agent import loop
 from ansible_collections.coreos.multicluster.agent import metrics as metrics_mod
-from ansible_collections.coreos.multicluster.plugins.module_utils import connection
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_secret as ss
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import CONNECTION_ARG_SPEC
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import connection
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_secret as ss
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
     Credential, CredentialRefused, build_kubeconfig, read_credential)
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.plugins.module_utils.test_modules import patch_module_args
 from tests.unit.utils.fake_cluster import FakeCluster
 from tests.unit.utils.tokens import CA, SERVER, bound_token
@@ -169,7 +170,7 @@ def test_hide_credential_hides_the_token_and_a_refused_kubeconfigs_long_strings_
 # --- sync_secret: the Secret read back, the credential verified -------------------------------------------------------
 
 def secret(text):
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": ss.SECRET, "namespace": ss.NAMESPACE},
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": names.CREDENTIAL_SECRET, "namespace": names.SYSTEM_NAMESPACE},
             "data": {"kubeconfig": base64.b64encode(text.encode()).decode()}}
 
 
@@ -210,7 +211,7 @@ def test_read_replica_credential_takes_a_refused_one_as_none_with_a_warning(tmp_
 def test_kubeconfig_content_must_be_the_accepted_form_before_anything_is_read(tmp_path):
     replica = FakeCluster(label="east")
     params = {"state": "present", "kubeconfig_content": exec_kubeconfig(tmp_path / "marker"),
-              "name": ss.SECRET, "namespace": ss.NAMESPACE, "deployment": ss.DEPLOYMENT, "verify_credential": True}
+              "name": names.CREDENTIAL_SECRET, "namespace": names.SYSTEM_NAMESPACE, "deployment": names.AGENT_DEPLOYMENT, "verify_credential": True}
     with pytest.raises(CredentialRefused, match=r"^kubeconfig_content is refused: users\[0\]\.user\.exec is not "
                                                 r"allowed"):
         ss.ensure_present(replica, params, verifier=lambda *args: pytest.fail("verified a refused credential"))
@@ -222,11 +223,11 @@ def test_a_stored_kubeconfig_the_reader_refuses_is_replaced_without_being_used(t
     replica = FakeCluster(label="east")
     replica.add(secret(yaml.safe_dump(exec_kubeconfig(marker))))
     verified = []
-    params = {"state": "present", "kubeconfig_content": build_kubeconfig(SERVER, TOKEN, CA), "name": ss.SECRET,
-              "namespace": ss.NAMESPACE, "deployment": "", "verify_credential": True}
+    params = {"state": "present", "kubeconfig_content": build_kubeconfig(SERVER, TOKEN, CA), "name": names.CREDENTIAL_SECRET,
+              "namespace": names.SYSTEM_NAMESPACE, "deployment": "", "verify_credential": True}
     result = ss.ensure_present(replica, params, verifier=lambda config, server, timeout: verified.append(server))
     assert result["changed"] and verified == [SERVER]
-    stored = base64.b64decode(replica.get("Secret", ss.SECRET, ss.NAMESPACE)["data"]["kubeconfig"]).decode()
+    stored = base64.b64decode(replica.get("Secret", names.CREDENTIAL_SECRET, names.SYSTEM_NAMESPACE)["data"]["kubeconfig"]).decode()
     assert read_credential(stored, "the stored kubeconfig") == credential()
     assert not marker.exists()
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import kubeconfig as kc
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import kubeconfig as kc
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 
 from tests.unit.utils.tokens import CA, SERVER, bound_token
 

@@ -8,10 +8,11 @@ import json
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import directory_sync as ds
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import CLUSTER, CLUSTER_POLICY
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, CLUSTER_POLICY
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.plugins.module_utils.test_client import kubeconfig
 from tests.unit.utils.clock import Clock
 from tests.unit.utils.fake_cluster import FakeCluster
@@ -48,7 +49,7 @@ def directory_of(count, policies=()):
 
 
 def status(fake):
-    found = fake.stored("ConfigMap", sp.STATUS_CONFIG_MAP, sp.STATUS_NAMESPACE)
+    found = fake.stored("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)
     return found and found["data"]
 
 
@@ -107,7 +108,7 @@ def test_a_directory_over_the_cluster_limit_changes_nothing_and_says_why():
     assert dict((k, v["metadata"]["resourceVersion"]) for k, v in replica.objects.items() if k[0] == "Cluster") == held
     recorded = status(replica)
     assert recorded["result"] == "failed" and recorded["message"] == reason
-    assert replica.writes == [("patch", "ConfigMap", sp.STATUS_CONFIG_MAP)]
+    assert replica.writes == [("patch", "ConfigMap", names.STATUS_CONFIG_MAP)]
 
 
 def test_a_directory_at_the_cluster_limit_syncs():
@@ -124,7 +125,7 @@ def test_reading_stops_at_the_page_that_passes_the_limit():
     assert error.details["limit"] == "max_clusters"
     assert directory.pages_served == 2  # the 151st Cluster is on the second page: the last three are never asked
     assert [r for r in directory.requests if r[0] == "list"] == [("list", "Cluster", "")] * 2
-    assert replica.writes == [("create", "ConfigMap", sp.STATUS_CONFIG_MAP)]
+    assert replica.writes == [("create", "ConfigMap", names.STATUS_CONFIG_MAP)]
 
 
 def test_directory_lists_are_read_in_pages_of_the_page_size():
@@ -218,7 +219,7 @@ def test_kept_and_mark_share_the_spec_and_change_nothing_of_their_input():
     assert stripped["metadata"]["annotations"] == {"x/y": "z"}
     marked = sp.mark(stripped, DIRECTORY)
     assert marked["spec"] is obj["spec"]
-    assert marked["metadata"]["labels"][sp.MANAGED_BY_LABEL] == sp.MANAGED_BY
+    assert marked["metadata"]["labels"][names.MANAGED_BY_LABEL] == names.SYNCED_BY
     assert marked["metadata"]["annotations"][sp.SYNCED_FROM_ANNOTATION] == DIRECTORY
     assert stripped == sp.kept(obj) and json.dumps(obj, sort_keys=True) == before  # the inputs are unchanged
 
@@ -282,7 +283,7 @@ def test_a_cluster_policy_over_the_size_limit_is_refused_by_name():
 
 def test_the_module_options_default_to_the_engines_limits_and_are_checked():
     from ansible_collections.coreos.multicluster.plugins.modules import mc_directory_sync as module
-    from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+    from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
     spec = module.argument_spec()
     params = dict((name, spec[name]["default"]) for name in sp.Limits().options())
     assert all(spec[name]["type"] == "int" for name in params)

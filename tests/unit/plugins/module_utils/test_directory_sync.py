@@ -7,16 +7,17 @@ import json
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import directory_sync as ds
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import KINDS
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import Credential
-from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import KINDS
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import Credential
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.utils.fake_cluster import FakeCluster
 
 DIRECTORY = "https://directory.example.com:6443"
-MANAGED = {sp.MANAGED_BY_LABEL: sp.MANAGED_BY}
+MANAGED = {names.MANAGED_BY_LABEL: names.SYNCED_BY}
 T0 = 1780000000.0
 
 
@@ -44,7 +45,7 @@ def clusters(fake):
 
 
 def status(fake):
-    found = fake.stored("ConfigMap", sp.STATUS_CONFIG_MAP, sp.STATUS_NAMESPACE)
+    found = fake.stored("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)
     return found and found["data"]
 
 
@@ -98,7 +99,7 @@ def test_after_the_status_interval_only_the_timestamps_are_refreshed_and_that_is
     replica.writes[:] = []
     later = run_sync(directory, replica, now=T0 + 301, status_interval=300)
     assert not later["changed"] and later["status"]["written"] and not later["status"]["changed"]
-    assert replica.writes == [("patch", "ConfigMap", sp.STATUS_CONFIG_MAP)]
+    assert replica.writes == [("patch", "ConfigMap", names.STATUS_CONFIG_MAP)]
     assert status(replica)["lastSuccess"] == iso_time(T0 + 301)
 
 

@@ -12,11 +12,11 @@ from urllib3.exceptions import (ConnectTimeoutError, MaxRetryError, NameResoluti
                                 ReadTimeoutError, SSLError)
 from http.client import RemoteDisconnected
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import errors
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import errors
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MissingResourceTypeError, MulticlusterError, api_reason, format_error, is_missing_type,
     is_not_found, is_timeout, is_transient)
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import REGISTRY_GROUP
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import REGISTRY_GROUP
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.s3cr3t-t0ken"
 

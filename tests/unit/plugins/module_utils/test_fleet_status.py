@@ -3,10 +3,10 @@
 import base64
 import json
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import fleet_status as fs
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
-from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import fleet_status as fs
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time
 from tests.unit.utils.fake_cluster import FakeCluster
 from tests.unit.utils.tokens import NOW, bound_token, legacy_token
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import inventory
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.plugin_utils import inventory
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 
 DIRECTORY_ANNOTATION = "multicluster.coreos.com/directory"
 CONSOLE = "multicluster.coreos.com/console-url"

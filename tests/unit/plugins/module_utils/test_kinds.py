@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import kinds
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import kinds
 
 
 def test_the_registry_kinds_are_custom_and_cluster_scoped():

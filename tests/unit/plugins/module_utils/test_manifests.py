@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import manifests
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from tests.unit.utils.fake_cluster import FakeCluster
 
 
@@ -30,15 +30,15 @@ def binding(role):
 ])
 def test_definitions_the_collection_cannot_write_are_refused(obj, message):
     with pytest.raises(MulticlusterError, match=message):
-        manifests.check_definition(obj)
+        apply.check_definition(obj)
 
 
 def test_create_then_a_second_run_writes_nothing_though_the_server_added_fields():
     cluster = FakeCluster()
-    first = manifests.ensure(cluster, namespace(team="sre"))
+    first = apply.ensure(cluster, namespace(team="sre"))
     assert first["changed"] and first["before"] is None and first["ref"] == "Namespace tectonic-system"
     assert cluster.writes == [("create", "Namespace", "tectonic-system")]
-    second = manifests.ensure(cluster, namespace(team="sre"))
+    second = apply.ensure(cluster, namespace(team="sre"))
     assert not second["changed"] and cluster.writes == [("create", "Namespace", "tectonic-system")]
     assert "kubernetes.io/metadata.name" in second["after"]["metadata"]["labels"]
     assert "uid" not in second["after"]["metadata"] and "status" not in second["after"]
@@ -47,7 +47,7 @@ def test_create_then_a_second_run_writes_nothing_though_the_server_added_fields(
 def test_a_changed_field_is_patched_and_other_tools_labels_survive():
     cluster = FakeCluster()
     cluster.add(dict(namespace(team="sre", other="kept")))
-    result = manifests.ensure(cluster, namespace(team="platform"))
+    result = apply.ensure(cluster, namespace(team="platform"))
     assert result["changed"] and cluster.writes == [("patch", "Namespace", "tectonic-system")]
     labels = cluster.stored("Namespace", "tectonic-system")["metadata"]["labels"]
     assert labels["team"] == "platform" and labels["other"] == "kept"
@@ -56,12 +56,12 @@ def test_a_changed_field_is_patched_and_other_tools_labels_survive():
 def test_a_changed_role_ref_is_replaced_once():
     cluster = FakeCluster()
     cluster.add(binding("view"))
-    result = manifests.ensure(cluster, binding("edit"))
+    result = apply.ensure(cluster, binding("edit"))
     assert result["changed"]
     assert cluster.writes == [("delete", "ClusterRoleBinding", "directory-sync"),
                               ("create", "ClusterRoleBinding", "directory-sync")]
     assert cluster.stored("ClusterRoleBinding", "directory-sync")["roleRef"]["name"] == "edit"
-    assert not manifests.ensure(cluster, binding("edit"))["changed"]
+    assert not apply.ensure(cluster, binding("edit"))["changed"]
 
 
 def test_a_concurrent_writer_makes_the_apply_read_again():
@@ -74,23 +74,23 @@ def test_a_concurrent_writer_makes_the_apply_read_again():
             raced.append(1)
             cluster.add(namespace(team="platform"))  # a new resourceVersion: the patch in flight conflicts
     cluster.before_write.append(race)
-    result = manifests.ensure(cluster, namespace(team="platform"))
+    result = apply.ensure(cluster, namespace(team="platform"))
     assert not result["changed"]  # the re-read found it already as wanted
     assert [w[0] for w in cluster.writes] == ["patch"]
 
 
 def test_check_mode_writes_nothing_but_reports_the_change():
     cluster = FakeCluster(check_mode=True)
-    result = manifests.ensure(cluster, namespace())
+    result = apply.ensure(cluster, namespace())
     assert result["changed"] and cluster.writes == [] and cluster.objects == {}
 
 
 def test_remove_deletes_and_removing_what_is_gone_is_no_change():
     cluster = FakeCluster()
     cluster.add(namespace())
-    assert manifests.remove(cluster, namespace())["changed"]
-    assert manifests.remove(cluster, namespace()) == {"changed": False, "before": None, "after": None,
-                                                      "ref": "Namespace tectonic-system"}
+    assert apply.remove(cluster, namespace())["changed"]
+    assert apply.remove(cluster, namespace()) == {"changed": False, "before": None, "after": None,
+                                                  "ref": "Namespace tectonic-system"}
 
 
 def test_an_object_already_being_deleted_is_no_change():
@@ -98,4 +98,4 @@ def test_an_object_already_being_deleted_is_no_change():
     terminating = cluster.add(namespace())
     terminating["metadata"]["deletionTimestamp"] = "2026-12-01T10:00:00Z"
     cluster.objects[("Namespace", "", "tectonic-system")] = terminating
-    assert not manifests.remove(cluster, namespace())["changed"] and cluster.writes == []
+    assert not apply.remove(cluster, namespace())["changed"] and cluster.writes == []

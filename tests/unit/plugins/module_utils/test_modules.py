@@ -8,15 +8,15 @@ import re
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import modules
-from ansible_collections.coreos.multicluster.plugins.module_utils.args_common import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import module as module_wrapper
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
     CONNECTION_ARG_SPEC, connection_suboption_spec)
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
-from ansible_collections.coreos.multicluster.plugins.module_utils.modules import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import (
     HIDE_TEXT, HIDE_USERS, NO_LOG_PLACEHOLDER, MulticlusterModule)
-from ansible_collections.coreos.multicluster.plugins.module_utils.redaction import hash_secret_data
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import hash_secret_data
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -132,8 +132,8 @@ def test_client_errors_are_multicluster_errors(make_module):
 
 def test_requires_kubernetes(make_module, monkeypatch, capsys):
     module = make_module({})
-    monkeypatch.setattr(modules, "HAS_KUBERNETES", False)
-    monkeypatch.setattr(modules, "KUBERNETES_IMPORT_ERROR", "Traceback: No module named 'kubernetes'")
+    monkeypatch.setattr(module_wrapper, "HAS_KUBERNETES", False)
+    monkeypatch.setattr(module_wrapper, "KUBERNETES_IMPORT_ERROR", "Traceback: No module named 'kubernetes'")
     code, result = outcome(capsys, module.client)
     assert code == 1 and result["failed"] is True
     assert "Failed to import the required Python library (kubernetes)" in result["msg"]
@@ -141,7 +141,7 @@ def test_requires_kubernetes(make_module, monkeypatch, capsys):
 
 def test_requires_pyyaml(make_module, monkeypatch, capsys):
     module = make_module({})
-    monkeypatch.setattr(modules, "HAS_YAML", False)
+    monkeypatch.setattr(module_wrapper, "HAS_YAML", False)
     code, result = outcome(capsys, module.requires_kubernetes)
     assert code == 1 and "(PyYAML)" in result["msg"]
 

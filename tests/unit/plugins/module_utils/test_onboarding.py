@@ -9,11 +9,11 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import cluster as mc_cluster
-from ansible_collections.coreos.multicluster.plugins.module_utils import onboarding
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_secret as ss
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import resolve_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import cluster as mc_cluster
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import onboarding
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import resolve_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.utils.fake_cluster import FakeCluster
 from tests.unit.utils.fake_directory import FakeDirectory
 
@@ -26,10 +26,10 @@ def replica_cluster(installed_as="east", check_mode=False):
     replica.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": "ks-uid-east"}})
     replica.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tectonic-system"}})
     replica.add({"apiVersion": "v1", "kind": "ConfigMap",
-                 "metadata": {"name": mc_cluster.CONFIG_MAP, "namespace": mc_cluster.CONFIG_NAMESPACE},
-                 "data": {mc_cluster.CONFIG_KEY: installed_as}})
+                 "metadata": {"name": names.CLUSTER_CONFIG_MAP, "namespace": names.SYSTEM_NAMESPACE},
+                 "data": {names.CLUSTER_NAME_KEY: installed_as}})
     replica.add({"apiVersion": "apps/v1", "kind": "Deployment",
-                 "metadata": {"name": ss.DEPLOYMENT, "namespace": ss.NAMESPACE},
+                 "metadata": {"name": names.AGENT_DEPLOYMENT, "namespace": names.SYSTEM_NAMESPACE},
                  "spec": {"template": {"metadata": {"annotations": {}}}}})
     return replica
 
@@ -61,8 +61,8 @@ def params(**kw):
 
 
 def stored_token(replica):
-    secret = replica.stored("Secret", ss.SECRET, ss.NAMESPACE)
-    config = yaml.safe_load(base64.b64decode(secret["data"][ss.KEY]))
+    secret = replica.stored("Secret", names.CREDENTIAL_SECRET, names.SYSTEM_NAMESPACE)
+    config = yaml.safe_load(base64.b64decode(secret["data"][names.CREDENTIAL_SECRET_KEY]))
     return resolve_kubeconfig(config)["user"]["token"]
 
 
@@ -156,7 +156,7 @@ def test_a_credential_that_cannot_list_is_not_stored():
     with pytest.raises(MulticlusterError, match="cannot list") as raised:
         onboarding.onboard(directory, replica, params(), lister=lister)
     assert raised.value.details["step"] == "sync Secret tectonic-system/directory-sync"
-    assert replica.stored("Secret", ss.SECRET, ss.NAMESPACE) is None and replica.writes == []
+    assert replica.stored("Secret", names.CREDENTIAL_SECRET, names.SYSTEM_NAMESPACE) is None and replica.writes == []
     assert len(lister.calls) == 1
 
 
@@ -164,7 +164,7 @@ def test_verify_credential_off_stores_without_listing():
     directory, replica, lister = FakeDirectory(), replica_cluster(), Lister()
     result = onboarding.onboard(directory, replica, params(verify_credential=False), lister=lister)
     assert lister.calls == [] and result["clusters_visible"] is None
-    assert replica.stored("Secret", ss.SECRET, ss.NAMESPACE) is not None
+    assert replica.stored("Secret", names.CREDENTIAL_SECRET, names.SYSTEM_NAMESPACE) is not None
     assert [r["step"] for r in result["summary"]][-1] == "sync Secret tectonic-system/directory-sync"
 
 

@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.plain_text import ELLIPSIS, MAX_TEXT, one_line
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import ELLIPSIS, MAX_TEXT, one_line
 
 
 @pytest.mark.parametrize("text, shown", [

@@ -4,13 +4,14 @@ clusters, and the directory's own check of the same bounds."""
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import directory_sync as ds
-from ansible_collections.coreos.multicluster.plugins.module_utils import policies as pol
-from ansible_collections.coreos.multicluster.plugins.module_utils import policy_bounds as bounds
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
-from ansible_collections.coreos.multicluster.plugins.module_utils.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.cluster_policy import InvalidPolicyError, check
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as pol
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import bounds
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.cluster_policy import InvalidPolicyError, check
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.plugins.module_utils.test_client import kubeconfig as client_kubeconfig
 from tests.unit.plugins.module_utils.test_policy_sync import (
     REGISTRY_DEFAULTS, T0, cluster, converged, directory_with, held, policy, policy_status, replica_cluster,
@@ -62,7 +63,7 @@ def test_nothing_is_written_into_a_protected_namespace_and_the_rest_applies(name
     assert policy_status(replica)["items"]["starve"]["state"] == "refused"
     # the policy's other entry applies
     assert held(replica, "ResourceQuota") == ["team-a/clusterpolicy.starve"]
-    assert held(replica, "RoleBinding") == ["team-a/clusterpolicy:starve:edit", "team-a/" + pol.INSPECT_BINDING]
+    assert held(replica, "RoleBinding") == ["team-a/clusterpolicy:starve:edit", "team-a/" + names.INSPECT_BINDING]
     assert converged(directory, replica)
 
 
@@ -80,10 +81,10 @@ def test_a_namespace_the_replica_protects_is_refused_there_only():
 def test_a_protected_namespace_carrying_the_mark_by_mistake_gets_no_inspect_binding_and_is_never_deleted():
     replica = replica_cluster()
     replica.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-        "name": "kube-public", "labels": {sp.MANAGED_BY_LABEL: sp.MANAGED_BY}}})
+        "name": "kube-public", "labels": {names.MANAGED_BY_LABEL: names.SYNCED_BY}}})
     directory = directory_with(policy("p", {"namespaces": [entry("kube-public")]}))
     result = run_sync(directory, replica)
-    assert replica.stored("RoleBinding", pol.INSPECT_BINDING, "kube-public") is None
+    assert replica.stored("RoleBinding", names.INSPECT_BINDING, "kube-public") is None
     assert replica.stored("Namespace", "kube-public") is not None
     assert result["released"] == ["Namespace kube-public"]
     assert "protected namespace" in result["policies"]["released"][0]["reason"]
@@ -144,7 +145,7 @@ def test_admin_is_refused_cluster_wide_and_applied_in_a_policy_namespace_by_defa
     directory, replica = directory_with(ADMINS), replica_cluster()
     run_sync(directory, replica)
     assert held(replica, "ClusterRoleBinding") == []
-    assert held(replica, "RoleBinding") == ["team-a/clusterpolicy:admins:admin", "team-a/" + pol.INSPECT_BINDING]
+    assert held(replica, "RoleBinding") == ["team-a/clusterpolicy:admins:admin", "team-a/" + names.INSPECT_BINDING]
     assert refused(replica, "admins") == [{
         "object": "ClusterRoleBinding clusterpolicy:admins:admin",
         "reason": "ClusterRole admin is not in this replica's allowlist of roles policies may bind cluster-wide "
@@ -156,7 +157,7 @@ def test_a_cluster_wide_admin_binding_made_before_is_removed_under_the_new_bound
     replica = replica_cluster(settings=dict(REGISTRY_DEFAULTS, clusterRoles='["view", "admin"]'))
     run_sync(directory, replica)
     assert held(replica, "ClusterRoleBinding") == ["clusterpolicy:admins:admin"]
-    replica.objects[("ConfigMap", pol.SETTINGS_NAMESPACE, pol.SETTINGS_CONFIG_MAP)]["data"] = dict(REGISTRY_DEFAULTS)
+    replica.objects[("ConfigMap", names.SYSTEM_NAMESPACE, names.SETTINGS_CONFIG_MAP)]["data"] = dict(REGISTRY_DEFAULTS)
     result = run_sync(directory, replica, now=T0 + 1)
     assert held(replica, "ClusterRoleBinding") == [] and "ClusterRoleBinding clusterpolicy:admins:admin" in result[
         "deleted"]
@@ -168,14 +169,14 @@ def test_a_role_only_the_cluster_wide_list_holds_is_refused_inside_namespaces():
     replica = replica_cluster(settings=dict(REGISTRY_DEFAULTS, namespaceRoles='["edit"]'))
     run_sync(directory, replica)
     assert "inside namespaces (edit)" in refused(replica, "p")[0]["reason"]
-    assert held(replica, "RoleBinding") == ["team-a/" + pol.INSPECT_BINDING]
+    assert held(replica, "RoleBinding") == ["team-a/" + names.INSPECT_BINDING]
 
 
 def test_the_inspect_binding_is_created_before_the_policies_bindings_in_a_namespace():
     directory, replica = directory_with(ADMINS), recording(replica_cluster())
     run_sync(directory, replica)
     created = [w[3] for w in replica.recorded if w[0] == "create" and w[1] == "RoleBinding"]
-    assert created == [pol.INSPECT_BINDING, "clusterpolicy:admins:admin"]
+    assert created == [names.INSPECT_BINDING, "clusterpolicy:admins:admin"]
 
 
 # --- labels --------------------------------------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def test_reserved_label_keys_are_refused_and_ordinary_ones_applied():
     assert labels["team"] == "a" and labels["example.com/tier"] == "gold"
     assert "pod-security.kubernetes.io/enforce" not in labels and "node.k8s.io/pool" not in labels
     assert "multicluster.coreos.com/replica" not in labels
-    assert labels[sp.MANAGED_BY_LABEL] == sp.MANAGED_BY  # the syncer's own mark, not the policy's value
+    assert labels[names.MANAGED_BY_LABEL] == names.SYNCED_BY  # the syncer's own mark, not the policy's value
     assert sorted(r["reason"].split(":")[0] for r in refused(replica, "labels")) == [
         "label app.kubernetes.io/managed-by", "label kubernetes.io/metadata.name",
         "label multicluster.coreos.com/replica", "label node.k8s.io/pool", "label pod-security.kubernetes.io/enforce"]
@@ -225,7 +226,7 @@ def test_without_the_settings_config_map_nothing_is_applied_nor_removed():
     directory, replica = directory_with(ADMINS), replica_cluster()
     run_sync(directory, replica)
     before = dict((k, v) for k, v in replica.objects.items() if sp.is_held(v) and k[0] != "Cluster")
-    del replica.objects[("ConfigMap", pol.SETTINGS_NAMESPACE, pol.SETTINGS_CONFIG_MAP)]
+    del replica.objects[("ConfigMap", names.SYSTEM_NAMESPACE, names.SETTINGS_CONFIG_MAP)]
     del directory.objects[("ClusterPolicy", "", "admins")]  # would remove everything, were policies applied
     directory.add(policy("new", {"namespaces": [{"name": "team-b"}]}))
     result = run_sync(directory, replica, now=T0 + 1)
@@ -239,7 +240,7 @@ def test_a_fresh_replica_without_settings_gets_nothing():
     directory, replica = directory_with(ADMINS), replica_cluster(settings=None)
     result = run_sync(directory, replica)
     assert held(replica, "Namespace") == held(replica, "RoleBinding") == []
-    assert "policies not applied" in replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")["data"][
+    assert "policies not applied" in replica.stored("ConfigMap", names.STATUS_CONFIG_MAP, "tectonic-system")["data"][
         "message"]
     assert "east" in result["created"]  # the Cluster sync still runs
 
@@ -309,7 +310,7 @@ def test_policies_go_through_the_policy_client_and_clusters_through_the_replicas
     assert "cannot impersonate" in result["policies"]["error"]
     assert result["policies"]["items"]["admins"]["state"] == "failed"
     assert held(replica, "Namespace") == [] and refusing.requests
-    assert "policies not applied" in replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")["data"][
+    assert "policies not applied" in replica.stored("ConfigMap", names.STATUS_CONFIG_MAP, "tectonic-system")["data"][
         "message"]
 
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import policy_spec as ps
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import spec as ps
 
 
 def policy():

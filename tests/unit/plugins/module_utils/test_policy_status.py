@@ -2,7 +2,8 @@
 
 import json
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import fleet_status, policy_status
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import fleet_status
+from ansible_collections.coreos.multicluster.plugins.plugin_utils import policy_status
 
 
 def replica(name, items, **extra):

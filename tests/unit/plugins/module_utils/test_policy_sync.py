@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import directory_sync as ds
-from ansible_collections.coreos.multicluster.plugins.module_utils import policies as pol
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as pol
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.utils.fake_cluster import FakeCluster
 
 DIRECTORY = "https://directory.example.com:6443"
@@ -67,7 +68,7 @@ def replica_cluster(name="east", check_mode=False, settings="defaults"):
                      "rules": []})
     if settings is not None:
         replica.add({"apiVersion": "v1", "kind": "ConfigMap",
-                     "metadata": {"name": pol.SETTINGS_CONFIG_MAP, "namespace": pol.SETTINGS_NAMESPACE},
+                     "metadata": {"name": names.SETTINGS_CONFIG_MAP, "namespace": names.SYSTEM_NAMESPACE},
                      "data": settings})
     replica.check_mode = check_mode
     return replica
@@ -78,7 +79,7 @@ def run_sync(directory, replica, now=T0):
 
 
 def policy_status(replica):
-    data = replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, sp.STATUS_NAMESPACE)["data"]
+    data = replica.stored("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)["data"]
     return json.loads(data["policies"])
 
 
@@ -167,7 +168,7 @@ def test_a_policy_lands_on_a_matching_replica_with_derived_names_and_the_mark():
     assert held(replica, "Namespace") == ["monitoring"]
     assert held(replica, "ClusterRoleBinding") == ["clusterpolicy:aws-admins:view"]
     assert held(replica, "RoleBinding") == ["monitoring/clusterpolicy:aws-admins:edit",
-                                            "monitoring/" + pol.INSPECT_BINDING]
+                                            "monitoring/" + names.INSPECT_BINDING]
     assert held(replica, "ResourceQuota") == held(replica, "LimitRange") == ["monitoring/clusterpolicy.aws-admins"]
     crb = replica.stored("ClusterRoleBinding", "clusterpolicy:aws-admins:view")
     assert crb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
@@ -175,8 +176,8 @@ def test_a_policy_lands_on_a_matching_replica_with_derived_names_and_the_mark():
                                                                  ("Group", "aws-admins")]
     assert crb["metadata"]["annotations"][ANNOTATION] == "aws-admins"
     assert replica.stored("Namespace", "monitoring")["metadata"]["annotations"][ANNOTATION] == "aws-admins"
-    inspect = replica.stored("RoleBinding", pol.INSPECT_BINDING, "monitoring")
-    assert inspect["roleRef"]["name"] == pol.INSPECT_ROLE
+    inspect = replica.stored("RoleBinding", names.INSPECT_BINDING, "monitoring")
+    assert inspect["roleRef"]["name"] == names.INSPECT_ROLE
     assert inspect["subjects"] == [{"kind": "ServiceAccount", "name": "directory-sync",
                                     "namespace": "tectonic-system"}]
     status = policy_status(replica)
@@ -184,7 +185,7 @@ def test_a_policy_lands_on_a_matching_replica_with_derived_names_and_the_mark():
     assert entry["state"] == "applied" and entry["conflicts"] == entry["refused"] == entry["failed"] == []
     assert len(entry["objects"]) == 5 and "Namespace monitoring" in entry["objects"]
     assert status["allowlist"] == ["view", "edit", "admin"]  # cluster-wide ones first
-    assert "policies: 1 applied" in replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")[
+    assert "policies: 1 applied" in replica.stored("ConfigMap", names.STATUS_CONFIG_MAP, "tectonic-system")[
         "data"]["message"]
     assert result["policies"] == status
     assert "Namespace monitoring" in result["created"] and result["changed"]
@@ -210,7 +211,7 @@ def test_a_policy_that_does_not_select_the_replica_writes_nothing_of_its_own():
     run_sync(directory, replica)
     assert held(replica, "Namespace") == held(replica, "ClusterRoleBinding") == []
     assert policy_status(replica)["items"] == {"aws-admins": {"state": "not selected"}}
-    assert "policies: 1 not selected" in replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")[
+    assert "policies: 1 not selected" in replica.stored("ConfigMap", names.STATUS_CONFIG_MAP, "tectonic-system")[
         "data"]["message"]
 
 
@@ -255,7 +256,7 @@ def test_a_changed_role_ref_is_a_replace():
     directory.objects[("ClusterPolicy", "", "aws-admins")]["spec"] = edited["spec"]
     run_sync(directory, replica, now=T0 + 1)
     assert held(replica, "RoleBinding") == ["monitoring/clusterpolicy:aws-admins:view",  # a new name for a new role
-                                            "monitoring/" + pol.INSPECT_BINDING]
+                                            "monitoring/" + names.INSPECT_BINDING]
     # the same name with another role: a binding edited by hand to point elsewhere
     key = ("ClusterRoleBinding", "", "clusterpolicy:aws-admins:view")
     replica.objects[key]["roleRef"]["name"] = "cluster-admin"
@@ -306,12 +307,12 @@ def test_two_policies_share_a_namespace_and_it_stays_while_either_wants_it():
     run_sync(directory, replica)
     assert replica.stored("Namespace", "shared")["metadata"]["annotations"][ANNOTATION] == "alpha,beta"
     assert held(replica, "RoleBinding") == ["shared/clusterpolicy:alpha:view", "shared/clusterpolicy:beta:edit",
-                                            "shared/" + pol.INSPECT_BINDING]
+                                            "shared/" + names.INSPECT_BINDING]
     assert converged(directory, replica)
     del directory.objects[("ClusterPolicy", "", "alpha")]
     run_sync(directory, replica, now=T0 + 1)
     assert replica.stored("Namespace", "shared")["metadata"]["annotations"][ANNOTATION] == "beta"
-    assert held(replica, "RoleBinding") == ["shared/clusterpolicy:beta:edit", "shared/" + pol.INSPECT_BINDING]
+    assert held(replica, "RoleBinding") == ["shared/clusterpolicy:beta:edit", "shared/" + names.INSPECT_BINDING]
     del directory.objects[("ClusterPolicy", "", "beta")]
     run_sync(directory, replica, now=T0 + 2)
     assert replica.stored("Namespace", "shared") is None
@@ -345,13 +346,13 @@ def test_a_namespace_holding_a_hand_made_object_is_released_not_deleted():
     assert ns is not None and not sp.is_held(ns)
     assert ANNOTATION not in ns["metadata"].get("annotations", {})
     assert replica.stored("ConfigMap", "dashboards", "monitoring") is not None
-    assert replica.stored("RoleBinding", pol.INSPECT_BINDING, "monitoring") is None
+    assert replica.stored("RoleBinding", names.INSPECT_BINDING, "monitoring") is None
     assert held(replica, "RoleBinding") == held(replica, "ResourceQuota") == []
     assert result["released"] == ["Namespace monitoring"] and result["changed"]
     status = policy_status(replica)
     assert status["released"] == [{"object": "Namespace monitoring", "reason": "it holds ConfigMap dashboards"}]
     assert "released (kept, no longer managed): Namespace monitoring" in replica.stored(
-        "ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")["data"]["message"]
+        "ConfigMap", names.STATUS_CONFIG_MAP, "tectonic-system")["data"]["message"]
     # the next sync has nothing left to do with it
     run_sync(directory, replica, now=T0 + 2)
     assert converged(directory, replica, now=T0 + 3)
@@ -433,7 +434,7 @@ def test_a_replica_with_policies_disabled_still_syncs_clusters_and_touches_no_po
     assert status["enabled"] is False and status["items"]["aws-admins"]["state"] == "disabled"
     assert result["policies"] == status
     assert "policies disabled on this replica" in replica.stored(
-        "ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")["data"]["message"]
+        "ConfigMap", names.STATUS_CONFIG_MAP, "tectonic-system")["data"]["message"]
 
 
 @pytest.mark.parametrize("how", ["no ClusterPolicy API", "own Cluster not in the directory", "no tectonic-config",
@@ -452,10 +453,10 @@ def test_when_policies_cannot_be_applied_their_objects_stay_and_clusters_sync(ho
         del replica.objects[("ConfigMap", "tectonic-system", "tectonic-config")]
         expected = "has no ConfigMap tectonic-system/tectonic-config"
     elif how == "no settings ConfigMap":
-        del replica.objects[("ConfigMap", pol.SETTINGS_NAMESPACE, pol.SETTINGS_CONFIG_MAP)]
+        del replica.objects[("ConfigMap", names.SYSTEM_NAMESPACE, names.SETTINGS_CONFIG_MAP)]
         expected = "has no ConfigMap tectonic-system/directory-sync-config, the replica's policy settings"
     else:
-        replica.objects[("ConfigMap", pol.SETTINGS_NAMESPACE, pol.SETTINGS_CONFIG_MAP)]["data"]["clusterRoles"] = "x"
+        replica.objects[("ConfigMap", names.SYSTEM_NAMESPACE, names.SETTINGS_CONFIG_MAP)]["data"]["clusterRoles"] = "x"
         expected = "'clusterRoles' is not a JSON list"
     directory.add(cluster("north", cloud="aws"))
     result = run_sync(directory, replica, now=T0 + 1)
@@ -464,7 +465,7 @@ def test_when_policies_cannot_be_applied_their_objects_stay_and_clusters_sync(ho
     assert after == before
     status = policy_status(replica)
     assert status["enabled"] is True and expected in status["error"]
-    assert expected in replica.stored("ConfigMap", sp.STATUS_CONFIG_MAP, "tectonic-system")["data"]["message"]
+    assert expected in replica.stored("ConfigMap", names.STATUS_CONFIG_MAP, "tectonic-system")["data"]["message"]
 
 
 def test_check_mode_reports_what_goes_in_a_new_namespace_without_trying_it():
@@ -484,10 +485,10 @@ def test_materialise_names_every_object_after_its_policy():
         return role in ("view", "edit")
     plan = pol.materialise([AWS_ADMINS], "east", [cluster("east", cloud="aws")],
                            pol.Settings.from_data(REGISTRY_DEFAULTS), role_exists, set())
-    names = dict((kind, [o["metadata"]["name"] for o in objs]) for kind, objs in plan["desired"].items())
-    assert names == {"Namespace": ["monitoring"], "ClusterRoleBinding": ["clusterpolicy:aws-admins:view"],
-                     "RoleBinding": ["clusterpolicy:aws-admins:edit", pol.INSPECT_BINDING],
-                     "ResourceQuota": ["clusterpolicy.aws-admins"], "LimitRange": ["clusterpolicy.aws-admins"]}
+    held_names = dict((kind, [o["metadata"]["name"] for o in objs]) for kind, objs in plan["desired"].items())
+    assert held_names == {"Namespace": ["monitoring"], "ClusterRoleBinding": ["clusterpolicy:aws-admins:view"],
+                          "RoleBinding": ["clusterpolicy:aws-admins:edit", names.INSPECT_BINDING],
+                          "ResourceQuota": ["clusterpolicy.aws-admins"], "LimitRange": ["clusterpolicy.aws-admins"]}
     assert plan["wanted_by"][("Namespace", "", "monitoring")] == ["aws-admins"]
     assert sorted(asked) == ["edit", "view"]  # each role once
     # only allowlisted roles are looked up on the replica
@@ -538,7 +539,7 @@ def test_an_agent_whose_rbac_predates_policies_still_syncs_clusters(verb, kind):
         original = replica.get
 
         def get(kind_, name, namespace=None):
-            if name == pol.SETTINGS_CONFIG_MAP:
+            if name == names.SETTINGS_CONFIG_MAP:
                 raise forbidden
             return original(kind_, name, namespace)
         replica.get = get

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import registry
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import install as registry_install
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from tests.unit.utils.fake_cluster import FakeCluster
 
 CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -30,7 +30,7 @@ class Cluster(FakeCluster):
 
 
 def install(cluster, name="east", **kw):
-    return registry.ensure_present(cluster, DEFINITIONS, name, sleep=lambda s: None, **kw)
+    return registry_install.ensure_present(cluster, DEFINITIONS, name, sleep=lambda s: None, **kw)
 
 
 def test_install_then_again_writes_nothing():
@@ -63,9 +63,9 @@ def test_a_cluster_installed_under_another_name_is_not_renamed_without_force():
 def test_definitions_without_the_cluster_crd_or_with_a_bad_name_are_refused_before_any_write():
     cluster = Cluster()
     with pytest.raises(MulticlusterError, match="lack CustomResourceDefinition clusters.multicluster.coreos.com"):
-        registry.ensure_present(cluster, [NAMESPACE], "east")
+        registry_install.ensure_present(cluster, [NAMESPACE], "east")
     with pytest.raises(MulticlusterError, match="cluster_name 'East!' is not a DNS-1123 label"):
-        registry.ensure_present(cluster, DEFINITIONS, "East!")
+        registry_install.ensure_present(cluster, DEFINITIONS, "East!")
     assert cluster.writes == []
 
 
@@ -73,8 +73,8 @@ def test_a_crd_that_never_becomes_established_times_out_naming_it():
     cluster = FakeCluster(label="east")
     ticks = iter(range(1000))
     with pytest.raises(MulticlusterError, match="clusters.multicluster.coreos.com on cluster 'east' is not Established"):
-        registry.wait_established(cluster, "clusters.multicluster.coreos.com", 5, sleep=lambda s: None,
-                                  clock=lambda: next(ticks))
+        registry_install.wait_established(cluster, "clusters.multicluster.coreos.com", 5, sleep=lambda s: None,
+                                          clock=lambda: next(ticks))
 
 
 def test_removal_is_refused_while_clusters_are_registered_then_removes_everything_once():
@@ -82,14 +82,14 @@ def test_removal_is_refused_while_clusters_are_registered_then_removes_everythin
     install(cluster)
     cluster.add({"apiVersion": "multicluster.coreos.com/v1", "kind": "Cluster", "metadata": {"name": "east"}})
     with pytest.raises(MulticlusterError, match=r"still holds 1 Cluster\(s\) \(east\)"):
-        registry.ensure_absent(cluster, DEFINITIONS)
+        registry_install.ensure_absent(cluster, DEFINITIONS)
     del cluster.objects[("Cluster", "", "east")]
-    removed = registry.ensure_absent(cluster, DEFINITIONS)
+    removed = registry_install.ensure_absent(cluster, DEFINITIONS)
     assert removed["changed"] and [w[0] for w in cluster.writes[-4:]] == ["delete"] * 4
     assert removed["objects"][0]["ref"] == "ConfigMap tectonic-system/tectonic-config"
-    assert not registry.ensure_absent(cluster, DEFINITIONS)["changed"]
+    assert not registry_install.ensure_absent(cluster, DEFINITIONS)["changed"]
 
 
 def test_removal_from_a_cluster_without_the_cluster_api_is_allowed():
     cluster = Cluster(missing_kinds=["Cluster"])
-    assert not registry.ensure_absent(cluster, DEFINITIONS)["changed"]
+    assert not registry_install.ensure_absent(cluster, DEFINITIONS)["changed"]

@@ -6,13 +6,14 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import kubeconfig as kc
-from ansible_collections.coreos.multicluster.plugins.module_utils import redaction
-from ansible_collections.coreos.multicluster.plugins.module_utils import replica_credentials as rc
-from ansible_collections.coreos.multicluster.plugins.module_utils import replica_objects as ro
-from ansible_collections.coreos.multicluster.plugins.module_utils import timestamps
-from ansible_collections.coreos.multicluster.plugins.module_utils import tokens as tk
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import kubeconfig as kc
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import redaction
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_credential as rc
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import objects as ro
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import timestamps
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import tokens as tk
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.utils.fake_directory import FakeDirectory
 from tests.unit.utils.tokens import NOW, SERVER, params
 
@@ -113,7 +114,7 @@ def test_a_refused_token_is_replaced():
 def test_rotate_replaces_the_anchor():
     directory = FakeDirectory()
     first = present(directory)
-    anchor_uid = directory.stored("Secret", "east-credential-anchor", ro.NAMESPACE)["metadata"]["uid"]
+    anchor_uid = directory.stored("Secret", "east-credential-anchor", names.CREDENTIALS_NAMESPACE)["metadata"]["uid"]
     directory.writes.clear()
     directory.check_mode = True
     check = present(directory, rotate=True, current_kubeconfig=first["kubeconfig"])
@@ -124,7 +125,7 @@ def test_rotate_replaces_the_anchor():
     assert rotated["changed"] and "rotate" in rotated["credential"]["reason"]
     assert directory.writes == [("delete", "Secret", "east-credential-anchor"),
                                 ("create", "Secret", "east-credential-anchor"), ("create", "TokenRequest", "east")]
-    assert directory.stored("Secret", "east-credential-anchor", ro.NAMESPACE)["metadata"]["uid"] != anchor_uid
+    assert directory.stored("Secret", "east-credential-anchor", names.CREDENTIALS_NAMESPACE)["metadata"]["uid"] != anchor_uid
     # the old token is now bound to a Secret that is gone
     old = kc.resolve_kubeconfig(first["kubeconfig"])["user"]["token"]
     assert not directory.review({"spec": {"token": old}})["status"]["authenticated"]

@@ -3,9 +3,9 @@
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import is_transient
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import is_transient
 from tests.unit.utils.clock import Clock
-from ansible_collections.coreos.multicluster.plugins.module_utils.retries import (
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import (
     Backoff, DeadlineExceeded, backoff_delay, retry)
 
 

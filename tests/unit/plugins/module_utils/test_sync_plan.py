@@ -3,9 +3,10 @@
 import copy
 import json
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
-from ansible_collections.coreos.multicluster.plugins.module_utils.kinds import key_of
-from ansible_collections.coreos.multicluster.plugins.module_utils.timestamps import iso_time
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import key_of
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 DIRECTORY = "https://directory.example.com:6443"
 T0 = 1780000000.0
@@ -52,11 +53,11 @@ def test_mark_adds_label_directory_and_the_keys_it_set_without_touching_the_inpu
     before = copy.deepcopy(obj)
     marked = sp.mark(obj, DIRECTORY)
     assert obj == before
-    assert marked["metadata"]["labels"] == {"stage": "prod", sp.MANAGED_BY_LABEL: "directory-sync"}
+    assert marked["metadata"]["labels"] == {"stage": "prod", names.MANAGED_BY_LABEL: "directory-sync"}
     assert marked["metadata"]["annotations"][sp.SYNCED_FROM_ANNOTATION] == DIRECTORY
     assert sp.synced_keys(marked) == {"labels": ["stage"], "annotations": ["note"], "fields": ["spec"]}
     assert sp.is_held(marked) and not sp.is_held(obj)
-    assert not sp.is_held(cluster("b", labels={sp.MANAGED_BY_LABEL: "helm"}))
+    assert not sp.is_held(cluster("b", labels={names.MANAGED_BY_LABEL: "helm"}))
 
 
 def test_plan_creates_updates_deletes_and_leaves_unchanged():
@@ -92,7 +93,7 @@ def test_a_label_and_a_spec_key_the_directory_dropped_are_removed_from_the_copy(
 
 
 def test_objects_without_the_mark_are_never_planned_for():
-    plan = sp.plan_source(SOURCE, [], [held("a"), cluster("b"), cluster("c", labels={sp.MANAGED_BY_LABEL: "helm"})],
+    plan = sp.plan_source(SOURCE, [], [held("a"), cluster("b"), cluster("c", labels={names.MANAGED_BY_LABEL: "helm"})],
                           DIRECTORY)
     assert [key_of(o) for o in plan["delete"]] == [("", "a")] and plan["create"] == plan["update"] == []
 

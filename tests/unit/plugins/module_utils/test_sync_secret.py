@@ -8,9 +8,10 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_secret as ss
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_secret as ss
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.utils.fake_cluster import FakeCluster
 
 SERVER = "https://directory.example.com:6443"
@@ -76,7 +77,7 @@ def test_plans():
     settings = ss.validate(params())
     action, body = ss.plan_secret(None, settings)
     assert action == "create" and stored(body) == settings["text"]
-    assert body["metadata"]["annotations"][ss.HASH_ANNOTATION] == settings["hash"]
+    assert body["metadata"]["annotations"][names.CREDENTIAL_HASH_ANNOTATION] == settings["hash"]
     # the same kubeconfig, formatted otherwise, is no change
     hand_made = copy.deepcopy(body)
     hand_made["data"]["kubeconfig"] = base64.b64encode(json.dumps(config()).encode()).decode()
@@ -90,8 +91,8 @@ def test_plans():
                   "spec": {"template": {"metadata": {}}}}
     assert ss.plan_deployment(None, "abc") is None
     assert ss.plan_deployment(deployment, "abc") == {
-        "spec": {"template": {"metadata": {"annotations": {ss.HASH_ANNOTATION: "abc"}}}}}
-    deployment["spec"]["template"]["metadata"]["annotations"] = {ss.HASH_ANNOTATION: "abc"}
+        "spec": {"template": {"metadata": {"annotations": {names.CREDENTIAL_HASH_ANNOTATION: "abc"}}}}}
+    deployment["spec"]["template"]["metadata"]["annotations"] = {names.CREDENTIAL_HASH_ANNOTATION: "abc"}
     assert ss.plan_deployment(deployment, "abc") is None
 
 
@@ -177,7 +178,7 @@ def test_new_content_rolls_the_deployment():
     assert rotated["changed"] and rotated["deployment"]["updated"]
     assert replica.writes == [("patch", "Secret", "directory-sync"), ("patch", "Deployment", "directory-sync")]
     annotations = replica.stored("Deployment", "directory-sync", "tectonic-system")["spec"]["template"]["metadata"]
-    assert annotations["annotations"][ss.HASH_ANNOTATION] == rotated["credential_hash"]
+    assert annotations["annotations"][names.CREDENTIAL_HASH_ANNOTATION] == rotated["credential_hash"]
     assert rotated["diff"]["before"]["secret"]["data"]["kubeconfig"] != rotated["diff"]["after"]["secret"]["data"][
         "kubeconfig"]
     assert "new-token" not in json.dumps(rotated)

@@ -2,9 +2,9 @@
 replica (the agent's Deployment, marked objects; Namespaces deleted or
 released), and nothing else."""
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import policies as pol
-from ansible_collections.coreos.multicluster.plugins.module_utils import sync_plan as sp
-from ansible_collections.coreos.multicluster.plugins.module_utils.synced_removal import remove_synced
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.removal import remove_synced
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.plugins.module_utils.test_policy_sync import AWS_ADMINS, directory_with, held, replica_cluster, run_sync
 
 AGENT = {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -36,7 +36,7 @@ def test_everything_the_sync_holds_goes_and_the_agent_first():
     assert result["changed"] and result["released"] == [] and result["failed"] == []
     assert "Deployment tectonic-system/directory-sync" in result["deleted"]
     assert "ClusterRoleBinding clusterpolicy:aws-admins:view" in result["deleted"]
-    assert "RoleBinding monitoring/" + pol.INSPECT_BINDING in result["deleted"]
+    assert "RoleBinding monitoring/" + names.INSPECT_BINDING in result["deleted"]
     # a second run has nothing to do and writes nothing
     replica.writes[:] = []
     again = remove_synced(replica)

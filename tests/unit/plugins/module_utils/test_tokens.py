@@ -4,8 +4,9 @@ import base64
 
 import pytest
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import replica_objects as ro
-from ansible_collections.coreos.multicluster.plugins.module_utils import tokens as tk
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import objects as ro
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import tokens as tk
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 from tests.unit.utils.tokens import NOW, b64url, bound_token, jwt, legacy_token
 
@@ -22,7 +23,7 @@ def test_jwt_claims_decodes_unpadded_payloads_and_refuses_the_rest():
 
 def test_token_facts():
     facts = tk.token_facts(bound_token())
-    assert facts == {"type": "token_request", "expires": NOW + 30 * 86400, "issued": NOW, "namespace": ro.NAMESPACE,
+    assert facts == {"type": "token_request", "expires": NOW + 30 * 86400, "issued": NOW, "namespace": names.CREDENTIALS_NAMESPACE,
                      "service_account": "east", "service_account_uid": "sa-1",
                      "secret": "east-credential-anchor", "secret_uid": "an-1"}
     legacy = tk.token_facts(legacy_token())
@@ -31,7 +32,7 @@ def test_token_facts():
     assert tk.token_facts("opaque")["type"] is None
 
 
-WANT = {"namespace": ro.NAMESPACE, "service_account": "east", "service_account_uid": "sa-1",
+WANT = {"namespace": names.CREDENTIALS_NAMESPACE, "service_account": "east", "service_account_uid": "sa-1",
         "anchor": "east-credential-anchor", "anchor_uid": "an-1", "renew_before": 7 * 86400, "token_ttl": 30 * 86400}
 
 

@@ -7,8 +7,8 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.coreos.multicluster.plugins.module_utils import validation
-from ansible_collections.coreos.multicluster.plugins.module_utils.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import validation
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.test import https_url as https_url_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -65,7 +65,7 @@ def test_the_lenient_check_stays_for_the_operators_own_kubeconfigs():
             text = handle.read()
         if "is_url" in text.replace("is_https_url", "") and not path.endswith("validation.py"):
             users.append(os.path.relpath(path, ROOT))
-    assert set(users) <= {"plugins/module_utils/kubeconfig.py", "plugins/module_utils/replica_credentials.py"}
+    assert set(users) <= {"plugins/module_utils/k8s/kubeconfig.py", "plugins/module_utils/credentials/replica_credential.py"}
 
 
 def _crd_address_schema():

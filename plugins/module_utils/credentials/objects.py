@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The objects the directory holds for one replica, and how they show in
+results and diffs (never a token: only its sha256 prefix).
+
+For each replica the directory holds a ServiceAccount ``<replica>`` in
+``tectonic-multi-cluster``, a ClusterRoleBinding ``<replica>-view-clusters``
+to ClusterRole ``tectonic-view-clusters``, and one credential: the anchor
+Secret ``<replica>-credential-anchor`` its TokenRequest tokens are bound to,
+or a long-lived token Secret ``<replica>-credential-token``. Pure."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import hash_token
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.tokens import (
+    SA_NAME_ANNOTATION, SA_TOKEN_TYPE, SA_UID_ANNOTATION, token_facts)
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
+
+
+NEW_TOKEN = "(a new token)"
+NEW_OBJECT = "(new)"
+
+
+def object_names(replica):
+    """Names of the objects the directory holds for one replica."""
+    return {
+        "service_account": replica,
+        "binding": replica + "-view-clusters",
+        "anchor": replica + "-credential-anchor",
+        "token_secret": replica + "-credential-token",
+    }
+
+
+def _labels(replica):
+    return {names.PART_OF_LABEL: names.PART_OF, names.REPLICA_LABEL: replica}
+
+
+def desired_service_account(replica):
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": replica, "namespace": names.CREDENTIALS_NAMESPACE, "labels": _labels(replica)}}
+
+
+def desired_binding(replica):
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": object_names(replica)["binding"], "labels": _labels(replica)},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": names.VIEW_CLUSTERS_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": replica, "namespace": names.CREDENTIALS_NAMESPACE}],
+    }
+
+
+def desired_anchor(replica):
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": object_names(replica)["anchor"], "namespace": names.CREDENTIALS_NAMESPACE,
+                         "labels": _labels(replica),
+                         "annotations": {"multicluster.coreos.com/purpose":
+                                         "tokens of replica %s are bound to this Secret; deleting it revokes them"
+                                         % replica}}}
+
+
+def desired_token_secret(replica, service_account_uid=None):
+    annotations = {SA_NAME_ANNOTATION: replica}
+    if service_account_uid:
+        annotations[SA_UID_ANNOTATION] = service_account_uid
+    return {"apiVersion": "v1", "kind": "Secret", "type": SA_TOKEN_TYPE,
+            "metadata": {"name": object_names(replica)["token_secret"], "namespace": names.CREDENTIALS_NAMESPACE,
+                         "labels": _labels(replica), "annotations": annotations}}
+
+
+def _subject(entry):
+    return "%s %s/%s" % (entry.get("kind"), entry.get("namespace") or "", entry.get("name"))
+
+
+def binding_view(obj):
+    if obj is None:
+        return None
+    ref = obj.get("roleRef") or {}
+    return {"name": (obj.get("metadata") or {}).get("name"),
+            "role_ref": "%s %s" % (ref.get("kind"), ref.get("name")),
+            "subjects": sorted(_subject(s) for s in obj.get("subjects") or [] if isinstance(s, dict))}
+
+
+def object_view(obj):
+    """Name and uid of an object (the uid changes when it is replaced)."""
+    if obj is None:
+        return None
+    meta = obj.get("metadata") or {}
+    view = {"name": meta.get("name"), "uid": meta.get("uid") or NEW_OBJECT}
+    if meta.get("namespace"):
+        view["namespace"] = meta["namespace"]
+    if obj.get("type"):
+        view["type"] = obj["type"]
+    return view
+
+
+def credential_view(credential_type, token):
+    if token is None:
+        return None
+    facts = token_facts(token) if token != NEW_TOKEN else {}
+    return {"type": credential_type, "token": token if token == NEW_TOKEN else hash_token(token),
+            "expires_at": iso_time(facts.get("expires"))}

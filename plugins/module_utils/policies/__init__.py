@@ -1,0 +1,12 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cluster Policies: what the directory asks of a replica, and the bounds each replica sets.
+
+- ``spec``: a ClusterPolicy's spec, validated (the rules the CRD also checks).
+- ``bounds``: the replica's bounds (allowed roles, subjects, label keys, protected namespaces) and the reasons
+  of a refusal.
+- ``plan``: where policies are planned - the objects a replica applies for the policies that select it,
+  within its bounds (pure).
+- ``cluster_policy``: the ClusterPolicy objects in the directory (``mc_cluster_policy``, ``mc_cluster_policy_info``).
+Imports ``k8s`` and ``names``."""

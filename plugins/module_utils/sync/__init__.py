@@ -1,0 +1,10 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, coreos.multicluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A replica pulls the directory: the engine ``mc_directory_sync`` and the directory-sync agent share.
+
+- ``plan``: what a sync writes on the replica, from what the directory holds and what the replica holds (pure).
+- ``engine``: one sync - read both sides, plan, apply through ``k8s.apply``, record the status ConfigMap.
+- ``replica_policies``: what a replica holds of the policies (its settings and the objects it applied).
+- ``removal``: removing what the directory put on a replica when it leaves (``mc_directory_sync_cleanup``).
+Imports ``k8s``, ``credentials``, ``registry``, ``policies`` and ``names``."""

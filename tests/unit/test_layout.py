@@ -1,0 +1,52 @@
+"""The tree shows its layers: module_utils packages import only the ones below them, each package says what it
+holds, controller-only code stays out of module_utils, and no file grows past what one reader holds in mind."""
+
+import ast
+import os
+
+import pytest
+
+from tests.tools import layers
+
+ROOT = layers.ROOT
+
+
+def test_no_package_imports_one_above_it():
+    assert layers.upward_imports() == []
+
+
+def test_the_rule_sees_an_upward_import(tmp_path, monkeypatch):
+    """The check itself: a k8s file importing sync is reported."""
+    package = tmp_path / "k8s"
+    package.mkdir()
+    (package / "bad.py").write_text(
+        "from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan\n"
+        "from ansible_collections.coreos.multicluster.plugins.module_utils import names\n")
+    monkeypatch.setattr(layers, "MODULE_UTILS", str(tmp_path))
+    monkeypatch.setattr(layers, "ROOT", str(tmp_path))
+    assert layers.upward_imports() == [(os.path.join("k8s", "bad.py"), "k8s", "sync")]
+
+
+def test_every_package_is_a_layer():
+    found = set(layers.package_of(path) for path in layers.python_files(layers.MODULE_UTILS))
+    assert found == set(layers.LAYERS)
+
+
+@pytest.mark.parametrize("package", [p for p in layers.LAYERS if p != "names"])
+def test_each_package_init_says_what_each_of_its_modules_holds(package):
+    folder = os.path.join(layers.MODULE_UTILS, package)
+    with open(os.path.join(folder, "__init__.py")) as handle:
+        doc = ast.get_docstring(ast.parse(handle.read()))
+    assert doc, package
+    modules = sorted(name[:-3] for name in os.listdir(folder) if name.endswith(".py") and name != "__init__.py")
+    assert [m for m in modules if "``%s``" % m not in doc] == []
+
+
+def test_module_utils_never_imports_controller_code():
+    wrong = []
+    for path in layers.python_files(layers.MODULE_UTILS):
+        with open(path) as handle:
+            text = handle.read()
+        if "plugin_utils" in text or "ansible.plugins" in text or "from ansible.template" in text:
+            wrong.append(os.path.relpath(path, ROOT))
+    assert wrong == []
