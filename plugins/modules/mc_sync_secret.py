@@ -150,6 +150,14 @@ directory_server:
   returned: when O(state=present)
   type: str
   sample: https://west-coast-production-api.west.example.com:443
+clusters_visible:
+  description:
+    - How many Clusters the credential listed on the directory when O(verify_credential) proved it, before it
+      was written.
+    - Null when nothing was written (the Secret held this kubeconfig already) or O(verify_credential=false).
+  returned: when O(state=present)
+  type: int
+  sample: 3
 diff:
   description: The Secret (data as hashes) and the Deployment's annotation, before and after.
   returned: always

@@ -86,7 +86,8 @@ def main(argv=None):
         changed["spec"]["namespaces"][0]["resourceQuota"]["hard"]["pods"] = "30"
         live = directory.get("ClusterPolicy", changed["metadata"]["name"])
         directory.patch("ClusterPolicy", changed["metadata"]["name"],
-                        {"spec": changed["spec"], "metadata": {"resourceVersion": live["metadata"]["resourceVersion"]}})
+                        {"spec": changed["spec"], "metadata": {"resourceVersion": live["metadata"]["resourceVersion"]}},
+                        content_type="application/merge-patch+json")
         _measure("re-sync after one policy changed", *run)
         _measure("re-sync, nothing changed", *run)
         directory.close()

@@ -18,9 +18,8 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare, wait
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply, wait
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import KINDS
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig, current_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import hash_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.objects import (
@@ -112,27 +111,11 @@ def _ensure_account(client, replica, before, after):
         account, created = client.create_or_get(desired_service_account(replica))
     after["service_account"] = object_view(_new(account) if created and client.check_mode else account)
 
-    name = object_names(replica)["binding"]
-    seen = []
-
-    def ensure_binding():
-        """Read, compare, write; re-run as a whole when a concurrent writer gets a 409 in."""
-        binding = client.get("ClusterRoleBinding", name)
-        seen.append(binding)
-        action = compare.plan(desired_binding(replica), binding, immutable=KINDS["ClusterRoleBinding"].immutable)
-        if action is None:
-            return binding
-        verb, body = action
-        if verb == compare.CREATE:
-            return client.create(body)
-        if verb == compare.PATCH:
-            return client.patch("ClusterRoleBinding", name, body)
-        client.delete("ClusterRoleBinding", name)  # roleRef is immutable: delete and create, once
-        return body if client.check_mode else client.create(body)
-
-    binding = client.transaction("update", "ClusterRoleBinding", name, ensure_binding)
-    before["cluster_role_binding"] = binding_view(seen[0])
-    after["cluster_role_binding"] = binding_view(binding)
+    binding = desired_binding(replica)  # roleRef is immutable: another role is a delete and create
+    done = apply.converge(client, "ClusterRoleBinding", None, binding["metadata"]["name"], lambda live: binding,
+                          action="update")
+    before["cluster_role_binding"] = binding_view(done.before)
+    after["cluster_role_binding"] = binding_view(done.after)
     return None if created and client.check_mode else account
 
 

@@ -30,6 +30,7 @@ try:
 except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
     yaml = None
 
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, display
@@ -116,18 +117,11 @@ def desired_secret(settings):
     }
 
 
-def plan_secret(existing, settings):
-    """None when the Secret already holds this kubeconfig; else ('create', body) or ('patch', patch).
-
-    The one field the module owns is compared as canonical kubeconfig text, so that the same
-    kubeconfig written with other formatting (by kubectl, by hand) is no change; compare.plan
-    would compare its base64 form."""
-    body = desired_secret(settings)
-    if existing is None:
-        return "create", body
-    if normalise_text(secret_text(existing)) == settings["text"]:
-        return None
-    return "patch", {"metadata": {"annotations": body["metadata"]["annotations"]}, "data": body["data"]}
+def holds(existing, settings):
+    """True when the Secret already holds this kubeconfig. The one field the module owns is compared as
+    canonical kubeconfig text, so that the same kubeconfig written with other formatting (by kubectl, by hand)
+    is no change; compare.plan would compare its base64 form."""
+    return existing is not None and normalise_text(secret_text(existing)) == settings["text"]
 
 
 def deployment_view(deployment):
@@ -139,11 +133,15 @@ def deployment_view(deployment):
             "credential_hash": (template.get("annotations") or {}).get(names.CREDENTIAL_HASH_ANNOTATION)}
 
 
-def plan_deployment(deployment, digest):
-    """The patch giving the Deployment's pods the content hash (so they restart), or None."""
+def rolled_deployment(deployment, digest):
+    """What the Deployment must hold so that its pods run on the credential of hash *digest* (the pod
+    template's annotation: a new one restarts them), or None when it does already, or does not exist."""
     if deployment is None or deployment_view(deployment)["credential_hash"] == digest:
         return None
-    return {"spec": {"template": {"metadata": {"annotations": {names.CREDENTIAL_HASH_ANNOTATION: digest}}}}}
+    meta = deployment["metadata"]
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            "spec": {"template": {"metadata": {"annotations": {names.CREDENTIAL_HASH_ANNOTATION: digest}}}}}
 
 
 # --- proving the credential works ---------------------------------------------------------------
@@ -254,39 +252,30 @@ def ensure_present(client, params, verifier=verify_credential):
     """Store the kubeconfig in the replica's Secret (after proving it works)
     and roll the directory-sync Deployment onto it."""
     settings = validate(params)
-    where = display(settings["namespace"], settings["name"])
-    verified = []
+    verified = []  # the credential is proved once, before the first write, however often a 409 re-runs it
 
-    def store():
-        """Read, compare, write: re-run as a whole on a 409 (a concurrent writer)."""
-        existing = _read_secret(client, settings)
-        plan = plan_secret(existing, settings)
-        if plan is None:
-            return existing, existing
+    def secret_wanted(existing):
+        if holds(existing, settings):
+            return apply.Leave()
         if settings["verify_credential"] and not verified:
-            verifier(settings["config"], settings["server"], client.timeout)
-            verified.append(True)
-        action, body = plan
-        if action == "create":
-            written = client.create(body)
-        else:
-            version = (existing.get("metadata") or {}).get("resourceVersion")
-            if version:  # optimistic concurrency: a concurrent writer makes this a 409, and store() runs again
-                body["metadata"]["resourceVersion"] = version
-            written = client.patch("Secret", settings["name"], body, settings["namespace"])
-        return existing, written
+            verified.append(verifier(settings["config"], settings["server"], client.timeout))
+        return desired_secret(settings)
 
-    existing, secret = client.transaction("store", "Secret", where, store)
+    stored = apply.converge(client, "Secret", settings["namespace"], settings["name"], secret_wanted,
+                            action="store")
     deployment = _read_deployment(client, settings)
-    before = {"secret": secret_view(existing), "deployment": deployment_view(deployment)}
-
-    patch = plan_deployment(deployment, settings["hash"])
-    if patch is not None:
-        deployment = client.patch("Deployment", settings["deployment"], patch, settings["namespace"])
-    after = {"secret": secret_view(secret), "deployment": deployment_view(deployment)}
+    rolled = None
+    if deployment is not None:
+        rolled = apply.converge(client, "Deployment", settings["namespace"], settings["deployment"],
+                                lambda live: rolled_deployment(live, settings["hash"]) or apply.Leave(),
+                                live=deployment, action="roll")
+        deployment = rolled.after
+    before = {"secret": secret_view(stored.before), "deployment": deployment_view(rolled.before if rolled else None)}
+    after = {"secret": secret_view(stored.after), "deployment": deployment_view(deployment)}
     result = {"changed": before != after, "diff": {"before": before, "after": after},
-              "credential_hash": settings["hash"], "directory_server": settings["server"]}
-    result.update(_summary(settings, secret, deployment, patch is not None))
+              "credential_hash": settings["hash"], "directory_server": settings["server"],
+              "clusters_visible": verified[0] if verified else None}
+    result.update(_summary(settings, stored.after, deployment, bool(rolled and rolled.changed)))
     return result
 
 

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Ensure or remove whole object definitions (a manifest: the registry's CRDs,
-namespaces, RBAC, ConfigMaps, Deployments) through ClusterClient, deciding
-"no change" with compare.plan, and the form objects take in diffs."""
+"""The one read-compare-write (converge) every ensure of the collection goes through, ensuring or removing whole
+object definitions (a manifest: the registry's CRDs, namespaces, RBAC, ConfigMaps, Deployments), and the form
+objects take in diffs (view)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import copy
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
@@ -64,30 +65,73 @@ def _outcome(changed, before, after, obj):
     return {"changed": changed, "before": view(before), "after": view(after), "ref": ref(obj)}
 
 
+# what converge() did; a desired_of() may also answer Leave(verb) with a verb of its own ("conflict")
+CREATED, UPDATED, REPLACED, UNCHANGED = "created", "updated", "replaced", "unchanged"
+UNREAD = object()
+
+
+class Outcome(collections.namedtuple("Outcome", "verb before after")):
+    """What converge() did (verb), the live object it found (before, None when there was none) and the object
+    after it (the server's answer to the write, or *before* when nothing was written)."""
+
+    __slots__ = ()
+
+    @property
+    def changed(self):
+        return self.verb in (CREATED, UPDATED, REPLACED)
+
+
+class Leave(object):
+    """desired_of()'s answer when the object must not be written: converge() returns Outcome(verb, live, live)."""
+
+    def __init__(self, verb=UNCHANGED):
+        self.verb = verb
+
+
+def converge(client, kind, namespace, name, desired_of, exact=(), live=UNREAD, action="apply"):
+    """The one read-compare-write of the collection: every ensure goes through it.
+
+    Reads the live object (the first try takes *live* when the caller has read it already), asks
+    desired_of(live) what it must hold (a definition, or Leave(verb) to write nothing), lets compare.plan decide
+    whether a field the collection owns differs ("no change" is decided there and only there), and writes:
+    create; patch, with the RFC 7386 merge patch compare computed, sent as one (compare.MERGE_PATCH) and carrying
+    the live resourceVersion; or, when an immutable field differs, delete and create (in check mode the
+    definition is shown instead). A write that meets 409 Conflict (a concurrent writer, or a concurrent create)
+    runs it all again from a fresh read, within one deadline (ClusterClient.transaction). Returns an Outcome."""
+    kind = lookup(kind)
+    first = [live]
+
+    def attempt():
+        current = first[0]
+        first[0] = UNREAD  # a second try reads again
+        if current is UNREAD:
+            current = client.get(kind, name, namespace or None)
+        desired = desired_of(current)
+        if isinstance(desired, Leave):
+            return Outcome(desired.verb, current, current)
+        action_ = compare.plan(desired, current, exact, kind.immutable)
+        if action_ is None:
+            return Outcome(UNCHANGED, current, current)
+        verb, body = action_
+        if verb == compare.CREATE:
+            return Outcome(CREATED, None, client.create(body))
+        if verb == compare.PATCH:
+            return Outcome(UPDATED, current, client.patch(kind, name, body, namespace or None,
+                                                          content_type=compare.MERGE_PATCH))
+        client.delete(kind, name, namespace or None)
+        return Outcome(REPLACED, current, body if client.check_mode else client.create(body))
+
+    return client.transaction(action, kind, display(namespace, name), attempt)
+
+
 def ensure(client, desired, exact=()):
     """Create *desired*, or patch the live object so it holds the fields it
     sets (replace it when an immutable one differs); no write when it holds
     them already. Returns {changed, before, after, ref}."""
     check_definition(desired)
-    kind = lookup(desired["kind"])
     namespace, name = key_of(desired)
-
-    def attempt():
-        live = client.get(kind, name, namespace or None)
-        action = compare.plan(desired, live, exact, kind.immutable)
-        if action is None:
-            return _outcome(False, live, live, desired)
-        verb, body = action
-        if verb == compare.CREATE:
-            written = client.create(body)
-        elif verb == compare.PATCH:
-            written = client.patch(kind, name, body, namespace or None)
-        else:  # an immutable field differs: delete, then create (in check mode, only show it)
-            client.delete(kind, name, namespace or None)
-            written = body if client.check_mode else client.create(body)
-        return _outcome(True, live, written, desired)
-
-    return client.transaction("apply", kind, display(namespace, name), attempt)
+    done = converge(client, desired["kind"], namespace, name, lambda live: desired, exact)
+    return _outcome(done.changed, done.before, done.after, desired)
 
 
 def remove(client, obj):

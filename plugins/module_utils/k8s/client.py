@@ -54,7 +54,10 @@ _METHODS = {"read": "GET", "list": "GET", "create": "POST", "patch": "PATCH", "r
 _QUERY = {"limit": "limit", "_continue": "continue", "label_selector": "labelSelector",
           "field_selector": "fieldSelector", "dry_run": "dryRun", "resource_version": "resourceVersion",
           "timeout_seconds": "timeoutSeconds", "allow_watch_bookmarks": "allowWatchBookmarks", "watch": "watch"}
-MERGE_PATCH = "application/merge-patch+json"
+# the patch content types the API server takes; a caller names the one its patch was computed for
+MERGE_PATCH = "application/merge-patch+json"  # RFC 7386 (compare.MERGE_PATCH)
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"  # built-in kinds only
+PATCH_TYPES = (MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 
 
 def _conflict_or_transient(exc):
@@ -245,7 +248,7 @@ class ClusterClient(object):
         return api_request(self.api_client, method, path, pairs, body, content_type, timeout)
 
     def _do(self, action, kind, verb, namespace=None, name=None, body=None, query=None, on_not_found=None,
-            what=None, max_bytes=None):
+            what=None, max_bytes=None, content_type=None):
         """One verb on one kind, bounded and retried; a dict back. on_not_found(first try?)
         gives the value of a 404 about the object itself (None: it is an error). An
         answer larger than *max_bytes* (when given) raises TooLargeError."""
@@ -257,9 +260,6 @@ class ClusterClient(object):
         query = dict(query or {})
         if verb in ("create", "patch", "replace", "delete") and self.check_mode and not kind.create_only:
             query["dry_run"] = "All"
-        # every patch is computed as an RFC 7386 merge patch (compare.owned_patch): sent as one, for every kind
-        # (a strategic merge would keep the list items a patch leaves out, by their merge key)
-        content_type = MERGE_PATCH if verb == "patch" else None
         tries = []
 
         def attempt(request_timeout):
@@ -340,10 +340,15 @@ class ClusterClient(object):
                 raise
             return found, False
 
-    def patch(self, kind, name, patch, namespace=None):
-        """Merge-patch an object; a resourceVersion in the patch makes a
-        concurrent write a ConflictError (re-run by transaction())."""
-        return self._do("update", kind, "patch", namespace, name, patch)
+    def patch(self, kind, name, patch, namespace=None, *, content_type):
+        """Patch an object with *patch*, sent as *content_type*: the type it was computed for (MERGE_PATCH
+        for every patch the collection computes; a strategic merge patch only on a built-in kind). A
+        resourceVersion in the patch makes a concurrent write a ConflictError (re-run by transaction())."""
+        if content_type not in PATCH_TYPES:
+            raise ValueError("patch content type %r is not one of %s" % (content_type, ", ".join(PATCH_TYPES)))
+        if content_type == STRATEGIC_MERGE_PATCH and not _kinds.lookup(kind).builtin:
+            raise ValueError("a strategic merge patch applies to built-in kinds only, not %s" % _kinds.lookup(kind).kind)
+        return self._do("update", kind, "patch", namespace, name, patch, content_type=content_type)
 
     def replace(self, body):
         """PUT the whole object (its metadata.resourceVersion guards it)."""

@@ -24,6 +24,11 @@ import copy
 
 CREATE, PATCH, REPLACE = "create", "patch", "replace"
 
+# The content type of every patch this module computes (RFC 7386): a patch is sent as what it was computed for.
+# A strategic merge patch of the same body would keep the list items it leaves out (a Deployment's containers,
+# volumes, mounts, env, ports, by their merge key), so a list the collection owns would never converge.
+MERGE_PATCH = "application/merge-patch+json"
+
 
 def _paths(exact):
     """The exact paths as tuples of keys ('spec' or ('spec', 'x'))."""

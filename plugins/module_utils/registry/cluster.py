@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, REGISTRY_GROUP
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.apply import view
@@ -188,8 +188,8 @@ def ensure_present(client, params, target=None):
                                                             names.CLUSTER_CONFIG_MAP, names.CLUSTER_NAME_KEY, name))
         params["kube_system_uid"] = uid
 
-    def attempt():
-        existing = client.get(CLUSTER, name)
+    def desired_of(existing):
+        """The Cluster this registration wants, after the checks against the rest of the fleet."""
         if params.get("directory") or params.get("kube_system_uid"):
             clusters = list_clusters(client)
             other = other_directory(clusters, name) if params.get("directory") else None
@@ -202,14 +202,11 @@ def ensure_present(client, params, target=None):
                 raise MulticlusterError("cannot register Cluster %s on cluster '%s': the same cluster (kube-system UID %s) "
                                         "is already registered as Cluster %s" % (name, client.label,
                                                                                  params["kube_system_uid"], twin))
-        action = compare.plan(desired(existing, params), existing)
-        if action is None:
-            return _result(view(existing), view(existing))
-        verb, body = action
-        written = client.create(body) if verb == compare.CREATE else client.patch(CLUSTER, name, body)
-        return _result(view(existing), view(written))
+        return desired(existing, params)
 
-    return client.transaction("register" if params.get("endpoints") else "update", CLUSTER, name, attempt)
+    done = apply.converge(client, CLUSTER, None, name, desired_of,
+                          action="register" if params.get("endpoints") else "update")
+    return _result(view(done.before), view(done.after))
 
 
 def ensure_absent(client, name):

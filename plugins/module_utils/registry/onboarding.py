@@ -62,24 +62,11 @@ def _step(name, fn, *args, **kwargs):
         raise
 
 
-class _Lister(object):
-    """Lists the Clusters on the directory with the replica's credential, at
-    most once: before the Secret is written (sync_secret's verifier), or
-    after, when nothing had to be written."""
-
-    def __init__(self, timeout):
-        self.timeout = timeout
-        self.count = None
-
-    def __call__(self, config, server, request_timeout=None):
-        self.count = replica_secret.verify_credential(config, server, request_timeout or self.timeout)
-
-
 def _status(result):
     return "changed" if result.get("changed") else "ok"
 
 
-def onboard(directory, replica, params, lister=None, hide=None):
+def onboard(directory, replica, params, lister=replica_secret.verify_credential, hide=None):
     """Onboard replica params['name']: *directory* and *replica* are the
     ClusterClients of the two clusters (in the module's check mode); hide(kubeconfig)
     keeps the credentials of a kubeconfig out of every output (the module's no_log values).
@@ -87,7 +74,6 @@ def onboard(directory, replica, params, lister=None, hide=None):
     Returns the module result: what each step found and did, a per-step
     summary, and the diff; never the credential itself."""
     validate(params)
-    lister = lister or _Lister(directory.timeout)
     # Read from the replica first: a replica that cannot be reached fails here, before any write.
     current = _step(STEP_REPLICA, replica_secret.read_sync_secret, replica)
     if current and hide:
@@ -102,7 +88,7 @@ def onboard(directory, replica, params, lister=None, hide=None):
         hide(kubeconfig)
     summary = [{"step": STEP_REGISTER, "status": _status(registered)},
                {"step": STEP_CREDENTIAL, "status": _status(credential)}]
-    secret = None
+    secret, visible = None, None
     if kubeconfig is None:  # check mode, and a new token would be minted: nothing to store or prove yet
         summary.append({"step": STEP_SECRET, "status": "skipped"})
     else:
@@ -110,11 +96,11 @@ def onboard(directory, replica, params, lister=None, hide=None):
         secret = _step(STEP_SECRET, replica_secret.ensure_present, replica,
                        {"kubeconfig_content": kubeconfig, "verify_credential": verify}, verifier=lister)
         summary.append({"step": STEP_SECRET, "status": _status(secret)})
-        if verify:
-            if lister.count is None:
-                _step(STEP_VERIFY, lister, kubeconfig, secret["directory_server"])
-            summary.append({"step": "credential lists %d Clusters on the directory" % lister.count,
-                            "status": "ok"})
+        if verify:  # proved before the Secret was written; when nothing was written, proved now
+            visible = secret["clusters_visible"]
+            if visible is None:
+                visible = _step(STEP_VERIFY, lister, kubeconfig, secret["directory_server"], directory.timeout)
+            summary.append({"step": "credential lists %d Clusters on the directory" % visible, "status": "ok"})
     results = (registered, credential) + ((secret,) if secret else ())
     result = {
         "changed": any(r["changed"] for r in results),
@@ -126,7 +112,7 @@ def onboard(directory, replica, params, lister=None, hide=None):
         "secret": (secret or {}).get("secret"),
         "deployment": (secret or {}).get("deployment"),
         "credential_hash": (secret or {}).get("credential_hash"),
-        "clusters_visible": lister.count,
+        "clusters_visible": visible,
         "summary": summary,
         "diff": {"before": {"cluster": registered["diff"]["before"], "credential": credential["diff"]["before"],
                             "secret": (secret or {}).get("diff", {}).get("before")},

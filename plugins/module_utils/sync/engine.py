@@ -26,16 +26,15 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import TooLargeError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
-    AlreadyExistsError, MulticlusterError, api_reason, http_status, is_missing_type)
+    MulticlusterError, api_reason, http_status, is_missing_type)
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as policy_plan
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import (
     CLUSTER, CLUSTER_POLICY, display, key_of)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
     load_kubeconfig_option, resolve_kubeconfig)
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.apply import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan import materialise, not_applied
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.replica_policies import (
@@ -172,45 +171,24 @@ def directory_credential(replica, value, secret_namespace, secret_name, expected
 
 # --- applying ---------------------------------------------------------------------------------------
 
-def _create(replica, source, want):
-    """('created', obj), or ('conflict', live) when an object of that name
-    exists without the mark, or ('updated'/'unchanged', obj) when a second
-    syncer created it meanwhile. One read first, so that a standing conflict
-    costs no write request."""
+CONFLICT = "conflict"  # an object of the wanted name the syncer does not hold: left alone
+
+
+def _converge(replica, source, want, have=apply.UNREAD):
+    """(verb, object) of bringing *want* onto the replica through apply.converge: 'created', 'updated',
+    'unchanged', or ('conflict', live) when an object of that name exists without the syncer's mark (left
+    alone, no write). *have*: the object as the replica's list showed it (no read before the first try)."""
     namespace, name = key_of(want)
-    live = replica.get(source.target, name, namespace or None)
-    if live is None:
-        try:
-            return "created", replica.create(want)
-        except AlreadyExistsError:
-            live = replica.get(source.target, name, namespace or None)
-    return _update(replica, source, live, want)
 
-
-def _update(replica, source, have, want):
-    """Bring a held object to the desired form (re-read after a 409)."""
-    namespace, name = key_of(want)
-    state = {"live": have, "fresh": True}
-
-    def attempt():
-        if not state["fresh"]:
-            state["live"] = replica.get(source.target, name, namespace or None)
-        state["fresh"] = False
-        live = state["live"]
+    def desired_of(live):
         if live is None:
-            return "created", replica.create(want)
+            return want
         if not is_held(live):
-            return "conflict", live
-        action = compare.plan(owned(prepared(source, want, live), live), live, source.exact, source.target.immutable)
-        if action is None:
-            return "unchanged", live
-        verb, body = action
-        if verb == compare.REPLACE:
-            replica.delete(source.target, name, namespace or None)
-            return "updated", body if replica.check_mode else replica.create(body)
-        return "updated", replica.patch(source.target, name, body, namespace or None)
-
-    return replica.transaction("update", source.target, display(namespace, name), attempt)
+            return apply.Leave(CONFLICT)
+        return owned(prepared(source, want, live), live)
+    done = apply.converge(replica, source.target, namespace, name, desired_of, source.exact, live=have,
+                          action="update")
+    return (apply.UPDATED if done.verb == apply.REPLACED else done.verb), done.after
 
 
 def _empty():
@@ -249,13 +227,13 @@ def apply_plans(replica, sources, plans, cancel=None, diff=True):
             raise Cancelled()
 
     def record(out, key, outcome, have, obj):
-        if outcome == "conflict":
+        if outcome == CONFLICT:
             out["conflicts"].append(key)
             return
         out[outcome].append(key)
         if outcome != "unchanged" and diff:
-            out["before"][display(*key)] = view(have) if outcome == "updated" else None
-            out["after"][display(*key)] = view(obj)
+            out["before"][display(*key)] = apply.view(have) if outcome == "updated" else None
+            out["after"][display(*key)] = apply.view(obj)
 
     def attempt(source, out, key, fn):
         check()
@@ -275,13 +253,13 @@ def apply_plans(replica, sources, plans, cancel=None, diff=True):
             if key[0] in dry_namespaces:
                 record(out, key, "created", None, want)
                 continue
-            outcome = attempt(source, out, key, lambda: _create(replica, source, want))
+            outcome = attempt(source, out, key, lambda: _converge(replica, source, want))
             if outcome is not None:
                 record(out, key, outcome[0], None, outcome[1])
                 if replica.check_mode and want["kind"] == "Namespace" and outcome[0] == "created":
                     dry_namespaces.add(key[1])
         for have, want in plan["update"]:
-            outcome = attempt(source, out, key_of(have), lambda: _update(replica, source, have, want))
+            outcome = attempt(source, out, key_of(have), lambda: _converge(replica, source, want, have))
             if outcome is not None:
                 record(out, key_of(have), outcome[0], have, outcome[1])
     for source in reversed(sources):
@@ -292,7 +270,7 @@ def apply_plans(replica, sources, plans, cancel=None, diff=True):
             if outcome is None or outcome[0] is None:
                 continue
             if diff:
-                out["before"][display(*key)] = view(have)
+                out["before"][display(*key)] = apply.view(have)
                 out["after"][display(*key)] = ("released: " + outcome[1]) if outcome[0] == "released" else None
             if outcome[0] == "released":
                 out["released"].append((key, outcome[1]))
@@ -303,8 +281,12 @@ def apply_plans(replica, sources, plans, cancel=None, diff=True):
 
 # --- the status ConfigMap on the replica ----------------------------------------------------------------
 
+def _status_map(replica):
+    return replica.get("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)
+
+
 def read_status(replica):
-    found = replica.get("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)
+    found = _status_map(replica)
     return None if found is None else dict(found.get("data") or {})
 
 
@@ -312,23 +294,15 @@ def write_status(replica, content, now, interval=DEFAULT_STATUS_INTERVAL, dry=Fa
     """Record an outcome. Returns {data, written, changed}: *changed* when the
     content other than the timestamps changed; nothing is written with dry=True
     (check mode) or when plan_status says there is no need."""
-    existing = read_status(replica)
+    found = _status_map(replica)
+    existing = None if found is None else dict(found.get("data") or {})
     data = plan_status(existing, content, now, interval)
     changed = status_content_changed(existing, content)
     if data is None:
         return {"data": existing, "written": False, "changed": False}
     if not dry:
-        state = {"current": existing, "fresh": True}
-
-        def attempt():
-            """Create or patch; after a conflict (created meanwhile) read again."""
-            if not state["fresh"]:
-                state["current"] = read_status(replica)
-            state["fresh"] = False
-            if state["current"] is None:
-                return replica.create(desired_status_map(data))
-            return replica.patch("ConfigMap", names.STATUS_CONFIG_MAP, {"data": data}, names.SYSTEM_NAMESPACE)
-        replica.transaction("record status in", "ConfigMap", display(names.SYSTEM_NAMESPACE, names.STATUS_CONFIG_MAP), attempt)
+        apply.converge(replica, "ConfigMap", names.SYSTEM_NAMESPACE, names.STATUS_CONFIG_MAP,
+                       lambda live: desired_status_map(data), live=found, action="record status in")
     return {"data": data, "written": not dry, "changed": changed}
 
 

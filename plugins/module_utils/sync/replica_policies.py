@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as policy_plan
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.bounds import PROTECTED_NAMESPACES
@@ -141,12 +142,9 @@ def remove_namespace(replica, have):
     if reason is None:
         replica.delete("Namespace", name)
         return "deleted", None
-    version = (have.get("metadata") or {}).get("resourceVersion")
-    patch = {"metadata": {"labels": {names.MANAGED_BY_LABEL: None},
-                          "annotations": dict.fromkeys((SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION,
-                                                        policy_plan.POLICIES_ANNOTATION))}}
-    if version:
-        patch["metadata"]["resourceVersion"] = version
-    replica.patch("Namespace", name, patch)
+    released = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": name, "labels": {names.MANAGED_BY_LABEL: None},  # None: the mark must be absent
+        "annotations": dict.fromkeys((SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION, policy_plan.POLICIES_ANNOTATION))}}
+    apply.converge(replica, "Namespace", None, name, lambda live: released, live=have, action="release")
     replica.delete("RoleBinding", names.INSPECT_BINDING, name)
     return "released", reason

@@ -10,7 +10,10 @@ defaulted apiGroup on RBAC subjects of kind User and Group, quantities of a
 ResourceQuota in canonical form ("1000m" is "1"), a LimitRange's default
 and defaultRequest defaulted from max and min; a new Namespace gets its
 "default" ServiceAccount and ConfigMap kube-root-ca.crt, and deleting a
-Namespace deletes what is in it. Writes are
+Namespace deletes what is in it. A patch is applied as its content type says
+(a merge patch as RFC 7386; a strategic merge patch merging lists by their
+merge key and keeping the items it leaves out; 415 for one the server would
+refuse), with a stale resourceVersion a 409. Writes are
 recorded in .writes as (verb, kind, name); a TokenReview, which stores
 nothing, is not a write.
 """
@@ -28,8 +31,29 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors imp
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
-def apply_merge_patch(target, patch):
-    """RFC 7386."""
+# A strategic merge patch merges these lists item by item, by the key the API's types declare
+# (patchMergeKey); any other list is replaced whole, as in a merge patch. Finalizers are merged as a set.
+MERGE_KEYS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
+              "imagePullSecrets": "name", "env": "name", "ports": "containerPort", "volumeMounts": "mountPath",
+              "volumeDevices": "devicePath", "hostAliases": "ip", "ownerReferences": "uid"}
+SET_LISTS = ("finalizers",)
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+
+
+def _patched(target, patch, strategic, field=None):
+    if strategic and isinstance(patch, list) and isinstance(target, list) and field in MERGE_KEYS:
+        key = MERGE_KEYS[field]
+        result = copy.deepcopy(target)
+        for item in patch:
+            match = [i for i, have in enumerate(result) if isinstance(have, dict) and have.get(key) == item.get(key)]
+            if match:
+                result[match[0]] = _patched(result[match[0]], item, strategic)
+            else:
+                result.append(copy.deepcopy(item))
+        return result
+    if strategic and isinstance(patch, list) and isinstance(target, list) and field in SET_LISTS:
+        return copy.deepcopy(target) + [item for item in patch if item not in target]
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
@@ -37,8 +61,19 @@ def apply_merge_patch(target, patch):
         if value is None:
             result.pop(key, None)
         else:
-            result[key] = apply_merge_patch(result.get(key), value)
+            result[key] = _patched(result.get(key), value, strategic, key)
     return result
+
+
+def apply_merge_patch(target, patch):
+    """RFC 7386: maps merged, None removes a key, every list replaced whole."""
+    return _patched(target, patch, False)
+
+
+def apply_strategic_merge_patch(target, patch):
+    """A strategic merge patch as the API server applies it to a built-in kind: maps merged as in RFC 7386,
+    lists with a merge key merged item by item (items the patch leaves out are KEPT), others replaced."""
+    return _patched(target, patch, True)
 
 
 def _selected(obj, selector):
@@ -220,8 +255,14 @@ class FakeCluster(object):
             namespace, name = mc_kinds.key_of(body)
             return self.get(body["kind"], name, namespace or None), False
 
-    def patch(self, kind, name, patch, namespace=None):
+    def patch(self, kind, name, patch, namespace=None, *, content_type):
+        """As the API server: the patch applied as the content type says (an unknown one, or a strategic merge
+        on a custom resource, refused with 415), a stale resourceVersion a 409, an immutable field a 422."""
         kind = self._check_type(kind, "patch")
+        if content_type not in (MERGE_PATCH, STRATEGIC_MERGE_PATCH) or (
+                content_type == STRATEGIC_MERGE_PATCH and not kind.builtin):
+            raise MulticlusterError("update %s %s on cluster '%s': the server does not accept %s for this kind" % (
+                kind.kind, name, self.label, content_type), cluster=self.label, details={"status": 415})
         self._write("patch", kind, namespace, name)
         live = self.objects.get(self._key(kind, namespace, name))
         if live is None:
@@ -231,7 +272,10 @@ class FakeCluster(object):
         if version is not None and version != live["metadata"]["resourceVersion"]:
             raise ConflictError("update %s %s on cluster '%s': the object has been modified" % (
                 kind.kind, name, self.label), cluster=self.label, details={"status": 409})
-        merged = apply_merge_patch(live, patch)
+        if content_type == STRATEGIC_MERGE_PATCH:
+            merged = apply_strategic_merge_patch(live, patch)
+        else:
+            merged = apply_merge_patch(live, patch)
         for field in kind.immutable:
             if merged.get(field) != live.get(field):
                 raise MulticlusterError("update %s %s on cluster '%s': %s is immutable" % (
@@ -244,7 +288,7 @@ class FakeCluster(object):
 
     def replace(self, body):
         namespace, name = mc_kinds.key_of(body)
-        return self.patch(body["kind"], name, body, namespace or None)
+        return self.patch(body["kind"], name, body, namespace or None, content_type=MERGE_PATCH)
 
     def delete(self, kind, name, namespace=None):
         kind = self._check_type(kind, "delete")

@@ -13,6 +13,7 @@ from urllib3.connectionpool import HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import client as client_mod
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare, kinds
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
 from tests.unit.utils.clock import Clock
 from tests.unit.utils.fake_transport import FakeTransport, Response
@@ -21,6 +22,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors imp
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nRkFLRS1DQQ==\n-----END CERTIFICATE-----\n"
 MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
 SECRETS = "/api/v1/namespaces/ns/secrets"
 CONFIGMAPS = "/api/v1/namespaces/ns/configmaps"
 REGISTRY = "/apis/multicluster.coreos.com/v1"
@@ -88,9 +90,11 @@ SECRET_S = {"kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}
     (lambda c: c.get("ClusterRoleBinding", "b"), "GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/b",
      None, None),
     (lambda c: c.get("Cluster", "east"), "GET", REGISTRY + "/clusters/east", None, None),
-    (lambda c: c.patch("Deployment", "d", {"spec": {}}, "ns"), "PATCH", "/apis/apps/v1/namespaces/ns/deployments/d",
+    (lambda c: c.patch("Deployment", "d", {"spec": {}}, "ns", content_type=MERGE), "PATCH",
+     "/apis/apps/v1/namespaces/ns/deployments/d",
      {"spec": {}}, MERGE),
-    (lambda c: c.patch("Cluster", "east", {"spec": {}}), "PATCH", REGISTRY + "/clusters/east", {"spec": {}}, MERGE),
+    (lambda c: c.patch("Cluster", "east", {"spec": {}}, content_type=MERGE), "PATCH", REGISTRY + "/clusters/east",
+     {"spec": {}}, MERGE),
     (lambda c: c.create(CM), "POST", CONFIGMAPS, CM, None),
     (lambda c: c.create(NEW_CLUSTER), "POST", REGISTRY + "/clusters", NEW_CLUSTER, None),
     (lambda c: c.create(TOKEN_REQUEST, parent="sa"), "POST", "/api/v1/namespaces/ns/serviceaccounts/sa/token",
@@ -120,12 +124,26 @@ def test_each_verb_is_the_http_method_and_path_the_kinds_table_gives(clock, call
     ("Cluster", REGISTRY + "/clusters/m"),
     ("ClusterPolicy", REGISTRY + "/clusterpolicies/m"),
 ])
-def test_every_kind_is_patched_with_the_merge_patch_its_patch_is_computed_as(clock, kind, path):
-    """compare.owned_patch computes RFC 7386 merge patches: a strategic merge of the same body would keep list
-    items it leaves out (a Deployment's containers, volumes, ... by their merge key)."""
+def test_a_patch_is_sent_as_the_content_type_it_was_computed_for(clock, kind, path):
+    """compare computes RFC 7386 merge patches and says so (compare.MERGE_PATCH); the client sends what the
+    caller names, for every kind."""
     client, transport = make(clock)
-    client.patch(kind, "m", {"metadata": {"labels": {"a": "b"}}}, "ns")
+    client.patch(kind, "m", {"metadata": {"labels": {"a": "b"}}}, "ns", content_type=compare.MERGE_PATCH)
     assert transport.calls[0][:2] == ("PATCH", path) and transport.calls[0].content_type == MERGE
+    if kinds.lookup(kind).builtin:
+        client.patch(kind, "m", {"metadata": {"labels": {"a": "b"}}}, "ns", content_type=STRATEGIC)
+        assert transport.calls[1].content_type == STRATEGIC
+
+
+def test_a_patch_without_a_content_type_or_with_one_the_kind_cannot_take_is_refused_before_sending(clock):
+    client, transport = make(clock)
+    with pytest.raises(TypeError):
+        client.patch("ConfigMap", "m", {}, "ns")  # pylint: disable=missing-kwoa
+    with pytest.raises(ValueError, match="built-in kinds only, not Cluster"):
+        client.patch("Cluster", "m", {}, content_type=STRATEGIC)
+    with pytest.raises(ValueError, match="not one of"):
+        client.patch("ConfigMap", "m", {}, "ns", content_type="application/json-patch+json")
+    assert transport.calls == []
 
 
 def test_writes_are_dry_runs_in_check_mode_and_reads_are_not(clock):
@@ -133,7 +151,7 @@ def test_writes_are_dry_runs_in_check_mode_and_reads_are_not(clock):
     client.get("Secret", "x", "ns")
     client.list("Secret", "ns")
     client.create({"kind": "Secret", "metadata": {"name": "x", "namespace": "ns"}})
-    client.patch("Secret", "x", {}, "ns")
+    client.patch("Secret", "x", {}, "ns", content_type=MERGE)
     client.replace({"kind": "Secret", "metadata": {"name": "x", "namespace": "ns"}})
     client.delete("Secret", "x", "ns")
     client.create({"kind": "TokenReview", "spec": {}})
@@ -261,13 +279,13 @@ def test_a_single_write_does_not_retry_a_conflict_but_a_transaction_re_runs(cloc
     conflict = api_error(409, "Conflict", {"kind": "Status", "reason": "Conflict", "message": "the object has been modified"})
     transport.answer("PATCH", CONFIGMAPS + "/m", conflict, {"metadata": {"name": "m"}})
     with pytest.raises(ConflictError):
-        client.patch("ConfigMap", "m", {"metadata": {"resourceVersion": "1"}}, "ns")
+        client.patch("ConfigMap", "m", {"metadata": {"resourceVersion": "1"}}, "ns", content_type=MERGE)
     assert len(transport.calls) == 1
     runs = []
 
     def read_modify_write():
         runs.append(1)
-        return client.patch("ConfigMap", "m", {}, "ns")
+        return client.patch("ConfigMap", "m", {}, "ns", content_type=MERGE)
     transport.answer("PATCH", CONFIGMAPS + "/m", conflict, {"metadata": {"name": "m"}})
     assert client.transaction("update", "ConfigMap", "ns/m", read_modify_write) == {"metadata": {"name": "m"}}
     assert len(runs) == 2

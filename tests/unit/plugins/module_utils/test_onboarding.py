@@ -38,7 +38,6 @@ class Lister(object):
     """Stands in for listing Clusters with the credential: records the server and the token it was given."""
 
     def __init__(self, count=3, error=None):
-        self.count = None
         self.calls = []
         self._count = count
         self._error = error
@@ -47,7 +46,7 @@ class Lister(object):
         self.calls.append((server, resolve_kubeconfig(config)["user"]["token"]))
         if self._error:
             raise self._error
-        self.count = self._count
+        return self._count
 
 
 def params(**kw):

@@ -73,32 +73,32 @@ def test_absent_needs_no_content():
     assert ss.validate(params(deployment=""))["deployment"] == ""
 
 
-def test_plans():
+def test_what_the_secret_and_the_deployment_must_hold():
     settings = ss.validate(params())
-    action, body = ss.plan_secret(None, settings)
-    assert action == "create" and stored(body) == settings["text"]
+    body = ss.desired_secret(settings)
+    assert stored(body) == settings["text"] and not ss.holds(None, settings) and ss.holds(body, settings)
     assert body["metadata"]["annotations"][names.CREDENTIAL_HASH_ANNOTATION] == settings["hash"]
     # the same kubeconfig, formatted otherwise, is no change
     hand_made = copy.deepcopy(body)
     hand_made["data"]["kubeconfig"] = base64.b64encode(json.dumps(config()).encode()).decode()
-    assert ss.plan_secret(hand_made, settings) is None
+    assert ss.holds(hand_made, settings)
     other = ss.validate(params(kubeconfig_content=config(token="another")))
-    action, patch = ss.plan_secret(body, other)
-    assert action == "patch" and stored(patch) == other["text"]
-    assert ss.plan_secret({"data": {"kubeconfig": "!!not base64"}}, settings)[0] == "patch"
+    assert not ss.holds(body, other)
+    assert not ss.holds({"data": {"kubeconfig": "!!not base64"}}, settings)
 
     deployment = {"metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
                   "spec": {"template": {"metadata": {}}}}
-    assert ss.plan_deployment(None, "abc") is None
-    assert ss.plan_deployment(deployment, "abc") == {
+    assert ss.rolled_deployment(None, "abc") is None
+    assert ss.rolled_deployment(deployment, "abc") == {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": deployment["metadata"],
         "spec": {"template": {"metadata": {"annotations": {names.CREDENTIAL_HASH_ANNOTATION: "abc"}}}}}
     deployment["spec"]["template"]["metadata"]["annotations"] = {names.CREDENTIAL_HASH_ANNOTATION: "abc"}
-    assert ss.plan_deployment(deployment, "abc") is None
+    assert ss.rolled_deployment(deployment, "abc") is None
 
 
 def test_secret_view_shows_keys_and_hashes_only():
     settings = ss.validate(params())
-    _action, body = ss.plan_secret(None, settings)
+    body = ss.desired_secret(settings)
     body["data"]["extra"] = base64.b64encode(b"other-s3cr3t").decode()
     view = ss.secret_view(body)
     assert set(view["data"]) == {"kubeconfig", "extra"}
