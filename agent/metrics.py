@@ -22,6 +22,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine im
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import TRANSIENT_STATUS, MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import current_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.tokens import token_facts
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import status as policy_outcomes
 
 PREFIX = "directory_sync_"
 
@@ -135,6 +136,10 @@ class Metrics(NoMetrics):
                             "When the directory credential's token expires (exp claim, seconds since the epoch); "
                             "NaN when it has none or no credential is loaded", registry=registry)
         self.expiry.set(float("nan"))
+        self.policies = Gauge(PREFIX + "policies", "Cluster Policies on this replica after the last successful sync, "
+                              "by state (%s)" % ", ".join(policy_outcomes.STATES), ["state"], registry=registry)
+        for state in policy_outcomes.STATES:
+            self.policies.labels(state)  # every state from 0
         self.build = Gauge(PREFIX + "build_info", "The agent's version (the collection's), always 1", ["version"],
                            registry=registry)
         self.build.labels(version or VERSION).set(1)
@@ -145,6 +150,9 @@ class Metrics(NoMetrics):
         for kind, counts in sorted(((result or {}).get("counts") or {}).items()):
             if isinstance(counts, dict) and isinstance(counts.get("held"), int):
                 self.held.labels(str(kind)).set(counts["held"])
+        by_state = policy_outcomes.counts((result or {}).get("policies"))
+        for state in policy_outcomes.STATES:  # a fixed set of label values: states the syncer never writes go nowhere
+            self.policies.labels(state).set(by_state.get(state, 0))
 
     def sync_failed(self, reason, now):
         self.last_attempt.set(now)

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry import fleet_status
+from ansible_collections.coreos.multicluster.plugins.plugin_utils import fleet_status
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import MAX_ERROR, one_line
 
 FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "failing", "policies", "insecure-endpoint",

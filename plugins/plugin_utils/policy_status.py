@@ -16,10 +16,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import MAX_ERROR, one_line
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.status import DETAILS, INVALID, UNKNOWN
+from ansible_collections.coreos.multicluster.plugins.plugin_utils.tables import aligned
 
-UNKNOWN = "unknown"
 NOT_APPLIED = "-"
-_DETAILS = (("conflicts", "conflict"), ("refused", "refused"), ("failed", "failed"))
 
 
 def _cell(entry):
@@ -47,7 +47,7 @@ def matrix(rows):
             for name, item in sorted((found.get("items") or {}).items()):
                 item = item or {}
                 cell = {"state": _cell(item), "objects": len(item.get("objects") or [])}
-                for key in ("conflicts", "refused", "failed", "problems", "reason"):
+                for key in [key for key, _state in DETAILS] + ["problems", "reason"]:
                     if item.get(key):
                         cell[key] = item[key]
                 entry["policies"][name] = cell
@@ -67,9 +67,7 @@ def table(rows):
             continue
         missing = UNKNOWN if entry["error"] else NOT_APPLIED
         cells.append([entry["cluster"]] + [entry["policies"].get(n, {}).get("state", missing) for n in names])
-    cells = [[one_line(cell) or "" for cell in line] for line in cells]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
+    lines = aligned(cells)
     troubled = 0
     for entry in entries:
         cluster = one_line(entry["cluster"])
@@ -77,15 +75,15 @@ def table(rows):
             lines.append("%s: %s" % (cluster, one_line(entry["error"], MAX_ERROR)))
         for name, cell in sorted(entry["policies"].items()):
             name = one_line(name)
-            if cell["state"] == "invalid":
+            if cell["state"] == INVALID:
                 troubled += 1
                 lines.append("%s %s: invalid: %s" % (cluster, name, one_line("; ".join(
                     str(problem) for problem in cell.get("problems") or []), MAX_ERROR)))
-            for key, word in _DETAILS:
+            for key, word in DETAILS:
                 for item in cell.get(key) or []:
                     lines.append("%s %s: %s %s: %s" % (cluster, name, word, one_line(item.get("object")),
                                                        one_line(item.get("reason"))))
-            if any(cell.get(key) for key, _word in _DETAILS):
+            if any(cell.get(key) for key, _word in DETAILS):
                 troubled += 1
         for item in entry["released"]:
             lines.append("%s: released %s (kept, no longer managed): %s" % (cluster, one_line(item.get("object")),

@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 PREFIX = "ansible_collections.coreos.multicluster.plugins.module_utils."
 # from the bottom up: a package may import those before it, never one after it
-LAYERS = ("names", "k8s", "credentials", "registry", "policies", "sync")
+LAYERS = ("names", "k8s", "credentials", "policies", "registry", "sync")
 
 
 def package_of(path):

@@ -8,5 +8,7 @@
   of a refusal.
 - ``plan``: where policies are planned - the objects a replica applies for the policies that select it,
   within its bounds (pure).
+- ``status``: what became of each policy on a replica (``Report``, ``PolicyOutcome``): the one type the syncer
+  records, ``mc_cluster_status`` reads back, the filters tabulate and the agent counts.
 - ``cluster_policy``: the ClusterPolicy objects in the directory (``mc_cluster_policy``, ``mc_cluster_policy_info``).
-Imports ``k8s`` and ``names``."""
+Imports ``names`` and ``k8s``."""

@@ -43,6 +43,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies.bound
     LABEL_REASON, PROTECTED_NAMESPACES, PROTECTED_REASON, SERVICE_ACCOUNT_REASON, SYSTEM_SUBJECT_REASON, is_reserved_label_key, is_system_subject)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import KINDS, REGISTRY_GROUP, display
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.status import INVALID, NOT_SELECTED, Report
 
 POLICIES_ANNOTATION = REGISTRY_GROUP + "/policies"
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -51,9 +52,6 @@ RBAC_API_VERSION = RBAC_GROUP + "/v1"
 AGENT_USER = "system:serviceaccount:%s:%s" % (names.SYSTEM_NAMESPACE, names.AGENT_ACCOUNT)
 
 # the replica's own settings (ConfigMap tectonic-system/directory-sync-config, written by the registry role)
-
-APPLIED, CONFLICT, REFUSED, FAILED, INVALID, NOT_SELECTED, DISABLED = (
-    "applied", "conflict", "refused", "failed", "invalid", "not selected", "disabled")
 
 NAMESPACE_KIND, CRB, RB, QUOTA, LIMITS = (KINDS[k] for k in (
     "Namespace", "ClusterRoleBinding", "RoleBinding", "ResourceQuota", "LimitRange"))
@@ -192,37 +190,6 @@ def _ref(kind, namespace, name):
     return "%s %s" % (kind.kind, display(namespace, name))
 
 
-class Report(object):
-    """What happened to each policy on this replica."""
-
-    def __init__(self):
-        self.items = {}
-
-    def policy(self, name, state=None):
-        entry = self.items.setdefault(name, {"state": APPLIED, "objects": [], "conflicts": [], "refused": [],
-                                             "failed": []})
-        if state is not None:
-            entry["state"] = state
-        return entry
-
-    def add(self, names, what, ref, reason):
-        for name in names:
-            self.policy(name)[what].append({"object": ref, "reason": reason})
-
-    def finish(self):
-        """Sorted lists and each policy's state (the worst of what happened)."""
-        for entry in self.items.values():
-            for what in ("objects", "conflicts", "refused", "failed"):
-                if what in entry:
-                    entry[what] = sorted(entry[what], key=lambda x: json.dumps(x, sort_keys=True))
-            if entry["state"] in (APPLIED, CONFLICT, REFUSED, FAILED):
-                for state, what in ((FAILED, "failed"), (REFUSED, "refused"), (CONFLICT, "conflicts")):
-                    if entry.get(what):
-                        entry["state"] = state
-                        break
-        return self.items
-
-
 def materialise(policies, cluster_name, directory_clusters, settings, role_exists, held_namespaces):
     """What the directory's policies ask of this replica.
 
@@ -284,11 +251,11 @@ def materialise(policies, cluster_name, directory_clusters, settings, role_exist
         name = (policy.get("metadata") or {}).get("name")
         problems = policy_spec.validate(policy)
         if problems:
-            report.policy(name, INVALID)["problems"] = problems
+            report.policy(name, INVALID).problems = problems
             continue
         spec = policy.get("spec") or {}
         if not selects(spec, labels):
-            report.items[name] = {"state": NOT_SELECTED}
+            report.settle(name, NOT_SELECTED)
             continue
         report.policy(name)
         entries = spec.get("namespaces") or []
@@ -350,15 +317,6 @@ def materialise(policies, cluster_name, directory_clusters, settings, role_exist
     for key in sorted(objects):
         desired[key[0]].append(objects[key])
     return {"desired": desired, "wanted_by": wanted_by, "report": report}
-
-
-def not_applied(policies, state, reason):
-    """A Report in which no policy applied (policies off, or no way to apply them)."""
-    report = Report()
-    for policy in policies or []:
-        name = (policy.get("metadata") or {}).get("name")
-        report.items[name] = {"state": state, "reason": reason}
-    return report
 
 
 # --- quantities ------------------------------------------------------------------------------------------

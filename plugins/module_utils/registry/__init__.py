@@ -9,4 +9,4 @@ fleet's status.
 - ``onboarding``: a replica's whole onboarding in one process (``mc_replica_onboarding``), composed of
   ``cluster`` and ``credentials``.
 - ``fleet_status``: what each cluster reports of itself (``mc_cluster_status``, the fleet_status filters).
-Imports ``k8s``, ``credentials`` and ``names``."""
+Imports ``names``, ``k8s``, ``credentials`` and ``policies`` (a replica's policy status)."""

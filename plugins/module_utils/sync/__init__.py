@@ -7,4 +7,4 @@
 - ``engine``: one sync - read both sides, plan, apply through ``k8s.apply``, record the status ConfigMap.
 - ``replica_policies``: what a replica holds of the policies (its settings and the objects it applied).
 - ``removal``: removing what the directory put on a replica when it leaves (``mc_directory_sync_cleanup``).
-Imports ``k8s``, ``credentials``, ``registry``, ``policies`` and ``names``."""
+Imports ``names``, ``k8s``, ``credentials``, ``policies`` and ``registry``: the top layer."""

@@ -30,12 +30,12 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import app
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import TooLargeError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MulticlusterError, api_reason, http_status, is_missing_type)
-from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as policy_plan
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import (
     CLUSTER, CLUSTER_POLICY, display, key_of)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
     load_kubeconfig_option, resolve_kubeconfig)
-from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan import materialise, not_applied
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import status as outcomes
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan import materialise
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.replica_policies import (
     PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
@@ -332,8 +332,9 @@ def _names(source, keys):
 
 def _unavailable(snapshot, reason):
     """The policy status when no policy can be applied now (nothing of theirs is touched)."""
-    items = not_applied(snapshot.get(CLUSTER_POLICY.kind), policy_plan.FAILED, reason).items
-    return {"enabled": True, "error": reason, "items": items, "released": []}
+    return outcomes.replica_status(
+        outcomes.not_applied(snapshot.get(CLUSTER_POLICY.kind), outcomes.FAILED, reason).items(),
+        error=reason)
 
 
 def _forbidden(exc):
@@ -349,9 +350,9 @@ def _policies_ready(replica, snapshot, errors):
     try:
         settings = read_settings(replica)
         if not settings.enabled:
-            items = not_applied(snapshot.get(CLUSTER_POLICY.kind), policy_plan.DISABLED, "policies are disabled on "
-                                "this replica").items
-            return settings, None, {"enabled": False, "error": None, "items": items, "released": []}
+            report = outcomes.not_applied(snapshot.get(CLUSTER_POLICY.kind), outcomes.DISABLED,
+                                          "policies are disabled on this replica")
+            return settings, None, outcomes.replica_status(report.items(), enabled=False)
         if errors.get(CLUSTER_POLICY.kind):
             raise PoliciesUnavailable("cannot read the directory's ClusterPolicies: %s" % errors[CLUSTER_POLICY.kind])
         if not snapshot[CLUSTER_POLICY.kind]:
@@ -391,15 +392,14 @@ def _policy_status(plan, done, sources, settings):
             return "%s %s" % (kind, display(*key))
         for key in out["created"] + out["updated"] + out["unchanged"]:
             for name in wanted_by.get((kind,) + tuple(key)) or []:
-                report.policy(name)["objects"].append(ref(key))
+                report.policy(name).holds(ref(key))
         for key in out["conflicts"]:
             report.add(owners(key), "conflicts", ref(key), "exists on the replica without the %s label (made there "
                        "by hand): left alone" % MANAGED_SELECTOR)
         for key, reason in out["failed"]:
             report.add(owners(key), "failed", ref(key), reason)
         released.extend({"object": ref(key), "reason": reason} for key, reason in out["released"])
-    return {"enabled": True, "error": None, "allowlist": list(settings.roles), "items": report.finish(),
-            "released": released}
+    return outcomes.replica_status(report.items(), allowlist=settings.roles, released=released)
 
 
 def sync(directory, replica, directory_server, sources=SOURCES, status_interval=DEFAULT_STATUS_INTERVAL,

@@ -23,6 +23,7 @@ import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as policy_plan
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.status import message as policy_status_message
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import (
     CLUSTER, CLUSTER_POLICY, REGISTRY_GROUP, display, key_of)
 
@@ -86,7 +87,7 @@ def kept(obj):
 
 class PolicySource(object):
     """One kind of object the directory's Cluster Policies ask for on this
-    replica (policy_plan.py plans them all at once; the plan is in the context
+    replica (policies/plan.py plans them all at once; the plan is in the context
     under "policies"). A directory without the ClusterPolicy API still syncs
     its Clusters (CLUSTER_POLICY is an optional read), and an object the
     replica refuses fails alone, reported with its policy."""
@@ -328,30 +329,10 @@ def success_message(sources, done, policy_status=None):
                 len(conflicts), "" if len(conflicts) == 1 else "s", MANAGED_SELECTOR,
                 ", ".join(display(*k) for k in conflicts))
         parts.append(text)
-    text = policy_message(policy_status) if policy_status is not None else None
+    text = policy_status_message(policy_status) if policy_status is not None else None
     if text:
         parts.append(text)
     return "; ".join(parts)
-
-
-def policy_message(policy_status):
-    """How the policies went, in a few words (None when the directory has none)."""
-    if not policy_status.get("enabled"):
-        return "policies disabled on this replica"
-    if policy_status.get("error"):
-        return "policies not applied: %s" % policy_status["error"]
-    states = {}
-    for entry in (policy_status.get("items") or {}).values():
-        states[entry["state"]] = states.get(entry["state"], 0) + 1
-    if not states and not policy_status.get("released"):
-        return None
-    order = [policy_plan.APPLIED, policy_plan.CONFLICT, policy_plan.REFUSED, policy_plan.FAILED, policy_plan.INVALID,
-             policy_plan.NOT_SELECTED]
-    text = ", ".join("%d %s" % (states[s], s) for s in order if s in states)
-    released = policy_status.get("released") or []
-    if released:
-        text += "; released (kept, no longer managed): %s" % ", ".join(r["object"] for r in released)
-    return "policies: " + text
 
 
 # --- the status ConfigMap ------------------------------------------------------------------------

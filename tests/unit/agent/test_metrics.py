@@ -28,6 +28,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine im
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import SOURCES
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import status as policy_outcomes
 from tests.unit.agent.metrics_fakes import (
     EXP, ROOT, SERVER, T0, Clock, cluster, errors, exposition, fleet, make_agent, no_errors_but, parse, value,
     write_credential)
@@ -63,6 +64,7 @@ def test_a_new_metrics_object_has_every_series_in_a_registry_of_its_own():
     assert types == {"directory_sync_last_success_timestamp_seconds": "gauge",
                      "directory_sync_last_attempt_timestamp_seconds": "gauge",
                      "directory_sync_objects_held": "gauge",
+                     "directory_sync_policies": "gauge",
                      "directory_sync_errors": "counter",
                      "directory_sync_credential_expiry_timestamp_seconds": "gauge",
                      "directory_sync_build_info": "gauge"}
@@ -103,6 +105,21 @@ def test_after_a_successful_sync(tmp_path):
     values = exposition(metrics)
     assert value(values, "last_success_timestamp_seconds") == T0 + 60
     assert value(values, "objects_held", kind="clusters") == 4
+
+
+def test_policies_are_counted_by_state_the_fixed_set_of_states_only():
+    metrics = metrics_mod.new_metrics()
+    assert value(exposition(metrics), "policies", state="applied") == 0  # every state from 0
+    items = {"a": {"state": "applied"}, "b": {"state": "refused"}, "c": {"state": "applied"},
+             "d": {"state": "made up by a replica"}}
+    metrics.sync_succeeded({"policies": {"enabled": True, "error": None, "items": items}}, T0)
+    values = exposition(metrics)
+    assert value(values, "policies", state="applied") == 2 and value(values, "policies", state="refused") == 1
+    assert value(values, "policies", state="not selected") == 0
+    assert sorted(key for key in values if key[0] == "directory_sync_policies") == sorted(
+        ("directory_sync_policies", (("state", state),)) for state in policy_outcomes.STATES)
+    metrics.sync_succeeded({"policies": None}, T0 + 1)  # no policies in the directory any more
+    assert value(exposition(metrics), "policies", state="applied") == 0
 
 
 def api_error(status, reason, body=None):

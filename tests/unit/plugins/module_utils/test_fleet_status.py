@@ -4,6 +4,7 @@ import base64
 import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import fleet_status as fs
+from ansible_collections.coreos.multicluster.plugins.plugin_utils import fleet_status as fleet_table
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time
@@ -41,23 +42,23 @@ def test_a_healthy_replica():
                                  "days_left": 20.0, "renewal_due": False}
     assert row["sync"]["age_seconds"] == 30 and not row["sync"]["stale"] and row["sync"]["directory"] == "https://directory:6443"
     assert row["agent"] == {"present": True, "replicas": 1, "ready_replicas": 1}
-    assert fs.attention(row) == []
+    assert fleet_table.attention(row) == []
 
 
 def test_stale_expiring_and_never_synced():
     stale = fs.read_status(replica(bound_token(exp=NOW + 2 * DAY), ok_status(900)), {"name": "east"}, now=NOW)
     assert stale["sync"]["stale"] and stale["credential"]["renewal_due"] and stale["agent"]["present"] is False
-    assert fs.attention(stale) == ["stale", "expiring"]
+    assert fleet_table.attention(stale) == ["stale", "expiring"]
     never = fs.read_status(replica(), {"name": "east", "stale_after": 60}, now=NOW)
     assert never["sync"] == {"recorded": False, "stale": True, "result": None, "last_success": None,
                              "age_seconds": None, "directory": None, "message": "no sync recorded"}
-    assert never["credential"]["present"] is False and fs.attention(never) == ["stale", "no-credential"]
+    assert never["credential"]["present"] is False and fleet_table.attention(never) == ["stale", "no-credential"]
 
 
 def test_a_long_lived_token_has_no_expiry_and_a_failed_sync_is_failing():
     row = fs.read_status(replica(legacy_token(), dict(ok_status(10), result="failed")), {"name": "east"}, now=NOW)
     assert row["credential"]["type"] == "service_account_token" and row["credential"]["days_left"] is None
-    assert fs.attention(row) == ["failing"]
+    assert fleet_table.attention(row) == ["failing"]
 
 
 def test_an_unreachable_cluster_is_a_row_that_says_so():
@@ -66,30 +67,30 @@ def test_an_unreachable_cluster_is_a_row_that_says_so():
         "read Secret tectonic-system/directory-sync on cluster 'east': the API server did not answer within 30 s")
     row = fs.read_status(cluster, {"name": "east"}, now=NOW)
     assert row["reachable"] is False and "did not answer within 30 s" in row["error"]
-    assert fs.attention(row) == ["unreachable"]
+    assert fleet_table.attention(row) == ["unreachable"]
 
 
 def test_the_directory_is_read_for_its_agent_only():
     row = fs.read_status(replica(), {"name": "west", "role": "directory"}, now=NOW)
-    assert row["credential"] is None and row["sync"] is None and fs.attention(row) == []
+    assert row["credential"] is None and row["sync"] is None and fleet_table.attention(row) == []
 
 
 def test_registration_comes_from_the_directorys_list():
     rows = [{"name": "east", "role": "replica"}, {"name": "gone", "role": "replica"}]
-    merged = fs.with_registration(rows, [{"name": "east", "labels": {"cloud": "aws"}}])
+    merged = fleet_table.with_registration(rows, [{"name": "east", "labels": {"cloud": "aws"}}])
     assert [(r["registered"], r["labels"]) for r in merged] == [(True, {"cloud": "aws"}), (False, {})]
-    assert fs.with_registration(rows, None)[0].get("registered") is None
+    assert fleet_table.with_registration(rows, None)[0].get("registered") is None
 
 
 def rows():
     healthy = fs.read_status(replica(bound_token(exp=NOW + 20 * DAY), ok_status(30), 1), {"name": "east"}, now=NOW)
     stale = fs.read_status(replica(bound_token(exp=NOW + 2 * DAY), ok_status(900)), {"name": "central"}, now=NOW)
     directory = fs.read_status(replica(None, None, 0), {"name": "west", "role": "directory"}, now=NOW)
-    return fs.with_registration([healthy, stale, directory], [{"name": n, "labels": {}} for n in ("east", "central", "west")])
+    return fleet_table.with_registration([healthy, stale, directory], [{"name": n, "labels": {}} for n in ("east", "central", "west")])
 
 
 def test_the_table_is_aligned_and_puts_attention_first():
-    lines = fs.table(rows())
+    lines = fleet_table.table(rows())
     assert lines[0].split() == ["CLUSTER", "ROLE", "REGISTERED", "CREDENTIAL", "LAST", "SYNC", "AGENT", "ATTENTION"]
     assert [line.split()[0] for line in lines[1:4]] == ["central", "east", "west"]
     assert lines[1].endswith("stale, expiring") and lines[2].endswith("ok")
@@ -100,10 +101,10 @@ def test_the_table_is_aligned_and_puts_attention_first():
 
 
 def test_what_fails_the_run():
-    assert fs.failing(rows(), ["stale"], 3) == [("central", "stale")]
-    assert fs.failing(rows(), ["expiring"], 3) == [("central", "expiring")]
-    assert fs.failing(rows(), ["expiring"], 1) == []
-    assert fs.failing(rows(), [], 3) == []
+    assert fleet_table.failing(rows(), ["stale"], 3) == [("central", "stale")]
+    assert fleet_table.failing(rows(), ["expiring"], 3) == [("central", "expiring")]
+    assert fleet_table.failing(rows(), ["expiring"], 1) == []
+    assert fleet_table.failing(rows(), [], 3) == []
 
 
 # --- text a replica wrote is shown as text ---------------------------------------------------------------------
@@ -164,7 +165,7 @@ def test_a_replica_cannot_fake_another_clusters_row_in_the_table():
            "error": "refused\nwest-coast-production  directory  yes  -  -  1/1  ok\x1b[1A",
            "sync": {"result": "ok\nwest-coast-production  directory", "age_seconds": 5, "stale": False},
            "credential": {"present": True, "type": "token_request\n", "days_left": 3.0}, "agent": {}}
-    lines = fs.table(fs.with_registration([hostile, raw], [{"name": "east"}, {"name": "central"}]))
+    lines = fleet_table.table(fleet_table.with_registration([hostile, raw], [{"name": "east"}, {"name": "central"}]))
     assert len(lines) == 1 + 2 + 1 + 1  # header, a row per cluster, central's error, the total
     assert [line.split()[0] for line in lines[:3]] == ["CLUSTER", "central", "east"]
     assert lines[3].startswith("central: refused west-coast-production")
@@ -181,16 +182,16 @@ def test_a_registered_cluster_with_an_http_endpoint_needs_attention_and_can_fail
     fleet = [{"name": "east", "endpoints": ["http://east.example.com:8080"], "server": "http://east.example.com:8080",
               "console_url": "http://east.console.example.com"},
              {"name": "west", "endpoints": ["https://west.example.com:6443"], "server": "https://west.example.com:6443"}]
-    merged = fs.with_registration(rows, fleet)
+    merged = fleet_table.with_registration(rows, fleet)
     assert merged[0]["endpoint_problem"].startswith(
         "Cluster east: API endpoint 'http://east.example.com:8080' is plain http://")
     assert "console URL 'http://east.console.example.com' is plain http://" in merged[0]["endpoint_problem"]
     assert merged[1]["endpoint_problem"] is None
-    assert fs.attention(merged[0]) == ["insecure-endpoint"] and fs.attention(merged[1]) == []
-    lines = fs.table(merged)
+    assert fleet_table.attention(merged[0]) == ["insecure-endpoint"] and fleet_table.attention(merged[1]) == []
+    lines = fleet_table.table(merged)
     assert lines[1].startswith("east") and lines[1].endswith("insecure-endpoint")
     assert lines[3].startswith("east: Cluster east: API endpoint 'http://east.example.com:8080' is plain http://")
-    assert fs.failing(merged, ["insecure-endpoint"], 3) == [("east", "insecure-endpoint")]
+    assert fleet_table.failing(merged, ["insecure-endpoint"], 3) == [("east", "insecure-endpoint")]
 
 
 def test_a_directory_cluster_object_that_disagrees_with_the_inventory_is_reported():
@@ -198,10 +199,10 @@ def test_a_directory_cluster_object_that_disagrees_with_the_inventory_is_reporte
             {"name": "east", "role": "replica", "api_endpoint": None, "sync": {"stale": False}}]
     fleet = [{"name": "west", "endpoints": ["https://attacker.example.net"], "server": "https://attacker.example.net"},
              {"name": "east", "endpoints": ["https://east.example.com"], "server": "https://east.example.com"}]
-    merged = fs.with_registration(rows, fleet)
+    merged = fleet_table.with_registration(rows, fleet)
     assert merged[0]["endpoint_mismatch"] == ("its Cluster object gives API endpoint 'https://attacker.example.net', "
                                               "the inventory 'https://west.example.com:6443'")
     assert merged[1]["endpoint_mismatch"] is None  # no address in the inventory: nothing to compare
-    assert fs.attention(merged[0]) == ["endpoint-mismatch"]
-    assert fs.failing(merged, ["endpoint-mismatch"], 3) == [("west", "endpoint-mismatch")]
-    assert "west: its Cluster object gives API endpoint 'https://attacker.example.net'" in "\n".join(fs.table(merged))
+    assert fleet_table.attention(merged[0]) == ["endpoint-mismatch"]
+    assert fleet_table.failing(merged, ["endpoint-mismatch"], 3) == [("west", "endpoint-mismatch")]
+    assert "west: its Cluster object gives API endpoint 'https://attacker.example.net'" in "\n".join(fleet_table.table(merged))

@@ -280,7 +280,7 @@ def test_a_replica_still_reads_a_policy_the_directory_would_refuse_entry_by_entr
     entry by entry on the replica, never as a whole."""
     plan = pol.materialise([policy("old", {"namespaces": [entry("default"), entry("team-a")]})], "east",
                            [cluster("east")], pol.Settings.from_data(REGISTRY_DEFAULTS), lambda role: True, set())
-    assert plan["report"].finish()["old"]["state"] == "refused"
+    assert plan["report"].items()["old"]["state"] == "refused"
     assert [o["metadata"]["name"] for o in plan["desired"]["Namespace"]] == ["team-a"]
 
 

@@ -3,6 +3,7 @@
 import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import fleet_status
+from ansible_collections.coreos.multicluster.plugins.plugin_utils import fleet_status as fleet_table
 from ansible_collections.coreos.multicluster.plugins.plugin_utils import policy_status
 
 
@@ -61,11 +62,11 @@ def test_the_table_reads_cluster_by_policy_then_the_reasons():
 def test_a_status_with_policies_in_trouble_needs_attention_in_the_fleet_status():
     row = {"name": "east", "role": "replica", "reachable": True, "sync": {"stale": False, "result": "ok"},
            "credential": {"present": True}, "policies": replica("east", {"root": REFUSED})["policies"]}
-    assert "policies" in fleet_status.attention(row)
+    assert "policies" in fleet_table.attention(row)
     row["policies"] = replica("east", {"root": APPLIED})["policies"]
-    assert "policies" not in fleet_status.attention(row)
+    assert "policies" not in fleet_table.attention(row)
     row["policies"] = replica("east", {}, error="cannot read the directory's ClusterPolicies")["policies"]
-    assert "policies" in fleet_status.attention(row)
+    assert "policies" in fleet_table.attention(row)
     assert fleet_status.policies_row({"policies": json.dumps({"enabled": True})}) == {
         "enabled": True, "error": None, "allowlist": [], "items": {}, "released": []}
     assert fleet_status.policies_row({"policies": "not json"}) is None and fleet_status.policies_row({}) is None
