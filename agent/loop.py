@@ -22,7 +22,8 @@ from ansible_collections.coreos.multicluster.agent.health import Health
 from ansible_collections.coreos.multicluster.agent.logs import log
 from ansible_collections.coreos.multicluster.agent.metrics import NoMetrics, sync_error_reason
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import Cancelled, record_failure, sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import Cancelled, sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.record import record_failure
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
     MAX_CREDENTIAL_BYTES, read_credential)

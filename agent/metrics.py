@@ -18,7 +18,7 @@ try:
 except ImportError:  # the agent still runs; /metrics answers 503
     CollectorRegistry = None
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import DirectoryError
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import DirectoryError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import TRANSIENT_STATUS, MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import current_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.tokens import token_facts

@@ -318,7 +318,8 @@ diff:
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import directory_credential, sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import directory_credential
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import HIDE_USERS, MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan import AGENT_USER

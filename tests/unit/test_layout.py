@@ -9,6 +9,7 @@ import pytest
 from tests.tools import layers
 
 ROOT = layers.ROOT
+MAX_LINES = 400
 
 
 def test_no_package_imports_one_above_it():
@@ -53,3 +54,14 @@ def test_module_utils_never_imports_controller_code():
                 [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
             wrong.extend((os.path.relpath(path, ROOT), module) for module in found if module.startswith(controller))
     assert wrong == []
+
+
+def test_no_file_in_plugins_or_agent_is_over_the_limit():
+    long_files = []
+    for top in ("plugins", "agent"):
+        for path in layers.python_files(os.path.join(ROOT, top)):
+            with open(path) as handle:
+                count = sum(1 for _line in handle)
+            if count > MAX_LINES:
+                long_files.append((os.path.relpath(path, ROOT), count))
+    assert long_files == []

@@ -8,7 +8,7 @@
   client from its values alone (``read_credential``), never handed to the kubernetes client's loader.
 - ``client``: ``ClusterClient``, the one place a request is sent (one deadline a call, retries, paging,
   patches sent as the merge patches they are computed as); ``retries``: the deadline and backoff;
-  ``wait``: the one poll-until-deadline.
+  ``wait``: the one poll-until-deadline; ``discovery``: what a namespace holds, of every type the server serves.
 - ``compare``: where "no change" is decided - only the fields the collection owns are compared.
 - ``apply``: the one read-compare-write every ``ensure`` goes through (and ``remove``, ``view``).
 - ``kinds``: the resource kinds the collection touches; ``errors``: ``MulticlusterError`` and secret-free messages;

@@ -23,9 +23,8 @@ __metaclass__ = type
 
 import json
 import time
-from urllib.parse import quote
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import kinds as _kinds
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import discovery, kinds as _kinds
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import connection_params
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.connection import (
     HAS_KUBERNETES, api_request, build_api_client, cluster_label, token_api_client)
@@ -46,8 +45,6 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries im
 DEFAULT_REQUEST_TIMEOUT = 30
 CONNECT_TIMEOUT = 10
 PAGE_SIZE = 500
-# groups whose objects are derived from others (never what a namespace "holds")
-SKIPPED_GROUPS = ("events.k8s.io", "metrics.k8s.io")
 # the verbs, as HTTP methods
 _METHODS = {"read": "GET", "list": "GET", "create": "POST", "patch": "PATCH", "replace": "PUT", "delete": "DELETE"}
 # query parameters, as this module names them and as the API spells them
@@ -115,6 +112,8 @@ def _decode(response, max_bytes=None):
 class ClusterClient(object):
     """One cluster: the resource layer, check mode, and errors that read
     "<action> <Kind> <name> on cluster '<label>': <reason>"."""
+
+    page_size = PAGE_SIZE  # the items a list asks for at a time
 
     def __init__(self, conn, check_mode=False, sleep=time.sleep, clock=time.monotonic, api_client=None):
         conn = connection_params(conn)
@@ -362,56 +361,14 @@ class ClusterClient(object):
         result = self._do("delete", kind, "delete", namespace, name, on_not_found=lambda first: not first)
         return result is not False
 
-    def namespace_contents(self, namespace, skip_groups=SKIPPED_GROUPS):
-        """Every object in *namespace*, of every namespaced resource type the
-        server lists (discovery), as dicts with apiVersion and kind; events and
-        the groups in *skip_groups* (derived data) are left out. A type that
-        cannot be listed raises MulticlusterError: the caller cannot tell
-        that the namespace is empty."""
-        found = []
-        for api_version, resource, kind in self._namespaced_resources(namespace, skip_groups):
-            for obj in self._list_resource(namespace, api_version, resource):
-                obj = dict(obj, apiVersion=api_version, kind=kind)
-                found.append(obj)
-        return found
+    def namespace_contents(self, namespace):
+        """Every object in *namespace*, of every type the server lists (discovery.namespace_contents)."""
+        return discovery.namespace_contents(self, namespace)
 
-    def _raw(self, action, what, path, query=None):
+    def get_path(self, action, what, path, query=None):
+        """GET an API path (discovery, a type known only by its path) within this client's deadline; a dict back."""
         ns_kind = _kinds.KINDS["Namespace"]
         return self.run(action, ns_kind, what, lambda timeout: _decode(self._send("GET", path, query, timeout=timeout)))
-
-    def _namespaced_resources(self, namespace, skip_groups):
-        """[(apiVersion, plural, Kind)] of the listable namespaced resource types."""
-        what = "%s (discovery)" % namespace
-        versions = [("v1", self._raw("inspect", what, "/api/v1"))]
-        groups = self._raw("inspect", what, "/apis")
-        for group in groups.get("groups") or []:
-            if group.get("name") in skip_groups:
-                continue
-            preferred = (group.get("preferredVersion") or {}).get("version")
-            if preferred:
-                api_version = "%s/%s" % (group["name"], preferred)
-                versions.append((api_version, self._raw("inspect", what, _kinds.api_prefix(api_version))))
-        found = []
-        for api_version, listing in versions:
-            for res in listing.get("resources") or []:
-                if (res.get("namespaced") and "/" not in res.get("name", "") and "list" in (res.get("verbs") or [])
-                        and not (api_version == "v1" and res["name"] == "events")):
-                    found.append((api_version, res["name"], res.get("kind")))
-        return found
-
-    def _list_resource(self, namespace, api_version, plural):
-        what = "%s in namespace %s" % (plural, namespace)
-        path = "%s/namespaces/%s/%s" % (_kinds.api_prefix(api_version), quote(namespace, safe=""), plural)
-        items, token = [], None
-        while True:
-            query = {"limit": PAGE_SIZE}
-            if token:
-                query["_continue"] = token
-            page = self._raw("list", what, path, query)
-            items.extend(page.get("items") or [])
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                return items
 
     def watch(self, kind, resource_version, timeout_seconds, watcher, label_selector=None):
         """The events of a watch from *resource_version*, for at most

@@ -151,3 +151,11 @@ def validate_labels(labels):
         if value is not None and label_value_problem(value):
             raise MulticlusterError("label %s has invalid value %r (%s)" % (key, value, _LABEL_VALUE_RULE))
     return labels
+
+
+def type_name(value):
+    """'a mapping', 'a list', ..., 'null': what a value is, for messages."""
+    if value is None:
+        return "null"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number"}.get(type(value), "a " + type(value).__name__)

@@ -4,6 +4,8 @@
 """Cluster Policies: what the directory asks of a replica, and the bounds each replica sets.
 
 - ``spec``: a ClusterPolicy's spec, validated (the rules the CRD also checks).
+- ``problems``: the problems found in a policy, named by field path, and the checks every level uses.
+- ``quantities``: which fields hold resource quantities, their grammar, and the server's spelling of them.
 - ``bounds``: the replica's bounds (allowed roles, subjects, label keys, protected namespaces) and the reasons
   of a refusal.
 - ``plan``: where policies are planned - the objects a replica applies for the policies that select it,

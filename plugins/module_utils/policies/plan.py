@@ -36,7 +36,6 @@ __metaclass__ = type
 
 import copy
 import json
-from decimal import InvalidOperation
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import spec as policy_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.bounds import (
@@ -317,48 +316,3 @@ def materialise(policies, cluster_name, directory_clusters, settings, role_exist
     for key in sorted(objects):
         desired[key[0]].append(objects[key])
     return {"desired": desired, "wanted_by": wanted_by, "report": report}
-
-
-# --- quantities ------------------------------------------------------------------------------------------
-
-_QUANTITY_PATHS = {"ResourceQuota": (("spec", "hard"),),
-                   "LimitRange": (("spec", "limits", "[]", "max"), ("spec", "limits", "[]", "min"),
-                                  ("spec", "limits", "[]", "default"), ("spec", "limits", "[]", "defaultRequest"),
-                                  ("spec", "limits", "[]", "maxLimitRequestRatio"))}
-
-
-def _same_quantity(a, b):
-    try:
-        return policy_spec.parse_quantity(a) == policy_spec.parse_quantity(b)
-    except (ValueError, TypeError, InvalidOperation):
-        return False
-
-
-def _align(want, live, path):
-    if not path:
-        if isinstance(want, dict) and isinstance(live, dict):
-            for key, value in want.items():
-                have = live.get(key)
-                if isinstance(value, str) and isinstance(have, str) and value != have and _same_quantity(value, have):
-                    want[key] = have
-        return
-    step, rest = path[0], path[1:]
-    if step == "[]":
-        if isinstance(want, list) and isinstance(live, list):
-            for w, l in zip(want, live):
-                _align(w, l, rest)
-    elif isinstance(want, dict) and isinstance(live, dict):
-        _align(want.get(step), live.get(step), rest)
-
-
-def align_quantities(want, live):
-    """*want* with every quantity the server holds in another spelling of the
-    same amount ("1000m" stored as "1", "0.5Gi" as "512Mi") spelt as the
-    server holds it, so that a canonical spelling is no difference."""
-    paths = _QUANTITY_PATHS.get(want.get("kind"))
-    if not paths or live is None:
-        return want
-    want = copy.deepcopy(want)
-    for path in paths:
-        _align(want, live, path)
-    return want

@@ -29,8 +29,7 @@ The format, as written for Tectonic, plus ``matchExpressions``,
 Within one bindings list a clusterRole appears at most once: the syncer
 names its objects after the policy and the role.
 
-parse_quantity() reads the Kubernetes resource quantity grammar ("500m",
-"1.5Gi", "2e3") into an exact Fraction.
+Quantities (which fields hold them, their grammar) are quantities.py's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,13 +37,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import re
 
-from fractions import Fraction
-
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.problems import (
+    Problems, item_path, key_path, text_problem)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER_POLICY
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
-    label_key_problem, label_problem, label_value_problem, subdomain_problem)
+    label_key_problem, label_problem, label_value_problem, subdomain_problem, type_name)
 
 SPEC_KEYS = ("selector", "matchExpressions", "authorization", "namespaces")
 AUTHORIZATION_KEYS = ("clusterBindings",)
@@ -60,170 +59,10 @@ QUOTA_SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort", 
 SCOPE_SELECTOR_KEYS = ("matchExpressions",)
 SCOPE_EXPRESSION_KEYS = ("scopeName", "operator", "values")
 LIMIT_RANGE_KEYS = ("limits",)
-LIMIT_KEYS = ("type", "default", "defaultRequest", "max", "min", "maxLimitRequestRatio")
+LIMIT_KEYS = ("type",) + quantities.LIMIT_FIELDS
 LIMIT_TYPES = ("Container", "Pod", "PersistentVolumeClaim")
 # keys of the object itself; metadata holds what the server adds too, only its name and labels are checked
 OBJECT_KEYS = ("apiVersion", "kind", "metadata", "spec", "status")
-
-# a quantity: sign, number, then a binary suffix, a decimal exponent or a decimal suffix
-_QUANTITY = re.compile(r"^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+|n|u|m|k|M|G|T|P|E|)$")
-_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_MAX_QUANTITY = 2 ** 63 - 1
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-
-
-class QuantityError(ValueError):
-    """Not a Kubernetes quantity (its text says why)."""
-
-
-def parse_quantity(text):
-    """The exact value of a Kubernetes quantity, as a Fraction.
-
-    Grammar (k8s.io/apimachinery resource.Quantity): an optional sign, digits
-    with an optional fraction ("1", "1.5", "1.", ".5"), then one suffix: binary
-    Ki Mi Gi Ti Pi Ei, a decimal exponent e<n>/E<n>, or decimal n u m "" k M G
-    T P E. An int is read as its digits. At most 2^63-1 in magnitude; a value
-    other than 0 below 1n (which Kubernetes would round up) is refused."""
-    if isinstance(text, float):
-        raise QuantityError("%r is a floating-point number: write the quantity as a string (%r)" % (text, str(text)))
-    if isinstance(text, bool) or not isinstance(text, (str, int)):
-        raise QuantityError("%r is %s, not a Kubernetes quantity" % (text, _type_name(text)))
-    match = _QUANTITY.match(str(text))
-    if not match:
-        raise QuantityError("%r is not a Kubernetes quantity (a number with an optional suffix: m, k, M, G, T, P, E, "
-                            "Ki, Mi, Gi, Ti, Pi, Ei or an exponent e<n>, for example 500m, 1.5Gi, 2e3, 20)" % (text,))
-    sign, number, suffix = match.groups()
-    whole, _dot, fraction = number.partition(".")
-    digits = (whole + fraction).lstrip("0")
-    if suffix in _BINARY:
-        base, exponent = 1024, _BINARY[suffix]
-    else:
-        base = 10
-        exponent = int(suffix[1:]) if suffix[:1] in ("e", "E") and len(suffix) > 1 else _DECIMAL[suffix]
-    if not digits:
-        return Fraction(0)
-    if base == 10:  # bounded before it is computed: 1e999999999 must not be built
-        magnitude = len(digits) - len(fraction) + exponent  # 10^(magnitude-1) <= value < 10^magnitude
-        if magnitude > 19:
-            raise QuantityError("%r is too large for a Kubernetes quantity (at most 2^63-1)" % (text,))
-        if magnitude < -8:
-            raise QuantityError("%r is below 1n, the smallest Kubernetes quantity" % (text,))
-    value = Fraction(int(whole + fraction), 10 ** len(fraction)) * Fraction(base) ** exponent
-    if base == 10 and value < Fraction(1, 10 ** 9):
-        raise QuantityError("%r is below 1n, the smallest Kubernetes quantity" % (text,))
-    if value > _MAX_QUANTITY:
-        raise QuantityError("%r is too large for a Kubernetes quantity (at most 2^63-1)" % (text,))
-    return -value if sign == "-" else value
-
-
-def is_quantity(value):
-    try:
-        parse_quantity(value)
-    except QuantityError:
-        return False
-    return True
-
-
-# --- paths and the small checks every level uses ------------------------------------------
-
-def _key(path, key):
-    """path.key for a plain word, path[key] for anything else."""
-    key = str(key)
-    return "%s.%s" % (path, key) if _WORD.match(key) else "%s[%s]" % (path, key)
-
-
-def _item(path, index):
-    return "%s[%d]" % (path, index)
-
-
-def _type_name(value):
-    """'a mapping', 'a list', ..., 'null': what a value is, for messages."""
-    if value is None:
-        return "null"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number"}.get(type(value), "a " + type(value).__name__)
-
-
-class _Problems(list):
-    """The problems found so far, and the checks that add to it."""
-
-    def add(self, path, problem):
-        self.append("%s: %s" % (path, problem))
-
-    def mapping(self, value, path, known=None, item=False):
-        """True for a dict (unknown keys reported when *known* is given). Null
-        counts as absent, except for a list *item*."""
-        if value is None and not item:
-            return False
-        if not isinstance(value, dict):
-            self.add(path, "must be a mapping, not %s" % _type_name(value))
-            return False
-        if known is not None:
-            for key in value:
-                if key not in known:
-                    self.add(_key(path, key), "unknown key %r (known keys: %s)" % (key, ", ".join(known)))
-        return True
-
-    def sequence(self, value, path):
-        """True for a list; null counts as absent."""
-        if value is None:
-            return False
-        if not isinstance(value, list):
-            self.add(path, "must be a list, not %s" % _type_name(value))
-            return False
-        return True
-
-    def text(self, value, path):
-        """True for a non-empty string."""
-        found = _text_problem(value)
-        self.problem(path, found)
-        return not found
-
-    def required(self, mapping, key, path):
-        if mapping.get(key) is None:
-            self.add(_key(path, key), "is required")
-            return False
-        return True
-
-    def once(self, first, value, index, path, list_path, message):
-        """Report *value* when an earlier item of the list at *list_path* has it
-        (first: value -> index, filled here); message names that item as {first}."""
-        if value in first:
-            self.add(path, message.replace("{first}", _item(list_path, first[value])))
-        else:
-            first[value] = index
-
-    def problem(self, path, found):
-        if found:
-            self.add(path, found)
-
-    def labels(self, value, path):
-        """A map of label keys to label values."""
-        if self.mapping(value, path):
-            for key, label in value.items():
-                self.problem(_key(path, key), label_key_problem(key))
-                self.problem(_key(path, key), label_value_problem(label))
-
-    def quantities(self, value, path):
-        """A map of resource names to quantities, none negative; returns
-        {name: Fraction} of the good ones."""
-        parsed = {}
-        if not self.mapping(value, path):
-            return parsed
-        for name, quantity in value.items():
-            here = _key(path, name)
-            self.problem(here, label_key_problem(name, "resource name"))
-            try:
-                amount = parse_quantity(quantity)
-            except QuantityError as exc:
-                self.add(here, str(exc))
-                continue
-            if amount < 0:
-                self.add(here, "%r is negative: a quantity here must be at least 0" % (quantity,))
-                continue
-            parsed[name] = amount
-        return parsed
 
 
 # --- selection --------------------------------------------------------------------------------
@@ -234,32 +73,26 @@ def _check_expressions(problems, expressions, path, key_field, check_key, operat
         return
     known = EXPRESSION_KEYS if key_field == "key" else SCOPE_EXPRESSION_KEYS
     for index, expression in enumerate(expressions):
-        here = _item(path, index)
+        here = item_path(path, index)
         if not problems.mapping(expression, here, known, item=True):
             continue
         if problems.required(expression, key_field, here):
-            problems.problem(_key(here, key_field), check_key(expression[key_field]))
+            problems.problem(key_path(here, key_field), check_key(expression[key_field]))
         operator = expression.get("operator")
         if operator is None:
-            problems.add(_key(here, "operator"), "is required (one of %s)" % ", ".join(operators))
+            problems.add(key_path(here, "operator"), "is required (one of %s)" % ", ".join(operators))
         elif operator not in operators:
-            problems.add(_key(here, "operator"), "%r is not one of %s" % (operator, ", ".join(operators)))
+            problems.add(key_path(here, "operator"), "%r is not one of %s" % (operator, ", ".join(operators)))
         values = expression.get("values")
         needs_values = operator in ("In", "NotIn")
         if needs_values and not values:
-            problems.add(_key(here, "values"), "operator %s needs at least one value" % operator)
+            problems.add(key_path(here, "values"), "operator %s needs at least one value" % operator)
         elif operator in ("Exists", "DoesNotExist") and values:
-            problems.add(_key(here, "values"), "must be empty with operator %s" % operator)
-        elif problems.sequence(values, _key(here, "values")):
+            problems.add(key_path(here, "values"), "must be empty with operator %s" % operator)
+        elif problems.sequence(values, key_path(here, "values")):
             for number, value in enumerate(values):
-                problems.problem(_item(_key(here, "values"), number),
-                                 label_value_problem(value) if key_field == "key" else _text_problem(value))
-
-
-def _text_problem(value):
-    if not isinstance(value, str) or not value:
-        return "must be a non-empty string, not %s" % (repr(value) if isinstance(value, str) else _type_name(value))
-    return None
+                problems.problem(item_path(key_path(here, "values"), number),
+                                 label_value_problem(value) if key_field == "key" else text_problem(value))
 
 
 def _scope_problem(scope):
@@ -272,8 +105,8 @@ def _scope_problem(scope):
 
 def role_problem(name):
     """Why *name* is not a ClusterRole name (an RBAC name: a path segment), or None."""
-    if _text_problem(name):
-        return _text_problem(name)
+    if text_problem(name):
+        return text_problem(name)
     if name in (".", ".."):
         return "%r is not a valid role name" % name
     for char in ("/", "%"):
@@ -288,7 +121,7 @@ def _check_names(problems, names, path, what):
         return 0
     seen = set()
     for index, name in enumerate(names):
-        here = _item(path, index)
+        here = item_path(path, index)
         if problems.text(name, here):
             if name in seen:
                 problems.add(here, "%s %r is listed twice" % (what, name))
@@ -301,14 +134,14 @@ def _check_service_accounts(problems, accounts, path):
         return 0
     seen = set()
     for index, account in enumerate(accounts):
-        here = _item(path, index)
+        here = item_path(path, index)
         if not problems.mapping(account, here, SERVICE_ACCOUNT_KEYS, item=True):
             continue
         namespace, name = account.get("namespace"), account.get("name")
         if problems.required(account, "namespace", here):
-            problems.problem(_key(here, "namespace"), label_problem(namespace))
+            problems.problem(key_path(here, "namespace"), label_problem(namespace))
         if problems.required(account, "name", here):
-            problems.problem(_key(here, "name"), subdomain_problem(name))
+            problems.problem(key_path(here, "name"), subdomain_problem(name))
         if isinstance(namespace, str) and isinstance(name, str):
             if (namespace, name) in seen:
                 problems.add(here, "service account %s/%s is listed twice" % (namespace, name))
@@ -316,26 +149,34 @@ def _check_service_accounts(problems, accounts, path):
     return len(accounts)
 
 
-def _check_bindings(problems, bindings, path):
-    """A list of {clusterRole, users, groups, serviceAccounts}; a role at most once."""
-    if not problems.sequence(bindings, path):
+def _entries(problems, entries, path, known, key, key_problem, duplicate):
+    """(path, entry) of each mapping in the list *entries* at *path*, after its checks: only *known* keys; *key*
+    required, valid (key_problem(value): a problem or None) and in one entry only (*duplicate* % value names the
+    first entry as {first})."""
+    if not problems.sequence(entries, path):
         return
     first = {}
-    for index, binding in enumerate(bindings):
-        here = _item(path, index)
-        if not problems.mapping(binding, here, BINDING_KEYS, item=True):
+    for index, entry in enumerate(entries):
+        here = item_path(path, index)
+        if not problems.mapping(entry, here, known, item=True):
             continue
-        role = binding.get("clusterRole")
-        if problems.required(binding, "clusterRole", here):
-            found = role_problem(role)
-            problems.problem(_key(here, "clusterRole"), found)
+        if problems.required(entry, key, here):
+            found = key_problem(entry[key])
+            problems.problem(key_path(here, key), found)
             if not found:
-                problems.once(first, role, index, _key(here, "clusterRole"), path,
-                              "%r is already bound by {first}: merge the subjects of both entries into one "
-                              "(each role is bound once per list)" % role)
-        subjects = (_check_names(problems, binding.get("users"), _key(here, "users"), "user")
-                    + _check_names(problems, binding.get("groups"), _key(here, "groups"), "group")
-                    + _check_service_accounts(problems, binding.get("serviceAccounts"), _key(here, "serviceAccounts")))
+                problems.once(first, entry[key], index, key_path(here, key), path, duplicate % (entry[key],))
+        yield here, entry
+
+
+def _check_bindings(problems, bindings, path):
+    """A list of {clusterRole, users, groups, serviceAccounts}; a role at most once."""
+    for here, binding in _entries(problems, bindings, path, BINDING_KEYS, "clusterRole", role_problem,
+                                  "%r is already bound by {first}: merge the subjects of both entries into one "
+                                  "(each role is bound once per list)"):
+        role = binding.get("clusterRole")
+        subjects = (_check_names(problems, binding.get("users"), key_path(here, "users"), "user")
+                    + _check_names(problems, binding.get("groups"), key_path(here, "groups"), "group")
+                    + _check_service_accounts(problems, binding.get("serviceAccounts"), key_path(here, "serviceAccounts")))
         if not subjects:
             problems.add(here, "binds clusterRole %s to nobody: give at least one of users, groups, serviceAccounts"
                          % (role if isinstance(role, str) else "?"))
@@ -347,15 +188,15 @@ def _check_quota(problems, quota, path):
     """A core/v1 ResourceQuotaSpec."""
     if not problems.mapping(quota, path, QUOTA_KEYS):
         return
-    problems.quantities(quota.get("hard"), _key(path, "hard"))
+    problems.quantities(quota.get("hard"), key_path(path, "hard"))
     scopes = quota.get("scopes")
-    if problems.sequence(scopes, _key(path, "scopes")):
+    if problems.sequence(scopes, key_path(path, "scopes")):
         for index, scope in enumerate(scopes):
-            problems.problem(_item(_key(path, "scopes"), index), _scope_problem(scope))
+            problems.problem(item_path(key_path(path, "scopes"), index), _scope_problem(scope))
     selector = quota.get("scopeSelector")
-    here = _key(path, "scopeSelector")
+    here = key_path(path, "scopeSelector")
     if problems.mapping(selector, here, SCOPE_SELECTOR_KEYS):
-        _check_expressions(problems, selector.get("matchExpressions"), _key(here, "matchExpressions"),
+        _check_expressions(problems, selector.get("matchExpressions"), key_path(here, "matchExpressions"),
                            "scopeName", _scope_problem, OPERATORS)
 
 
@@ -363,7 +204,7 @@ def _check_order(problems, path, limit, low, high, relation):
     """Each resource in both maps: low <= high (Kubernetes refuses a limit range that is not)."""
     for name in sorted(set(limit.get(low, {})) & set(limit.get(high, {}))):
         if limit[low][name] > limit[high][name]:
-            problems.add(_key(_key(path, low), name), "%s %s is more than its %s" % (low, name, relation))
+            problems.add(key_path(key_path(path, low), name), "%s %s is more than its %s" % (low, name, relation))
 
 
 def _check_limit_range(problems, limit_range, path):
@@ -371,7 +212,7 @@ def _check_limit_range(problems, limit_range, path):
     if not problems.mapping(limit_range, path, LIMIT_RANGE_KEYS):
         return
     limits = limit_range.get("limits")
-    here = _key(path, "limits")
+    here = key_path(path, "limits")
     if limits is None:
         problems.add(here, "is required (a LimitRange holds at least one limit)")
         return
@@ -379,28 +220,28 @@ def _check_limit_range(problems, limit_range, path):
         return
     types = {}
     for index, limit in enumerate(limits):
-        item = _item(here, index)
+        item = item_path(here, index)
         if not problems.mapping(limit, item, LIMIT_KEYS, item=True):
             continue
         kind = limit.get("type")
         if problems.required(limit, "type", item):
             if kind not in LIMIT_TYPES:
-                problems.add(_key(item, "type"), "%r is not one of %s" % (kind, ", ".join(LIMIT_TYPES)))
+                problems.add(key_path(item, "type"), "%r is not one of %s" % (kind, ", ".join(LIMIT_TYPES)))
             else:
-                problems.once(types, kind, index, _key(item, "type"), here,
+                problems.once(types, kind, index, key_path(item, "type"), here,
                               "type %s is already limited by {first}" % kind)
-        parsed = dict((field, problems.quantities(limit.get(field), _key(item, field)))
-                      for field in LIMIT_KEYS if field != "type")
+        parsed = dict((field, problems.quantities(limit.get(field), key_path(item, field)))
+                      for field in quantities.LIMIT_FIELDS)
         if kind == "Pod":
             for field in ("default", "defaultRequest"):
                 if limit.get(field):
-                    problems.add(_key(item, field), "may not be given for type Pod")
+                    problems.add(key_path(item, field), "may not be given for type Pod")
         if kind == "PersistentVolumeClaim" and not any(
                 isinstance(limit.get(f), dict) and "storage" in limit[f] for f in ("min", "max")):
             problems.add(item, "type PersistentVolumeClaim needs a min or max storage")
         for name, ratio in sorted(parsed["maxLimitRequestRatio"].items()):
             if ratio < 1:
-                problems.add(_key(_key(item, "maxLimitRequestRatio"), name), "must be at least 1")
+                problems.add(key_path(key_path(item, "maxLimitRequestRatio"), name), "must be at least 1")
         _check_order(problems, item, parsed, "min", "max", "max")
         _check_order(problems, item, parsed, "defaultRequest", "default", "default")
         _check_order(problems, item, parsed, "default", "max", "max")
@@ -409,44 +250,37 @@ def _check_limit_range(problems, limit_range, path):
 
 # --- namespaces, the spec, the object ---------------------------------------------------------
 
+def _namespace_name_problem(name):
+    found = label_problem(name)
+    return "Namespace name " + found if found else None
+
+
 def _check_namespaces(problems, namespaces, path):
-    if not problems.sequence(namespaces, path):
-        return
-    first = {}
-    for index, entry in enumerate(namespaces):
-        here = _item(path, index)
-        if not problems.mapping(entry, here, NAMESPACE_KEYS, item=True):
-            continue
-        name = entry.get("name")
-        if problems.required(entry, "name", here):
-            found = label_problem(name)
-            problems.problem(_key(here, "name"), "Namespace name " + found if found else None)
-            if not found:
-                problems.once(first, name, index, _key(here, "name"), path,
-                              "Namespace %s is already listed as {first}: merge the two entries" % name)
-        problems.labels(entry.get("labels"), _key(here, "labels"))
+    for here, entry in _entries(problems, namespaces, path, NAMESPACE_KEYS, "name", _namespace_name_problem,
+                                "Namespace %s is already listed as {first}: merge the two entries"):
+        problems.labels(entry.get("labels"), key_path(here, "labels"))
         authorization = entry.get("authorization")
-        if problems.mapping(authorization, _key(here, "authorization"), NAMESPACE_AUTHORIZATION_KEYS):
-            _check_bindings(problems, authorization.get("bindings"), _key(_key(here, "authorization"), "bindings"))
-        _check_quota(problems, entry.get("resourceQuota"), _key(here, "resourceQuota"))
-        _check_limit_range(problems, entry.get("limitRange"), _key(here, "limitRange"))
+        if problems.mapping(authorization, key_path(here, "authorization"), NAMESPACE_AUTHORIZATION_KEYS):
+            _check_bindings(problems, authorization.get("bindings"), key_path(key_path(here, "authorization"), "bindings"))
+        _check_quota(problems, entry.get("resourceQuota"), key_path(here, "resourceQuota"))
+        _check_limit_range(problems, entry.get("limitRange"), key_path(here, "limitRange"))
 
 
 def validate_spec(spec, path="spec"):
     """Every problem of a ClusterPolicy spec, as "<path>: <problem>"; [] when valid.
     A spec that is null or absent is an empty one (it selects every cluster and asks for nothing)."""
-    problems = _Problems()
+    problems = Problems()
     if not problems.mapping(spec, path, SPEC_KEYS):
         return list(problems)
     selector = spec.get("selector")
-    problems.labels(selector, _key(path, "selector"))
-    _check_expressions(problems, spec.get("matchExpressions"), _key(path, "matchExpressions"), "key",
+    problems.labels(selector, key_path(path, "selector"))
+    _check_expressions(problems, spec.get("matchExpressions"), key_path(path, "matchExpressions"), "key",
                        label_key_problem, OPERATORS)
     authorization = spec.get("authorization")
-    if problems.mapping(authorization, _key(path, "authorization"), AUTHORIZATION_KEYS):
+    if problems.mapping(authorization, key_path(path, "authorization"), AUTHORIZATION_KEYS):
         _check_bindings(problems, authorization.get("clusterBindings"),
-                        _key(_key(path, "authorization"), "clusterBindings"))
-    _check_namespaces(problems, spec.get("namespaces"), _key(path, "namespaces"))
+                        key_path(key_path(path, "authorization"), "clusterBindings"))
+    _check_namespaces(problems, spec.get("namespaces"), key_path(path, "namespaces"))
     return list(problems)
 
 
@@ -455,13 +289,13 @@ def validate(policy):
     metadata.name as a DNS-1123 subdomain, metadata.labels, spec), as
     "<path>: <problem>"; [] when valid. Other metadata (what the server adds)
     and status are not checked."""
-    problems = _Problems()
+    problems = Problems()
     if not isinstance(policy, dict):
-        problems.add("(policy)", "must be a mapping, not %s" % _type_name(policy))
+        problems.add("(policy)", "must be a mapping, not %s" % type_name(policy))
         return list(problems)
     for key in policy:
         if key not in OBJECT_KEYS:
-            problems.add(_key("", key).lstrip("."), "unknown key %r (known keys: %s)" % (key, ", ".join(OBJECT_KEYS)))
+            problems.add(key_path("", key).lstrip("."), "unknown key %r (known keys: %s)" % (key, ", ".join(OBJECT_KEYS)))
     if policy.get("apiVersion") not in (None, CLUSTER_POLICY.api_version):
         problems.add("apiVersion", "%r is not %s" % (policy["apiVersion"], CLUSTER_POLICY.api_version))
     if policy.get("kind") not in (None, CLUSTER_POLICY.kind):
@@ -490,17 +324,10 @@ def normalize_spec(spec):
             continue
         quota = entry.get("resourceQuota")
         if isinstance(quota, dict):
-            _quantities_as_text(quota.get("hard"))
+            quantities.as_text(quota.get(quantities.QUOTA_FIELD))
         limit_range = entry.get("limitRange")
         for limit in (limit_range.get("limits") or []) if isinstance(limit_range, dict) else []:
-            for field in LIMIT_KEYS:
-                if field != "type" and isinstance(limit, dict):
-                    _quantities_as_text(limit.get(field))
+            for field in quantities.LIMIT_FIELDS:
+                if isinstance(limit, dict):
+                    quantities.as_text(limit.get(field))
     return spec
-
-
-def _quantities_as_text(mapping):
-    if isinstance(mapping, dict):
-        for key, value in mapping.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                mapping[key] = str(value)

@@ -12,161 +12,34 @@ nothing on the replica changes. Only objects carrying the syncer's mark
 (sync/plan.py) are updated or deleted; a desired object that exists on the
 replica without the mark is a conflict, left alone and reported.
 
-The outcome is recorded on the replica in ConfigMap
-``tectonic-system/directory-sync-status`` (directory, lastAttempt,
-lastSuccess, result, message, counts), written only when its content other
-than the timestamps changes or when lastAttempt is at least
-``status_interval`` seconds old, so that a converged run writes nothing.
+Reading both sides is reading.py's; recording the outcome on the replica is record.py's.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import TooLargeError
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
-    MulticlusterError, api_reason, http_status, is_missing_type)
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import (
     CLUSTER, CLUSTER_POLICY, display, key_of)
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
-    load_kubeconfig_option, resolve_kubeconfig)
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import status as outcomes
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan import materialise
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.replica_policies import (
     PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
-    DEFAULT_STATUS_INTERVAL, DIRECTORY_PAGE_SIZE, MANAGED_SELECTOR, RESULT_FAILED, RESULT_OK, SOURCES, Limits,
-    counts_of, desired_status_map, is_held, kept, over_limit, owned, page_too_large, plan_source, plan_status,
-    prepared, status_content, status_content_changed, success_message, terminating, too_many)
-from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_secret import (
-    read_sync_credential)
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import same_server
-from ansible_collections.coreos.multicluster.plugins.module_utils import names
+    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_OK, SOURCES, counts_of, is_held, owned, plan_source, prepared,
+    status_content, success_message, terminating)
 
-
-class DirectoryError(MulticlusterError):
-    """The directory could not be read: nothing on the replica was changed."""
-
-
-class OverLimit(MulticlusterError):
-    """The directory holds more than the replica accepts (sync_plan.Limits): nothing on the replica was changed."""
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import (
+    DirectoryError, directory_reason, read_directory, read_replica)
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.record import record_failure, write_status
 
 
 class Cancelled(Exception):
     """The caller asked to stop between two writes (the agent on SIGTERM)."""
-
-
-# --- reading ------------------------------------------------------------------------------------
-
-def directory_reason(exc):
-    """Why the directory could not be read, worded for the replica's operator."""
-    if isinstance(exc, MulticlusterError):
-        status = exc.details.get("status")
-        if status == 401:
-            return "the directory refused the credential (HTTP 401 Unauthorized)"
-        if status == 403:
-            return "the directory refused the credential (HTTP 403 Forbidden: %s)" % str(exc).split(": ", 1)[-1]
-        return str(exc)
-    status = http_status(exc)
-    reason = api_reason(exc)
-    if is_missing_type(exc):
-        return "the directory has no such API (%s)" % reason
-    return "cannot read the directory: %s" % reason if status else reason
-
-
-def read_kind(directory, kind, limits):
-    """(the objects of *kind* in the directory as the sync keeps them
-    (sync_plan.kept), sorted; the list's resourceVersion). Read a page at a
-    time, each object stripped as its page arrives; OverLimit as soon as one
-    object, one page or the count passes *limits* (nothing more is read)."""
-    items, version = [], None
-    most = limits.count_of(kind)[0]
-    try:
-        for page, version in directory.pages(kind, page_size=DIRECTORY_PAGE_SIZE, max_bytes=limits.page_bytes()):
-            for obj in page:
-                if len(items) == most:
-                    raise OverLimit(too_many(kind, limits), details={"limit": limits.count_of(kind)[1]})
-                obj = kept(obj)
-                problem = over_limit(kind, obj, limits)
-                if problem is not None:
-                    raise OverLimit(problem[1], details={"limit": problem[0]})
-                items.append(obj)
-    except TooLargeError:
-        raise OverLimit(page_too_large(kind, limits), details={"limit": "max_object_bytes"}) from None
-    return sorted(items, key=key_of), version
-
-
-def read_directory(directory, sources=SOURCES, limits=None):
-    """({kind name: items} of every kind the sources read, {plural:
-    resourceVersion} (for a watch), {kind name: reason} of the optional kinds
-    that could not be read (their items are None)). Errors reading a kind
-    that is not optional are the client's; a directory over *limits* (default
-    Limits()) raises OverLimit, whether the kind is optional or not."""
-    limits = limits or Limits()
-    snapshot, versions, errors = {}, {}, {}
-    for source in sources:
-        for kind in source.reads:
-            if kind.kind in snapshot:
-                continue
-            try:
-                snapshot[kind.kind], versions[kind.plural] = read_kind(directory, kind, limits)
-            except OverLimit:
-                raise
-            except MulticlusterError as exc:
-                if kind not in getattr(source, "optional", ()):
-                    raise
-                snapshot[kind.kind], errors[kind.kind] = None, directory_reason(exc)
-    return snapshot, versions, errors
-
-
-def read_replica(replica, sources=SOURCES):
-    """{source name: the objects of its target kind on the replica that carry
-    the mark}, sorted, without their managedFields (the sync never uses them:
-    they would double what a held object costs in memory)."""
-    found = {}
-    for source in sources:
-        items = []
-        for page, dummy in replica.pages(source.target, label_selector=MANAGED_SELECTOR):
-            for obj in page:
-                (obj.get("metadata") or {}).pop("managedFields", None)
-                items.append(obj)
-        found[source.name] = sorted(items, key=key_of)
-    return found
-
-
-def directory_credential(replica, value, secret_namespace, secret_name, expected_server=None):
-    """(credential, server) of the directory: *value* (the operator's own
-    kubeconfig: a dict, text or a file's path) as a kubeconfig dict, else the
-    Credential in the replica's sync Secret - data, read by the strict reader
-    (kubeconfig.read_credential): a kubeconfig there with anything but a
-    server, CA, TLS server name and token is refused before any request, and
-    so is one whose server is not *expected_server* (the directory's address
-    from the operator's inventory) when that is given: the replica's admin
-    writes that Secret, and would otherwise choose where the controller sends
-    requests."""
-    what = "directory_kubeconfig"
-    if value in (None, "", {}):
-        credential = read_sync_credential(replica, secret_namespace, secret_name)
-        if credential is None:
-            raise MulticlusterError(
-                "read Secret %s on cluster '%s': it does not exist or has no key '%s'; store the replica's directory "
-                "credential with coreos.multicluster.mc_sync_secret, or give directory_kubeconfig"
-                % (display(secret_namespace, secret_name), replica.label, names.CREDENTIAL_SECRET_KEY), cluster=replica.label)
-        if expected_server and not same_server(credential.server, expected_server):
-            where = (display(secret_namespace, secret_name), replica.label, one_line(repr(credential.server)),
-                     expected_server)
-            raise MulticlusterError(
-                "the kubeconfig in Secret %s on cluster '%s' names the server %s, not the directory's address %s "
-                "(directory_server): refused, no request was made with it; onboard the replica again to store a "
-                "credential for the directory" % where, cluster=replica.label)
-        return credential, credential.server
-    config = load_kubeconfig_option(value, what)
-    return config, resolve_kubeconfig(config, what)["server"]
 
 
 # --- applying ---------------------------------------------------------------------------------------
@@ -277,48 +150,6 @@ def apply_plans(replica, sources, plans, cancel=None, diff=True):
             else:
                 out["deleted"].append(key)
     return done
-
-
-# --- the status ConfigMap on the replica ----------------------------------------------------------------
-
-def _status_map(replica):
-    return replica.get("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)
-
-
-def read_status(replica):
-    found = _status_map(replica)
-    return None if found is None else dict(found.get("data") or {})
-
-
-def write_status(replica, content, now, interval=DEFAULT_STATUS_INTERVAL, dry=False):
-    """Record an outcome. Returns {data, written, changed}: *changed* when the
-    content other than the timestamps changed; nothing is written with dry=True
-    (check mode) or when plan_status says there is no need."""
-    found = _status_map(replica)
-    existing = None if found is None else dict(found.get("data") or {})
-    data = plan_status(existing, content, now, interval)
-    changed = status_content_changed(existing, content)
-    if data is None:
-        return {"data": existing, "written": False, "changed": False}
-    if not dry:
-        apply.converge(replica, "ConfigMap", names.SYSTEM_NAMESPACE, names.STATUS_CONFIG_MAP,
-                       lambda live: desired_status_map(data), live=found, action="record status in")
-    return {"data": data, "written": not dry, "changed": changed}
-
-
-def record_failure(replica, directory_server, reason, now, interval, dry):
-    """Record a failed sync; best effort (the replica may be what fails). True when recorded."""
-    if dry:
-        return False
-    try:
-        existing = read_status(replica) or {}
-        counts = json.loads(existing.get("counts") or "{}")
-        policy_status = json.loads(existing["policies"]) if existing.get("policies") else None
-        write_status(replica, status_content(directory_server, RESULT_FAILED, reason, counts, policy_status), now,
-                     interval)
-    except (MulticlusterError, ValueError):
-        return False
-    return True
 
 
 # --- one sync -------------------------------------------------------------------------------------

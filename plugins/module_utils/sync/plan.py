@@ -23,6 +23,7 @@ import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as policy_plan
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.status import message as policy_status_message
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import (
     CLUSTER, CLUSTER_POLICY, REGISTRY_GROUP, display, key_of)
@@ -107,7 +108,7 @@ class PolicySource(object):
 
     def prepare(self, want, live):
         """The desired object as compared with *live* (quantities spelt as the server does)."""
-        return policy_plan.align_quantities(want, live)
+        return quantities.align_quantities(want, live)
 
     order = staticmethod(policy_plan.create_order)  # the agent's own binding in a namespace before the policies'
 

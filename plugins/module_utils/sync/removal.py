@@ -19,7 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import apply_plans, read_replica
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import apply_plans
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import read_replica
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.apply import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import SOURCES, plan_source

@@ -24,7 +24,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutErr
 from ansible_collections.coreos.multicluster.agent import logs, loop
 from ansible_collections.coreos.multicluster.agent import metrics as metrics_mod
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import DirectoryError
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import DirectoryError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import SOURCES

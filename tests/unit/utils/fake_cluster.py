@@ -24,7 +24,7 @@ import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import kinds as mc_kinds
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import TooLargeError
-from ansible_collections.coreos.multicluster.plugins.module_utils.policies.spec import parse_quantity
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies.quantities import parse_quantity
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     AlreadyExistsError, ConflictError, MissingResourceTypeError, MulticlusterError)
 

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import reading
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, CLUSTER_POLICY
@@ -65,7 +66,7 @@ def refused(directory, replica, limits, sources=CLUSTERS_ONLY):
     """The DirectoryError of a sync over the limits; asserts that the replica
     saw no write but its status ConfigMap."""
     before = dict(replica.objects)
-    with pytest.raises(ds.DirectoryError) as raised:
+    with pytest.raises(reading.DirectoryError) as raised:
         ds.sync(directory, replica, DIRECTORY, sources=sources, now=T0 + 10, limits=limits)
     assert [w for w in replica.writes if w[1] != "ConfigMap"] == []
     assert dict((k, v) for k, v in replica.objects.items() if k[0] != "ConfigMap") == \
@@ -155,7 +156,7 @@ def test_a_policy_over_the_namespace_limit_refuses_the_directory():
     assert str(error).endswith(": ClusterPolicy wide in the directory has 4 namespaces, more than the 3 this "
                                "replica accepts (max_policy_namespaces); nothing was synced")
     assert error.details["limit"] == "max_policy_namespaces"
-    snapshot = ds.read_directory(directory, sp.SOURCES, sp.Limits(policy_namespaces=4))[0]
+    snapshot = reading.read_directory(directory, sp.SOURCES, sp.Limits(policy_namespaces=4))[0]
     assert sorted(p["metadata"]["name"] for p in snapshot["ClusterPolicy"]) == ["small", "wide"]
 
 
@@ -163,11 +164,11 @@ def test_the_limits_hold_when_the_policy_api_is_optional():
     """ClusterPolicies are an optional read (a directory without the API still
     syncs its Clusters); a refusal over the limits is not such a failure."""
     directory = directory_of(1, [policy("p-%d" % i) for i in range(3)])
-    with pytest.raises(ds.OverLimit):
-        ds.read_directory(directory, sp.SOURCES, sp.Limits(cluster_policies=2))
+    with pytest.raises(reading.OverLimit):
+        reading.read_directory(directory, sp.SOURCES, sp.Limits(cluster_policies=2))
     without = FakeCluster(label="directory", missing_kinds=("ClusterPolicy",))
     without.add(cluster("only"))
-    snapshot, dummy, errors = ds.read_directory(without, sp.SOURCES, sp.Limits(cluster_policies=1))
+    snapshot, dummy, errors = reading.read_directory(without, sp.SOURCES, sp.Limits(cluster_policies=1))
     assert snapshot["ClusterPolicy"] is None and "ClusterPolicy" in errors
 
 
@@ -197,7 +198,7 @@ def test_only_the_fields_the_sync_uses_are_kept_and_they_count_toward_the_bound(
     stored["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:x": big}}]
     stored["status"] = {"note": big}
     assert sp.serialized_size(stored) > 3 * 200 * 1024
-    items, version = ds.read_kind(directory, CLUSTER, sp.Limits(object_bytes=8192))
+    items, version = reading.read_kind(directory, CLUSTER, sp.Limits(object_bytes=8192))
     assert version and items == [{
         "apiVersion": "multicluster.coreos.com/v1", "kind": "Cluster",
         "metadata": {"name": "applied", "labels": {"stage": "production"},
@@ -226,7 +227,7 @@ def test_kept_and_mark_share_the_spec_and_change_nothing_of_their_input():
 
 def test_a_sync_changes_nothing_of_what_it_read_from_the_directory():
     directory = directory_of(3)
-    snapshot, dummy, dummy = ds.read_directory(directory, CLUSTERS_ONLY)
+    snapshot, dummy, dummy = reading.read_directory(directory, CLUSTERS_ONLY)
     before = json.dumps(snapshot, sort_keys=True)
     replica = FakeCluster(label="east")
     sources = CLUSTERS_ONLY
@@ -247,8 +248,8 @@ def test_a_page_larger_than_its_bound_is_not_read_to_its_end():
             "items": [cluster("c-%d" % i, annotations={"example.com/x": "z" * 5000}) for i in range(60)]}
     transport.answer("GET", CLUSTERS_PATH, Response(page))
     assert len(json.dumps(page)) > limits.page_bytes()
-    with pytest.raises(ds.OverLimit) as raised:
-        ds.read_kind(directory, CLUSTER, limits)
+    with pytest.raises(reading.OverLimit) as raised:
+        reading.read_kind(directory, CLUSTER, limits)
     assert str(raised.value) == ("a page of up to 100 Clusters read from the directory is larger than 102400 bytes "
                                  "(100 times max_object_bytes); nothing was synced")
     assert raised.value.details == {"limit": "max_object_bytes"}
@@ -266,7 +267,7 @@ def test_pages_within_their_bound_are_read_page_by_page_and_stripped():
     transport.answer("GET", CLUSTERS_PATH,
                      {"metadata": {"resourceVersion": "7", "continue": "t1"}, "items": first},
                      {"metadata": {"resourceVersion": "7"}, "items": [cluster("a-0")]})
-    items, version = ds.read_kind(directory, CLUSTER, sp.Limits())
+    items, version = reading.read_kind(directory, CLUSTER, sp.Limits())
     assert version == "7" and len(items) == 101 and items[0]["metadata"]["name"] == "a-0"
     assert all("status" not in item for item in items)
     assert [c.query for c in transport.calls] == [{"limit": 100}, {"limit": 100, "_continue": "t1"}]
@@ -274,8 +275,8 @@ def test_pages_within_their_bound_are_read_page_by_page_and_stripped():
 
 def test_a_cluster_policy_over_the_size_limit_is_refused_by_name():
     directory = directory_of(1, [dict(policy("wide"), spec={"selector": {}, "note": "n" * 5000})])
-    with pytest.raises(ds.OverLimit) as raised:
-        ds.read_kind(directory, CLUSTER_POLICY, sp.Limits(object_bytes=4096))
+    with pytest.raises(reading.OverLimit) as raised:
+        reading.read_kind(directory, CLUSTER_POLICY, sp.Limits(object_bytes=4096))
     assert str(raised.value).startswith("ClusterPolicy wide in the directory is ")
 
 
@@ -309,7 +310,7 @@ def test_the_objects_held_on_the_replica_are_read_without_their_managed_fields()
     directory = directory_of(3)
     replica = synced_replica(directory)
     assert all(obj["metadata"].get("managedFields") for obj in replica.objects.values())
-    held = ds.read_replica(replica, CLUSTERS_ONLY)["clusters"]
+    held = reading.read_replica(replica, CLUSTERS_ONLY)["clusters"]
     assert [obj["metadata"]["name"] for obj in held] == ["c-0000", "c-0001", "c-0002"]
     assert all("managedFields" not in obj["metadata"] and obj["metadata"]["resourceVersion"] for obj in held)
     replica.writes[:] = []

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import reading
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import KINDS
@@ -166,7 +167,7 @@ def test_when_the_directory_cannot_be_read_nothing_changes_and_the_failure_is_re
     del directory.objects[("Cluster", "", "b")]  # would be a deletion, if the directory could be read
     directory.failures[("list", "Cluster")] = error
     replica.writes[:] = []
-    with pytest.raises(ds.DirectoryError) as err:
+    with pytest.raises(reading.DirectoryError) as err:
         run_sync(directory, replica, now=T0 + 5)
     assert str(err.value) == "sync Clusters from directory '%s' to cluster 'east': %s" % (DIRECTORY, reason)
     assert err.value.details["status_recorded"] is True
@@ -177,7 +178,7 @@ def test_when_the_directory_cannot_be_read_nothing_changes_and_the_failure_is_re
     assert data["lastSuccess"] == iso_time(T0) and data["lastAttempt"] == iso_time(T0 + 5)
     assert json.loads(data["counts"]) == {"clusters": {"conflicts": 0, "desired": 2, "held": 2}}
     replica.writes[:] = []
-    with pytest.raises(ds.DirectoryError):
+    with pytest.raises(reading.DirectoryError):
         run_sync(directory, replica, now=T0 + 6)
     assert replica.writes == []  # the same failure again writes nothing
 
@@ -185,7 +186,7 @@ def test_when_the_directory_cannot_be_read_nothing_changes_and_the_failure_is_re
 def test_a_failure_in_check_mode_is_not_recorded():
     directory, replica = fleet("a"), replica_cluster(check_mode=True)
     directory.failures[("list", "Cluster")] = MulticlusterError("forbidden", details={"status": 403})
-    with pytest.raises(ds.DirectoryError) as err:
+    with pytest.raises(reading.DirectoryError) as err:
         run_sync(directory, replica)
     assert err.value.details["status_recorded"] is False
     assert replica.writes == [] and replica.objects == {}
@@ -249,25 +250,25 @@ def test_the_directory_credential_comes_from_the_option_or_the_replicas_secret(t
     replica = replica_cluster()
     with pytest.raises(MulticlusterError, match=r"read Secret tectonic-system/directory-sync on cluster 'east': it "
                                                 r"does not exist or has no key 'kubeconfig'; store .*mc_sync_secret"):
-        ds.directory_credential(replica, None, "tectonic-system", "directory-sync")
+        reading.directory_credential(replica, None, "tectonic-system", "directory-sync")
     text = ("apiVersion: v1\nclusters: [{name: d, cluster: {server: '%s'}}]\nusers: [{name: d, user: {token: t}}]\n"
             "contexts: [{name: d, context: {cluster: d, user: d}}]\ncurrent-context: d\n" % DIRECTORY)
     replica.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "directory-sync", "namespace": "tectonic-system"},
                  "data": {"kubeconfig": base64.b64encode(text.encode()).decode()}})
-    credential, server = ds.directory_credential(replica, None, "tectonic-system", "directory-sync")
+    credential, server = reading.directory_credential(replica, None, "tectonic-system", "directory-sync")
     # from the Secret: a Credential (data), never a kubeconfig dict for the loader
     assert isinstance(credential, Credential)
     assert server == DIRECTORY == credential.server and credential.token == "t" and credential.name == "d"
     path = tmp_path / "directory.kubeconfig"
     path.write_text(text)
-    config, server = ds.directory_credential(replica, str(path), "x", "y")
+    config, server = reading.directory_credential(replica, str(path), "x", "y")
     assert server == DIRECTORY and config["current-context"] == "d"  # the operator's own: a kubeconfig dict
     # the Secret's text is content, never the path of a file on the controller
     replica.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pointer", "namespace": "tectonic-system"},
                  "data": {"kubeconfig": base64.b64encode(str(path).encode()).decode()}})
     with pytest.raises(MulticlusterError, match="the kubeconfig in Secret tectonic-system/pointer on cluster 'east' is "
                                                 "refused: it is not a kubeconfig"):
-        ds.directory_credential(replica, None, "tectonic-system", "pointer")
+        reading.directory_credential(replica, None, "tectonic-system", "pointer")
 
 
 def test_a_secret_naming_another_server_than_the_operators_is_refused():
@@ -279,13 +280,13 @@ def test_a_secret_naming_another_server_than_the_operators_is_refused():
     with pytest.raises(MulticlusterError, match=r"the kubeconfig in Secret tectonic-system/directory-sync on cluster "
                                                 r"'east' names the server 'https://elsewhere.example:443', not the "
                                                 r"directory's address %s \(directory_server\): refused" % DIRECTORY):
-        ds.directory_credential(replica, None, "tectonic-system", "directory-sync", expected_server=DIRECTORY)
+        reading.directory_credential(replica, None, "tectonic-system", "directory-sync", expected_server=DIRECTORY)
     # the same server spelt with a trailing slash or another case is the same server
-    credential, server = ds.directory_credential(replica, None, "tectonic-system", "directory-sync",
-                                                 expected_server="HTTPS://Elsewhere.example:443/")
+    credential, server = reading.directory_credential(replica, None, "tectonic-system", "directory-sync",
+                                                      expected_server="HTTPS://Elsewhere.example:443/")
     assert server == "https://elsewhere.example:443" and credential.token == "t"
     # not given: not checked
-    assert ds.directory_credential(replica, None, "tectonic-system", "directory-sync")[1] == server
+    assert reading.directory_credential(replica, None, "tectonic-system", "directory-sync")[1] == server
 
 
 # --- a second source: how Cluster Policies plug in ----------------------------------------------------------------

@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import spec as ps
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
 
 
 def policy():
@@ -398,8 +399,8 @@ def test_null_fields_are_absent_ones():
     ("9223372036854775807", 2 ** 63 - 1),
 ])
 def test_quantities(text, value):
-    assert ps.parse_quantity(text) == value
-    assert ps.is_quantity(text)
+    assert quantities.parse_quantity(text) == value
+    assert quantities.is_quantity(text)
 
 
 @pytest.mark.parametrize("text, why", [
@@ -416,9 +417,9 @@ def test_quantities(text, value):
     (0.5, "floating-point number"), (True, "is a boolean"), (None, "is null"), ([1], "is a list"),
 ])
 def test_not_quantities(text, why):
-    with pytest.raises(ps.QuantityError, match=why):
-        ps.parse_quantity(text)
-    assert not ps.is_quantity(text)
+    with pytest.raises(quantities.QuantityError, match=why):
+        quantities.parse_quantity(text)
+    assert not quantities.is_quantity(text)
 
 
 # --- the stored form ----------------------------------------------------------------------------------

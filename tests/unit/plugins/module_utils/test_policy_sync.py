@@ -11,6 +11,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies impor
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
 from tests.unit.utils.fake_cluster import FakeCluster
 
 DIRECTORY = "https://directory.example.com:6443"
@@ -501,7 +502,7 @@ def test_materialise_names_every_object_after_its_policy():
 def test_align_quantities_keeps_the_servers_spelling_of_the_same_amount_only():
     want = {"kind": "ResourceQuota", "spec": {"hard": {"cpu": "4000m", "memory": "1Gi", "pods": "10"}}}
     live = {"kind": "ResourceQuota", "spec": {"hard": {"cpu": "4", "memory": "1024Mi", "pods": "20"}}}
-    assert pol.align_quantities(want, live)["spec"]["hard"] == {"cpu": "4", "memory": "1024Mi", "pods": "10"}
+    assert quantities.align_quantities(want, live)["spec"]["hard"] == {"cpu": "4", "memory": "1024Mi", "pods": "10"}
     assert want["spec"]["hard"]["cpu"] == "4000m"  # a copy
 
 
