@@ -1,7 +1,9 @@
-"""When a module may run in the worker process (plugin_utils/in_process.py): the same Python, a local
-connection, no become, no async - anything else runs it as a module (fakes of the action's task,
+"""When a module may run in the worker process (plugin_utils/in_process.py): the same Python (that of the
+host that runs the module, the delegated one with delegate_to), a local connection, no become, no async, a
+tested ansible-core, the switch not off - anything else runs it as a module (fakes of the action's task,
 connection and play context: pure logic)."""
 
+import importlib.util
 import os
 import sys
 from types import SimpleNamespace
@@ -19,14 +21,20 @@ class Templar(object):
         return self.values.get(value, value)
 
 
-def action(transport="local", become=False, async_val=0, templar=None):
+def action(transport="local", become=False, async_val=0, templar=None, delegate_to=None):
     return SimpleNamespace(_connection=SimpleNamespace(transport=transport),
                            _play_context=SimpleNamespace(become=become),
-                           _task=SimpleNamespace(async_val=async_val),
+                           _task=SimpleNamespace(async_val=async_val, delegate_to=delegate_to),
                            _templar=templar or Templar())
 
 
 HERE = {"ansible_python_interpreter": sys.executable}
+
+
+@pytest.fixture(autouse=True)
+def _switch_unset(monkeypatch):
+    """The switch of the environment the tests run in does not decide (each test that wants it sets it)."""
+    monkeypatch.delenv("MC_IN_PROCESS", raising=False)
 
 
 def test_the_controllers_python_over_a_local_connection_runs_in_process():
@@ -64,9 +72,79 @@ def test_without_the_variable_the_configured_interpreter_decides(monkeypatch):
     assert in_process.why_not(action(), {}) == "interpreter auto"
 
 
-def test_an_ansible_core_without_the_module_protocol_runs_modules_as_modules(monkeypatch):
-    monkeypatch.setattr(in_process, "HAS_PROTOCOL", False)
-    assert in_process.why_not(action(), HERE) == "ansible-core has no in-process module protocol"
+OTHER = "/opt/other/bin/python3"
+
+
+def delegated(inventory_host_vars, delegated_host_vars):
+    """The task vars of a task delegated to host 'elsewhere' (ansible-core: ansible_delegated_vars[delegate_to])."""
+    return dict(inventory_host_vars, ansible_delegated_vars={"elsewhere": delegated_host_vars})
+
+
+def test_a_delegated_task_runs_in_process_only_with_the_delegated_hosts_python():
+    """The interpreter of the host that runs the module decides, as in ActionBase._configure_module."""
+    task = action(delegate_to="elsewhere")
+    assert in_process.why_not(task, delegated(HERE, {"ansible_python_interpreter": OTHER})) == "interpreter " + OTHER
+    assert in_process.why_not(task, delegated({"ansible_python_interpreter": OTHER}, HERE)) is None
+
+
+def test_a_delegated_host_without_the_variable_gets_the_configured_interpreter(monkeypatch):
+    config = {"INTERPRETER_PYTHON": OTHER}
+    monkeypatch.setattr(in_process.C.config, "get_config_value",
+                        lambda name, variables=None: (variables or {}).get("ansible_python_interpreter", config[name]))
+    task = action(delegate_to="elsewhere")
+    assert in_process.why_not(task, delegated(HERE, {})) == "interpreter " + OTHER
+    config["INTERPRETER_PYTHON"] = sys.executable
+    assert in_process.why_not(task, delegated({"ansible_python_interpreter": OTHER}, {})) is None
+
+
+def test_interpreter_discovery_counts_what_it_found_for_the_host_that_runs_the_module():
+    found_here = {"ansible_python_interpreter": "auto", "ansible_facts": {"discovered_interpreter_python": sys.executable}}
+    assert in_process.why_not(action(), found_here) is None
+    task = action(delegate_to="elsewhere")
+    assert in_process.why_not(task, delegated(found_here, {"ansible_python_interpreter": "auto"})) == "interpreter auto"
+    assert in_process.why_not(task, delegated(HERE, found_here)) is None
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", "False"])
+def test_the_switch_runs_every_task_as_a_module(monkeypatch, value):
+    monkeypatch.setenv("MC_IN_PROCESS", value)
+    assert in_process.why_not(action(), HERE) == "MC_IN_PROCESS=%s" % value
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on", ""])
+def test_the_switch_on_or_empty_leaves_the_choice_to_the_rules(monkeypatch, value):
+    monkeypatch.setenv("MC_IN_PROCESS", value)
+    assert in_process.why_not(action(), HERE) is None
+    assert in_process.why_not(action(transport="ssh"), HERE) == "connection ssh"
+
+
+def test_a_switch_value_that_is_no_boolean_is_an_error_naming_it(monkeypatch):
+    monkeypatch.setenv("MC_IN_PROCESS", "sometimes")
+    with pytest.raises(in_process.AnsibleError, match="MC_IN_PROCESS='sometimes'.*0.*1"):
+        in_process.why_not(action(), HERE)
+
+
+def with_ansible_core(monkeypatch, version):
+    """A fresh copy of in_process, imported as it would be under ansible-core *version*."""
+    import ansible.release
+    monkeypatch.setattr(ansible.release, "__version__", version)
+    spec = importlib.util.spec_from_file_location("in_process_on_" + version.replace(".", "_"), in_process.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("version", ["2.17.14", "2.18.3", "2.20.0", "3.0.0"])
+def test_an_ansible_core_it_is_not_tested_on_runs_modules_as_modules_and_says_why(monkeypatch, version):
+    """ansible-core 2.17 and 2.18 (requirements allow them) and anything newer: as modules, whatever private
+    attributes of ansible.module_utils.basic they have."""
+    reason = with_ansible_core(monkeypatch, version).why_not(action(), HERE)
+    assert reason is not None and version in reason and "2.19" in reason
+
+
+@pytest.mark.parametrize("version", ["2.19.0", "2.19.14", "2.19.0rc1"])
+def test_the_ansible_core_it_is_tested_on_runs_modules_in_process(monkeypatch, version):
+    assert with_ansible_core(monkeypatch, version).why_not(action(), HERE) is None
 
 
 def test_every_modules_action_plugin_is_its_in_process_action():
