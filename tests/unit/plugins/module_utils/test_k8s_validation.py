@@ -22,55 +22,43 @@ def test_the_boundary_values_are_as_long_as_they_say():
     assert (len(A63), len(SUB253)) == (63, 253)
 
 
-# --- DNS-1123 labels: cluster, replica and namespace names --------------------------------------------------
+# --- DNS-1123 labels (cluster, replica and namespace names) and subdomains (object names) ------------------
 
 LABEL_GOOD = ["a", "0", "123", "a-b", "a--b", "east-coast-production", "x1", A63, "0" + "a" * 61 + "9"]
 LABEL_BAD = ["", "a" * 64, "-east", "east-", "-", "East", "eAst", "EAST", "east.coast", "east_coast", "east coast",
              " east", "east\t", "\u00e9ast", "east/1", None, 5, ["east"]]
+SUBDOMAIN_GOOD = ["a", "directory-sync", "a.b", "kube-root-ca.crt", "a-1.b-2.c-3", "1.2.3", SUB253,
+                  "a" * 253]  # Kubernetes checks no label length inside a subdomain, only the whole
+SUBDOMAIN_BAD = ["", SUB253 + "a", "a" * 254, ".a", "a.", "a..b", "-a.b", "a-.b", "a.-b", "a.b-", "A.b", "a.B",
+                 "a_b", "a b", "a/b", "a:b", None, 1]
+# kind: (is_..., ..._problem, validate_... as a module calls it with the option's name, the problem of a value)
+NAMES = {"label": (validation.is_dns1123_label, validation.label_problem,
+                   lambda value: validation.validate_name(value, "replica name"), "%r is not " + LABEL_RULE),
+         "subdomain": (validation.is_dns1123_subdomain, validation.subdomain_problem,
+                       lambda value: validation.validate_subdomain(value, "secret_name"),
+                       "%r is not a valid Kubernetes name (" + SUBDOMAIN_RULE + ")")}
+OPTION = {"label": "replica name", "subdomain": "secret_name"}
 
 
-@pytest.mark.parametrize("name", LABEL_GOOD)
-def test_a_dns1123_label_is_accepted(name):
-    assert validation.is_dns1123_label(name)
-    assert validation.label_problem(name) is None
-    assert validation.validate_name(name) == name
+@pytest.mark.parametrize("kind, name", [("label", n) for n in LABEL_GOOD] + [("subdomain", n) for n in SUBDOMAIN_GOOD])
+def test_a_dns1123_name_is_accepted(kind, name):
+    is_name, problem, validate, dummy = NAMES[kind]
+    assert is_name(name) and problem(name) is None and validate(name) == name
 
 
-@pytest.mark.parametrize("name", LABEL_BAD)
-def test_anything_else_is_not_a_name_and_the_error_names_the_option_and_the_rule(name):
-    assert not validation.is_dns1123_label(name)
-    assert validation.label_problem(name) == "%r is not %s" % (name, LABEL_RULE)
+@pytest.mark.parametrize("kind, name", [("label", n) for n in LABEL_BAD] + [("subdomain", n) for n in SUBDOMAIN_BAD])
+def test_anything_else_is_refused_and_the_error_names_the_option_and_the_rule(kind, name):
+    is_name, problem, validate, message = NAMES[kind]
+    assert not is_name(name)
+    assert problem(name) == message % (name,)
     with pytest.raises(MulticlusterError) as err:
-        validation.validate_name(name, "replica name")
-    assert str(err.value) == "replica name %r is not %s" % (name, LABEL_RULE)
+        validate(name)
+    assert str(err.value) == "%s %s" % (OPTION[kind], message % (name,))
 
 
 def test_validate_name_says_cluster_name_unless_told():
     with pytest.raises(MulticlusterError, match=r"^cluster name 'East' is not a DNS-1123 label"):
         validation.validate_name("East")
-
-
-# --- DNS-1123 subdomains: object names -----------------------------------------------------------------------
-
-SUBDOMAIN_GOOD = ["a", "directory-sync", "a.b", "kube-root-ca.crt", "a-1.b-2.c-3", "1.2.3", SUB253,
-                  "a" * 253]  # Kubernetes checks no label length inside a subdomain, only the whole
-SUBDOMAIN_BAD = ["", SUB253 + "a", "a" * 254, ".a", "a.", "a..b", "-a.b", "a-.b", "a.-b", "a.b-", "A.b", "a.B",
-                 "a_b", "a b", "a/b", "a:b", None, 1]
-
-
-@pytest.mark.parametrize("name", SUBDOMAIN_GOOD)
-def test_a_dns1123_subdomain_is_accepted(name):
-    assert validation.is_dns1123_subdomain(name)
-    assert validation.subdomain_problem(name) is None
-    assert validation.validate_subdomain(name, "secret_name") == name
-
-
-@pytest.mark.parametrize("name", SUBDOMAIN_BAD)
-def test_anything_else_is_not_an_object_name_and_the_error_names_the_option_and_the_rule(name):
-    assert not validation.is_dns1123_subdomain(name)
-    with pytest.raises(MulticlusterError) as err:
-        validation.validate_subdomain(name, "secret_name")
-    assert str(err.value) == "secret_name %r is not a valid Kubernetes name (%s)" % (name, SUBDOMAIN_RULE)
 
 
 def test_a_label_is_a_subdomain_but_not_the_other_way_round():
@@ -79,51 +67,41 @@ def test_a_label_is_a_subdomain_but_not_the_other_way_round():
     assert not validation.is_dns1123_label("a" * 64) and validation.is_dns1123_subdomain("a" * 64)
 
 
-# --- label keys (and resource names) -------------------------------------------------------------------------
+# --- label keys (and resource names) and label values ---------------------------------------------------------
 
 KEY_GOOD = ["team", "Team", "T", "app.kubernetes.io/name", "requests.cpu", "count/pods", "a_b.c-D", A63,
             "example.com/" + A63, SUB253 + "/team", "pod-security.kubernetes.io/enforce", "9"]
 KEY_BAD = ["", "a" * 64, "example.com/" + "a" * 64, "/team", "example.com/", "Example.com/team", "exa_mple.com/team",
            "-example.com/team", SUB253 + "a/team", "a/b/c", "-team", "team-", "_team", "team.", "te am", "team:x",
            "t\u00e9am"]
-
-
-@pytest.mark.parametrize("key", KEY_GOOD)
-def test_a_qualified_name_is_a_label_key(key):
-    assert validation.label_key_problem(key) is None
-
-
-@pytest.mark.parametrize("key", KEY_BAD)
-def test_anything_else_is_refused_as_a_label_key_naming_the_rule(key):
-    assert validation.label_key_problem(key) == "%r is not a valid Kubernetes label name (%s)" % (key, KEY_RULE)
-    assert validation.label_key_problem(key, "resource name") == \
-        "%r is not a valid Kubernetes resource name (%s)" % (key, KEY_RULE)
-
-
-@pytest.mark.parametrize("key, type_name", [(5, "int"), (None, "NoneType"), (("a",), "tuple")])
-def test_a_label_key_that_is_not_a_string_says_what_it_is(key, type_name):
-    assert validation.label_key_problem(key, "quota key") == "quota key %r is a %s, not a string" % (key, type_name)
-
-
-# --- label values ---------------------------------------------------------------------------------------------
-
 VALUE_GOOD = ["", "a", "A", "0", "production", "us-east-1", "v1.2_3", "A-b_c.D", A63]
 VALUE_BAD = ["a" * 64, "-a", "a-", ".a", "a.", "_a", "a_", "a b", "a/b", "a:b", "a@b", "caf\u00e9", " a"]
+PARTS = {"key": (validation.label_key_problem, "%r is not a valid Kubernetes label name (" + KEY_RULE + ")"),
+         "value": (validation.label_value_problem, "label value %r is not valid (" + VALUE_RULE + ")")}
 
 
-@pytest.mark.parametrize("value", VALUE_GOOD)
-def test_a_label_value_is_accepted(value):
-    assert validation.label_value_problem(value) is None
+@pytest.mark.parametrize("part, text", [("key", k) for k in KEY_GOOD] + [("value", v) for v in VALUE_GOOD])
+def test_a_label_key_or_value_is_accepted(part, text):
+    assert PARTS[part][0](text) is None
 
 
-@pytest.mark.parametrize("value", VALUE_BAD)
-def test_anything_else_is_refused_as_a_label_value_naming_the_rule(value):
-    assert validation.label_value_problem(value) == "label value %r is not valid (%s)" % (value, VALUE_RULE)
+@pytest.mark.parametrize("part, text", [("key", k) for k in KEY_BAD] + [("value", v) for v in VALUE_BAD])
+def test_anything_else_is_refused_as_a_label_key_or_value_naming_the_rule(part, text):
+    problem, message = PARTS[part]
+    assert problem(text) == message % (text,)
 
 
-@pytest.mark.parametrize("value, type_name", [(1, "int"), (True, "bool"), (None, "NoneType"), (["a"], "list")])
-def test_a_label_value_that_is_not_a_string_says_what_it_is(value, type_name):
-    assert validation.label_value_problem(value) == "label value %r is a %s, not a string" % (value, type_name)
+def test_a_label_key_problem_names_what_the_key_is_for():
+    assert validation.label_key_problem("a/b/c", "resource name") == \
+        "'a/b/c' is not a valid Kubernetes resource name (%s)" % KEY_RULE
+
+
+@pytest.mark.parametrize("part, text, type_name", [
+    ("key", 5, "int"), ("key", None, "NoneType"), ("key", ("a",), "tuple"),
+    ("value", 1, "int"), ("value", True, "bool"), ("value", None, "NoneType"), ("value", ["a"], "list")])
+def test_a_label_key_or_value_that_is_not_a_string_says_what_it_is(part, text, type_name):
+    assert PARTS[part][0](text) == "label %s %r is a %s, not a string" % (
+        "name" if part == "key" else "value", text, type_name)
 
 
 # --- validate_labels: the labels option of mc_cluster, mc_replica_onboarding, mc_cluster_policy -----------------
