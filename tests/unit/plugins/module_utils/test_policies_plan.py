@@ -179,8 +179,8 @@ def test_a_namespace_protected_by_the_replica_is_refused_saying_so():
 
 
 def test_a_service_account_of_a_protected_namespace_the_policy_lists_is_not_one_of_its_own():
-    spec = {"authorization": {"clusterBindings": [{"clusterRole": "view", "serviceAccounts": [
-        {"namespace": "kube-system", "name": "deployer"}, {"namespace": "ci", "name": "deployer"}]}]},
+    accounts = [{"namespace": "kube-system", "name": "deployer"}, {"namespace": "ci", "name": "deployer"}]
+    spec = {"authorization": {"clusterBindings": [{"clusterRole": "view", "serviceAccounts": accounts}]},
             "namespaces": [{"name": "kube-system"}, {"name": "ci"}]}
     result = plan([policy("p", spec)])
     assert obj(result, "ClusterRoleBinding", "clusterpolicy:p:view")["subjects"] == [
