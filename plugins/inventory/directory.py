@@ -134,7 +134,7 @@ except ImportError:  # older: mark API values unsafe, or a {{ }} in them would b
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import CONNECTION_ARG_SPEC
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.plugin_utils.inventory import (
-    DIRECTORY_GROUP, REPLICAS_GROUP, connection_from_options, directory_address,
+    DIRECTORY_GROUP, REPLICAS_GROUP, check_options, connection_from_options, directory_address,
     hosts_from_clusters)
 
 
@@ -149,6 +149,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache)
         self._read_config_data(path)
+        try:
+            check_options(self._kubeconfig_settings(), self.get_option("directory_api_endpoint"))
+        except MulticlusterError as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         update_cache = self.get_option("cache") and not cache
@@ -185,9 +189,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except MulticlusterError as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
 
-    def _populate(self, clusters, server):
-        settings = dict((name, self.get_option(name)) for name in (
+    def _kubeconfig_settings(self):
+        return dict((name, self.get_option(name)) for name in (
             "cluster_kubeconfig_dir", "cluster_kubeconfig_file", "cluster_kubeconfig", "cluster_context"))
+
+    def _populate(self, clusters, server):
+        settings = self._kubeconfig_settings()
         try:
             settings["directory_address"], settings["directory_address_source"] = directory_address(
                 self.get_option("directory_api_endpoint"), server)

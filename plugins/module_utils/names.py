@@ -35,6 +35,10 @@ CLUSTER_NAME_KEY = "clusterName"
 INSPECT_ROLE = "tectonic-directory-sync-inspect"
 INSPECT_BINDING = "directory-sync-inspect"
 
+# --- on a replica: the objects a Cluster Policy makes ------------------------------------------------------
+# a quota or limit range is "clusterpolicy.<policy>", a binding "clusterpolicy:<policy>:<clusterRole>"
+POLICY_OBJECT_PREFIX = "clusterpolicy"
+
 # --- labels ------------------------------------------------------------------------------------------
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 PART_OF = "tectonic-multi-cluster"

@@ -90,6 +90,14 @@ def directory_address(option, connection_server):
     return connection_server, "the inventory's connection to the directory"
 
 
+def check_options(settings, endpoint_option):
+    """Refuse a configuration the plugin cannot use (settings: its cluster_kubeconfig* options), before the
+    directory is asked anything."""
+    if settings.get("cluster_kubeconfig_dir") and settings.get("cluster_kubeconfig"):
+        raise MulticlusterError("cluster_kubeconfig_dir and cluster_kubeconfig are mutually exclusive")
+    directory_address(endpoint_option, None)
+
+
 def _directory_endpoint(view, address, source):
     """(mc_api_endpoint, [problem]) of the directory host: the operator's
     *address* from *source*, whatever its Cluster object says."""
@@ -119,8 +127,7 @@ def hosts_from_clusters(clusters, settings, isfile=os.path.isfile):
     the directory's mc_api_endpoint is the operator's address (see this file's
     docstring). A host with such a problem has mc_endpoint_problem (why) and is
     also in group endpoint_problems."""
-    if settings.get("cluster_kubeconfig_dir") and settings.get("cluster_kubeconfig"):
-        raise MulticlusterError("cluster_kubeconfig_dir and cluster_kubeconfig are mutually exclusive")
+    check_options(settings, None)
     hosts, problems = [], []
     for obj in clusters:
         view = flat_view(obj)

@@ -199,7 +199,7 @@ def _network_reason(exc):
         if _is_name_resolution(current):
             host = where.split("://", 1)[-1].rsplit(":", 1)[0]
             return "cannot connect to %s: cannot resolve host name %s" % (where, host)
-    if any(_isinstance(c, "ConnectTimeoutError") for c in causes):
+    if any(_isinstance(c, "ConnectTimeoutError") and not _isinstance(c, "NewConnectionError") for c in causes):
         return "cannot connect to %s: connection timed out" % where
     if any(isinstance(c, RemoteDisconnected) for c in causes):
         return "lost the connection to %s: the server closed it without a response" % where

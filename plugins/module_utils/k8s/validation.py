@@ -73,11 +73,11 @@ _LABEL_VALUE_RULE = "at most 63 characters: letters, digits, '-', '_', '.', star
 
 
 def is_dns1123_label(name):
-    return isinstance(name, str) and len(name) <= 63 and bool(_DNS1123_LABEL.match(name))
+    return isinstance(name, str) and len(name) <= 63 and bool(_DNS1123_LABEL.fullmatch(name))
 
 
 def is_dns1123_subdomain(name):
-    return isinstance(name, str) and len(name) <= 253 and bool(_DNS1123_SUBDOMAIN.match(name))
+    return isinstance(name, str) and len(name) <= 253 and bool(_DNS1123_SUBDOMAIN.fullmatch(name))
 
 
 def label_problem(name):
@@ -97,7 +97,7 @@ def label_key_problem(key, what="label name"):
     if not isinstance(key, str):
         return "%s %r is a %s, not a string" % (what, key, type(key).__name__)
     prefix, sep, name = key.rpartition("/")
-    if not name or len(name) > 63 or not _LABEL_NAME.match(name) or (sep and not is_dns1123_subdomain(prefix)):
+    if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name) or (sep and not is_dns1123_subdomain(prefix)):
         return "%r is not a valid Kubernetes %s (%s)" % (key, what, _LABEL_NAME_RULE)
     return None
 
@@ -106,7 +106,7 @@ def label_value_problem(value):
     """Why *value* is not a Kubernetes label value ('' is one), or None."""
     if not isinstance(value, str):
         return "label value %r is a %s, not a string" % (value, type(value).__name__)
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
+    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
         return "label value %r is not valid (%s)" % (value, _LABEL_VALUE_RULE)
     return None
 

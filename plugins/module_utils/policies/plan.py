@@ -136,12 +136,12 @@ def selects(spec, labels):
 
 def binding_name(policy, role):
     """The name of a policy's binding to a ClusterRole (policy names hold no ':')."""
-    return "clusterpolicy:%s:%s" % (policy, role)
+    return "%s:%s:%s" % (names.POLICY_OBJECT_PREFIX, policy, role)
 
 
 def limits_name(policy):
     """The name of a policy's ResourceQuota and LimitRange in a namespace."""
-    return "clusterpolicy.%s" % policy
+    return "%s.%s" % (names.POLICY_OBJECT_PREFIX, policy)
 
 
 def _subjects(entry, settings, own_namespaces):

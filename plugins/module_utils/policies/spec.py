@@ -38,6 +38,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.problems import (
     Problems, item_path, key_path, text_problem)
@@ -63,6 +64,8 @@ LIMIT_KEYS = ("type",) + quantities.LIMIT_FIELDS
 LIMIT_TYPES = ("Container", "Pod", "PersistentVolumeClaim")
 # keys of the object itself; metadata holds what the server adds too, only its name and labels are checked
 OBJECT_KEYS = ("apiVersion", "kind", "metadata", "spec", "status")
+# a policy's quota and limit range are named <prefix>.<policy name>: a DNS-1123 subdomain too (253)
+MAX_NAME = 253 - len(names.POLICY_OBJECT_PREFIX + ".")
 
 
 # --- selection --------------------------------------------------------------------------------
@@ -307,6 +310,10 @@ def validate(policy):
         if problems.required(metadata, "name", "metadata"):
             found = subdomain_problem(metadata["name"])
             problems.problem("metadata.name", "ClusterPolicy name " + found if found else None)
+            if not found and len(metadata["name"]) > MAX_NAME:
+                problems.add("metadata.name", "is %d characters: at most %d, so that the quota and limit range it "
+                             "makes on replicas (%s.<name>) have valid names"
+                             % (len(metadata["name"]), MAX_NAME, names.POLICY_OBJECT_PREFIX))
         problems.labels(metadata.get("labels"), "metadata.labels")
     problems.extend(validate_spec(policy.get("spec")))
     return list(problems)

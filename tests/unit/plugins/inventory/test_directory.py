@@ -213,11 +213,6 @@ def test_a_bad_plugin_configuration_fails_the_parse_naming_the_option(plain_http
         " ".join(run.stderr.split())
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "parse() reads the directory (_read_directory) before _populate checks directory_api_endpoint and "
-    "cluster_kubeconfig/cluster_kubeconfig_dir: an unreachable directory hides the configuration error behind a "
-    "request timeout. Fix: in parse(), after _read_config_data, call directory_address(option, None) and the "
-    "mutual-exclusion check (both pure) before reading the cache or the directory"))
 def test_a_bad_plugin_configuration_is_refused_before_the_directory_is_asked(plain_http_directory):
     assert plain_http_directory.calls == []
 

@@ -128,13 +128,8 @@ def test_a_bad_label_is_refused_naming_its_key_and_the_rule(labels, message):
     assert str(err.value) == message
 
 
-# --- a trailing newline: "$" matches before it ----------------------------------------------------------------
+# --- a trailing newline: "$" would match before it (fullmatch) ----------------------------------------------------------------
 
-NEWLINE_FIX = ("k8s/validation.py matches the name and label patterns with re.match and '$', which also matches "
-               "before a final newline: use fullmatch (as is_https_url does) or '\\Z'")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NEWLINE_FIX)
 @pytest.mark.parametrize("check", [
     lambda: validation.is_dns1123_label("east\n"),
     lambda: validation.is_dns1123_subdomain("directory-sync\n"),

@@ -12,6 +12,8 @@ import pytest
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import is_dns1123_subdomain
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import plan as pol
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
+from ansible_collections.coreos.multicluster.plugins.module_utils.policies import status as outcomes
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.bounds import PROTECTED_NAMESPACES
 from tests.unit.plugins.module_utils.test_policy_sync import REGISTRY_DEFAULTS, cluster, policy
 
@@ -42,7 +44,7 @@ def desired(result):
 
 
 def report(result, policy_name):
-    return result["report"].finish()[policy_name]
+    return result["report"].items()[policy_name]
 
 
 def reasons(result, policy_name, what="refused"):
@@ -354,7 +356,7 @@ POLICIES = [policy("zeta", {"authorization": {"clusterBindings": [{"clusterRole"
 
 
 def _as_text(result):
-    return json.dumps({"desired": result["desired"], "report": result["report"].finish(),
+    return json.dumps({"desired": result["desired"], "report": result["report"].items(),
                        "wanted_by": sorted((list(k), v) for k, v in result["wanted_by"].items())}, sort_keys=True)
 
 
@@ -371,7 +373,7 @@ def test_objects_come_sorted_by_namespace_and_name_and_report_lists_are_sorted()
         keys = [(o["metadata"].get("namespace") or "", o["metadata"]["name"]) for o in objs]
         assert keys == sorted(keys)
     assert list(result["desired"]) == ["Namespace", "ClusterRoleBinding", "RoleBinding", "ResourceQuota", "LimitRange"]
-    for entry in result["report"].finish().values():
+    for entry in result["report"].items().values():
         for what in ("refused", "conflicts", "failed"):
             items = entry.get(what, [])
             assert items == sorted(items, key=lambda x: json.dumps(x, sort_keys=True))
@@ -384,25 +386,25 @@ def test_objects_come_sorted_by_namespace_and_name_and_report_lists_are_sorted()
     ((), "applied"), (("conflicts",), "conflict"), (("refused", "conflicts"), "refused"),
     (("conflicts", "failed", "refused"), "failed")])
 def test_a_policys_state_is_the_worst_of_what_happened(added, state):
-    report_ = pol.Report()
+    report_ = outcomes.Report()
     report_.policy("p")
     for what in added:
         report_.add(["p"], what, "Namespace x", "why")
-    assert report_.finish()["p"]["state"] == state
+    assert report_.items()["p"]["state"] == state
 
 
 def test_a_state_set_outright_is_kept():
-    report_ = pol.Report()
-    report_.policy("p", pol.INVALID)
+    report_ = outcomes.Report()
+    report_.policy("p", outcomes.INVALID)
     report_.add(["p"], "refused", "Namespace x", "why")
-    assert report_.finish()["p"]["state"] == "invalid"
+    assert report_.items()["p"]["state"] == "invalid"
 
 
 def test_not_applied_gives_every_policy_the_state_and_the_reason():
-    report_ = pol.not_applied([policy("a", {}), policy("b", {})], pol.DISABLED, "policies are disabled on this replica")
-    assert report_.items == {"a": {"state": "disabled", "reason": "policies are disabled on this replica"},
-                             "b": {"state": "disabled", "reason": "policies are disabled on this replica"}}
-    assert pol.not_applied(None, pol.FAILED, "x").items == {}
+    why = "policies are disabled on this replica"
+    report_ = outcomes.not_applied([policy("a", {}), policy("b", {})], outcomes.DISABLED, why)
+    assert report_.items() == {"a": {"state": "disabled", "reason": why}, "b": {"state": "disabled", "reason": why}}
+    assert outcomes.not_applied(None, outcomes.FAILED, "x").items() == {}
 
 
 # --- quantities as the server spells them ------------------------------------------------------------------------
@@ -416,7 +418,7 @@ def test_a_limit_range_takes_the_servers_spelling_of_the_same_amounts_in_every_l
         {"type": "Container", "max": {"cpu": "2", "memory": "1024Mi"}, "min": {"cpu": "100m"},
          "default": {"cpu": "500m"}, "defaultRequest": {"memory": "0.125Gi"}, "maxLimitRequestRatio": {"cpu": "5"}},
         {"type": "Pod", "max": {"cpu": "3"}}]}}
-    aligned = pol.align_quantities(want, live)
+    aligned = quantities.align_quantities(want, live)
     assert aligned["spec"]["limits"] == [
         {"type": "Container", "max": {"cpu": "2", "memory": "1024Mi"}, "min": {"cpu": "100m"},
          "default": {"cpu": "500m"}, "defaultRequest": {"memory": "0.125Gi"}, "maxLimitRequestRatio": {"cpu": "4"}},
@@ -431,15 +433,11 @@ def test_a_limit_range_takes_the_servers_spelling_of_the_same_amounts_in_every_l
     ({"kind": "ResourceQuota", "spec": {"hard": {"cpu": "1000m"}}}, {"spec": {"hard": {"cpu": "not a quantity"}}}),
 ])
 def test_nothing_to_align_leaves_the_wanted_object_as_it_is(want, live):
-    assert pol.align_quantities(want, live) == want
+    assert quantities.align_quantities(want, live) == want
 
 
 # --- names the API server accepts ------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a ClusterPolicy name is checked as a DNS-1123 subdomain (253), but its quota and limit range are named "
-    "clusterpolicy.<name> (14 more): a name over 239 characters passes mc_cluster_policy and every replica's "
-    "write fails. Fix: policies/spec.validate refuses a metadata.name longer than 253 - len('clusterpolicy.')"))
 def test_a_valid_policy_name_gives_valid_object_names():
     long_name = "p" * 240
     result = plan([policy(long_name, {"namespaces": [team("team-a")]})])

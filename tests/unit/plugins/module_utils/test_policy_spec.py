@@ -97,6 +97,7 @@ FAILING = [
     (("metadata", "name"), "AWS_admins", "metadata.name: ClusterPolicy name 'AWS_admins' is not a valid Kubernetes name"),
     (("metadata", "name"), "-aws", "metadata.name: ClusterPolicy name '-aws' is not a valid Kubernetes name"),
     (("metadata", "name"), "a" * 254, "metadata.name: ClusterPolicy name"),
+    (("metadata", "name"), "a" * 240, r"metadata.name: is 240 characters: at most 239, so that the quota"),
     (("metadata", "labels"), {"team": "a b"}, "metadata.labels.team: label value 'a b' is not valid"),
     (("spec",), [], "spec: must be a mapping, not a list"),
     (("spec", "namespace"), [], "spec.namespace: unknown key 'namespace' (known keys: selector, matchExpressions, "
@@ -311,7 +312,7 @@ def test_the_same_role_in_two_lists_is_fine():
 
 PASSING = [
     (("metadata", "name"), "aws-admins.example.com"),  # a subdomain, not only a label
-    (("metadata", "name"), "a" * 253),
+    (("metadata", "name"), "a" * 239),  # at most 253 - len("clusterpolicy."): its quota's name is a subdomain too
     (("metadata", "labels"), {"example.com/team": "a", "empty": ""}),
     (("spec", "selector"), {"example.com/cloud": "aws", "stage": "", "tier_1": "A.b-c_1"}),
     (("spec", "selector"), {"a" * 63: "v" * 63}),

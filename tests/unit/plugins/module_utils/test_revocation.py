@@ -178,9 +178,6 @@ def test_one_probe_through_wait_refused_end_to_end(probing):
     assert len(transport.calls) == 3
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="token_probe calls probe.list(CLUSTER, page_size=1), which reads every page: "
-                   "one request a Cluster of the directory, each try. Fix: next(probe.pages(CLUSTER, page_size=1)) "
-                   "(the first page proves the token is accepted)")
 def test_a_probe_is_one_request_whatever_the_number_of_clusters(probing):
     directory, transport, dummy, dummy_clock = probing
     pages = [{"items": [{"metadata": {"name": "c%d" % i}}], "metadata": {"continue": "t%d" % i}} for i in range(4)]
@@ -189,10 +186,6 @@ def test_a_probe_is_one_request_whatever_the_number_of_clusters(probing):
     assert len(transport.calls) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="errors._network_reason tests ConnectTimeoutError before "
-                   "NewConnectionError, and urllib3's NewConnectionError is a ConnectTimeoutError: an unreachable "
-                   "network reads 'connection timed out'. Fix: skip NewConnectionError in the ConnectTimeoutError "
-                   "branch, as is_timeout does")
 def test_a_probe_on_an_unreachable_network_does_not_say_timed_out(probing):
     directory, transport, dummy, dummy_clock = probing
     transport.answer("GET", CLUSTERS, cannot_connect(OSError(101, "Network is unreachable")))
