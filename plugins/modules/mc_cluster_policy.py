@@ -37,7 +37,8 @@ description:
 options:
   name:
     description:
-      - Name of the ClusterPolicy. A DNS-1123 subdomain.
+      - Name of the ClusterPolicy. A DNS-1123 subdomain of at most 239 characters (its quota and limit range on
+        replicas are named C(clusterpolicy.<name>)).
     type: str
     required: true
   state:
