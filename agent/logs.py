@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import redact
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 
 LOG = logging.getLogger("directory-sync")
 

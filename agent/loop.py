@@ -24,7 +24,8 @@ from ansible_collections.coreos.multicluster.agent.metrics import NoMetrics, syn
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import Cancelled, sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.record import record_failure
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, redact
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
     MAX_CREDENTIAL_BYTES, read_credential)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff

@@ -17,7 +17,8 @@ except ImportError:  # pragma: no cover - reported when the agent starts
     k8s_watch = None
 
 from ansible_collections.coreos.multicluster.agent.logs import log
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, api_reason, redact
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, api_reason
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
 
 

@@ -152,7 +152,7 @@ after:
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
-    connection_suboption_spec, module_spec)
+    STATE_SPEC, connection_suboption_spec, module_spec)
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import ensure_absent, ensure_present
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 
@@ -160,7 +160,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module imp
 def argument_spec():
     return module_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=STATE_SPEC,
         labels=dict(type="dict"),
         purge_labels=dict(type="bool", default=False),
         console_url=dict(type="str"),

@@ -157,7 +157,7 @@ after:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import STATE_SPEC, module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.cluster_policy import check, ensure_policy
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 
@@ -165,7 +165,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module imp
 def argument_spec():
     return module_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=STATE_SPEC,
         spec=dict(type="dict"),
         labels=dict(type="dict"),
     )

@@ -72,22 +72,20 @@ managed:
   sample: [aws-admins]
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
+    SELECTION_EXCLUSIVE, SELECTION_SPEC, module_spec, selection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.cluster_policy import info
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 
 
 def argument_spec():
-    return module_spec(
-        name=dict(type="str"),
-        label_selectors=dict(type="list", elements="str", default=[]),
-    )
+    return module_spec(**SELECTION_SPEC)
 
 
 def main():
     module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
-                                mutually_exclusive=[("name", "label_selectors")])
-    module.run(lambda: info(module.client(), module.params["name"], ",".join(module.params["label_selectors"])))
+                                mutually_exclusive=SELECTION_EXCLUSIVE)
+    module.run(lambda: info(module.client(), *selection(module.params)))
 
 
 if __name__ == "__main__":

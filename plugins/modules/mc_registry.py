@@ -95,7 +95,7 @@ objects:
     - {ref: ConfigMap tectonic-system/tectonic-config, changed: true}
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import STATE_SPEC, module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry.install import ensure_absent, ensure_present
 
@@ -104,7 +104,7 @@ def argument_spec():
     return module_spec(
         cluster_name=dict(type="str"),
         definitions=dict(type="list", elements="dict", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=STATE_SPEC,
         force=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=60),
     )

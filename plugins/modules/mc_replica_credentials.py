@@ -275,7 +275,7 @@ diff:
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
-    connection_suboption_spec, module_spec)
+    STATE_SPEC, connection_suboption_spec, module_spec)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import HIDE_TEXT, MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_credential import (
     credential_options, ensure_absent, ensure_present)
@@ -285,7 +285,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.re
 def argument_spec():
     spec = module_spec(
         name=dict(type="str", required=True, aliases=["replica"]),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=STATE_SPEC,
         current_kubeconfig=dict(type="raw", no_log=True),
         replica_connection=dict(type="dict", options=connection_suboption_spec()),
         verify_revoked=dict(type="bool", default=False),

@@ -164,7 +164,7 @@ diff:
   type: dict
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import STATE_SPEC, module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import HIDE_USERS, MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_secret import ensure_absent, ensure_present
 
@@ -172,7 +172,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.re
 def argument_spec():
     return module_spec(
         kubeconfig_content=dict(type="raw", no_log=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=STATE_SPEC,
         name=dict(type="str", default="directory-sync"),
         namespace=dict(type="str", default="tectonic-system"),
         deployment=dict(type="str", default="directory-sync"),

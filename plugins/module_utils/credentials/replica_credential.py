@@ -30,7 +30,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.tokens import (
     SA_NAME_ANNOTATION, SA_TOKEN_TYPE, SERVICE_ACCOUNT_TOKEN, TOKEN_REQUEST, renewal_reason, secret_token,
     token_facts, token_secret_problem)
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import validate_https_url, validate_name
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
+    Settings, settled, validate_https_url, validate_name)
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 DEFAULT_TOKEN_TTL = 30 * 24 * 3600
@@ -76,7 +77,7 @@ def validate(params):
     if params.get("verify_revoked") and state == "present" and not params.get("rotate"):
         raise MulticlusterError("verify_revoked applies to state=absent or rotate=true, when an old token "
                                 "is revoked")
-    return {
+    return Settings({
         "name": params["name"],
         "state": state,
         "credential_type": params.get("credential_type") or TOKEN_REQUEST,
@@ -88,7 +89,8 @@ def validate(params):
         "verify_revoked": bool(params.get("verify_revoked")),
         "wait_timeout": params.get("wait_timeout") or 30,
         "revoke_timeout": params.get("revoke_timeout") or 30,
-    }
+        "current_kubeconfig": params.get("current_kubeconfig"),  # data read from the replica, for its token only
+    })
 
 
 def _uid(obj):
@@ -274,12 +276,12 @@ def ensure_present(client, params, now=None, sleep=time.sleep, clock=time.monoto
     is minted, and credential.reason says why.
     Returns {changed, kubeconfig, credential, ..., diff}; kubeconfig is None
     in check mode when a new token would be minted."""
-    settings = validate(params)
+    settings = settled(params, validate)
     if not settings["directory_server"]:
         # the address the module connects to goes into the credential: it too must be https
         validate_https_url(client.server, "the directory's address (directory_server not given: the server the "
                                           "module connects to)")
-    current = current_token(params.get("current_kubeconfig"), current_what)
+    current = current_token(settings["current_kubeconfig"], current_what)
     if settings["verify_revoked"] and current[0] is None:
         raise MulticlusterError("verify_revoked needs the old token: %s" % current[1])
     now = time.time() if now is None else now
@@ -324,9 +326,9 @@ def ensure_absent(client, params, sleep=time.sleep, clock=time.monotonic, probe=
     cannot be read); verify_revoked then tests nothing and says so in
     revocation_check, instead of failing: a replica gone for good, or one
     de-registered already, is still de-registered."""
-    settings = validate(params)
+    settings = settled(params, validate)
     replica = settings["name"]
-    token, problem = current_token(params.get("current_kubeconfig"))
+    token, problem = current_token(settings["current_kubeconfig"])
     if settings["verify_revoked"] and token is None and not token_unknown:
         raise MulticlusterError("verify_revoked needs the old token: %s" % problem)
     own = object_names(replica)

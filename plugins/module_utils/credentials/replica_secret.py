@@ -39,7 +39,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import hash_secret_data
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
-    validate_name, validate_subdomain)
+    Settings, settled, validate_name, validate_subdomain)
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 
@@ -55,13 +55,13 @@ def content_hash(text):
 def validate(params):
     """Refuse bad input before anything is read or written; returns the settings."""
     state = params.get("state") or "present"
-    settings = {
+    settings = Settings({
         "state": state,
         "name": validate_subdomain(params.get("name") or names.CREDENTIAL_SECRET, "name"),
         "namespace": validate_name(params.get("namespace") or names.SYSTEM_NAMESPACE, "namespace"),
         "deployment": params.get("deployment") if params.get("deployment") is not None else names.AGENT_DEPLOYMENT,
         "verify_credential": params.get("verify_credential", True) is not False,
-    }
+    })
     if settings["deployment"]:
         validate_subdomain(settings["deployment"], "deployment")
     if state == "absent":
@@ -251,7 +251,7 @@ def read_replica_credential(make_client, state, namespace=names.SYSTEM_NAMESPACE
 def ensure_present(client, params, verifier=verify_credential):
     """Store the kubeconfig in the replica's Secret (after proving it works)
     and roll the directory-sync Deployment onto it."""
-    settings = validate(params)
+    settings = settled(params, validate)
     verified = []  # the credential is proved once, before the first write, however often a 409 re-runs it
 
     def secret_wanted(existing):
@@ -281,7 +281,7 @@ def ensure_present(client, params, verifier=verify_credential):
 
 def ensure_absent(client, params):
     """Remove the Secret (removing what is gone is no change); the Deployment is left alone."""
-    settings = validate(params)
+    settings = settled(params, validate)
     existing = _read_secret(client, settings)
     deployment = _read_deployment(client, settings)
     before = {"secret": secret_view(existing)}

@@ -43,6 +43,19 @@ def module_spec(**options):
     return spec
 
 
+# state, as every module that makes or removes something takes it
+STATE_SPEC = {"type": "str", "choices": ["present", "absent"], "default": "present"}
+
+# the options of the *_info modules that read one object or those a label selector matches
+SELECTION_SPEC = {"name": {"type": "str"}, "label_selectors": {"type": "list", "elements": "str", "default": []}}
+SELECTION_EXCLUSIVE = [("name", "label_selectors")]
+
+
+def selection(params):
+    """(name, label selector) of an *_info module's options: its selectors joined as the API takes them."""
+    return params["name"], ",".join(params["label_selectors"])
+
+
 def connection_suboption_spec():
     """The connection options for a dict option naming a second cluster:
     same keys, types and aliases, but no environment fallbacks, so the

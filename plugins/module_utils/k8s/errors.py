@@ -22,6 +22,7 @@ import ssl
 
 from http.client import RemoteDisconnected
 
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import REGISTRY_GROUP
 
 try:
@@ -35,9 +36,6 @@ except ImportError:  # pragma: no cover - urllib3 comes with the kubernetes clie
 TRANSIENT_STATUS = frozenset((429, 500, 502, 503, 504))
 
 _MAX_CAUSES = 8
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[^\s'\",;}]+")
-_AUTH_HEADER = re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)[^'\",}\n]+")
-_TOKEN_FIELD = re.compile(r"(?i)((?:token|password|client-key-data)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+")
 
 
 class MulticlusterError(Exception):
@@ -70,14 +68,6 @@ class ConflictError(MulticlusterError):
 class AlreadyExistsError(ConflictError):
     """A create met an object of the same name (HTTP 409 AlreadyExists): read
     it and try again, which a transaction does."""
-
-
-def redact(text):
-    """Blank out bearer/basic credentials, Authorization headers and token
-    fields that may sit in free text."""
-    text = _BEARER.sub(lambda m: m.group(1) + " <redacted>", text)
-    text = _AUTH_HEADER.sub(lambda m: m.group(1) + "<redacted>", text)
-    return _TOKEN_FIELD.sub(lambda m: m.group(1) + "<redacted>", text)
 
 
 def _is_api_exception(exc):

@@ -21,7 +21,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.connection
     KUBERNETES_IMPORT_ERROR,
     YAML_IMPORT_ERROR,
 )
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, redact
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import (
     Credential, strings_to_hide, user_leaves)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import secret_leaves

@@ -2,14 +2,21 @@
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a credential may look like in output: Secret data and tokens only as
-sha256 prefixes, and the strings of a kubeconfig that must be hidden (its
-users' credentials). Pure; the module wrapper (k8s/module.py) applies it."""
+sha256 prefixes, the strings of a kubeconfig that must be hidden (its users'
+credentials), and credentials blanked out of free text (redact: an error's
+text, a log line). Pure; the module wrapper (k8s/module.py), the error
+wording (errors.py) and the agent's logs apply it."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import hashlib
+import re
+
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[^\s'\",;}]+")
+_AUTH_HEADER = re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)[^'\",}\n]+")
+_TOKEN_FIELD = re.compile(r"(?i)((?:token|password|client-key-data)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+")
 
 
 def hash_secret_data(data):
@@ -59,3 +66,11 @@ def kubeconfig_user_leaves(config):
         if isinstance(entry, dict):
             leaves.update(secret_leaves(entry.get("user")))
     return leaves
+
+
+def redact(text):
+    """Blank out bearer/basic credentials, Authorization headers and token
+    fields that may sit in free text."""
+    text = _BEARER.sub(lambda m: m.group(1) + " <redacted>", text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + "<redacted>", text)
+    return _TOKEN_FIELD.sub(lambda m: m.group(1) + "<redacted>", text)

@@ -159,3 +159,13 @@ def type_name(value):
         return "null"
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
             float: "a number"}.get(type(value), "a " + type(value).__name__)
+
+
+class Settings(dict):
+    """Inputs validated once, at the module boundary: what a validate() function returns, and what the core
+    functions take. A core function given Settings does not check them again (settled)."""
+
+
+def settled(params, validate):
+    """*params* when they are Settings already, else validate(params): the one check of a flow's inputs."""
+    return params if isinstance(params, Settings) else validate(params)

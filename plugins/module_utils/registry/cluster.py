@@ -17,7 +17,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors imp
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, REGISTRY_GROUP
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.apply import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
-    https_url_problem, is_https_url, validate_https_url, validate_labels, validate_name)
+    Settings, https_url_problem, is_https_url, settled, validate_https_url, validate_labels, validate_name)
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 DIRECTORY_ANNOTATION = REGISTRY_GROUP + "/directory"
@@ -26,10 +26,10 @@ UID_ANNOTATION = REGISTRY_GROUP + "/kube-system-uid"
 
 
 def validate(params):
-    """Refuse bad input before anything is written; returns the params."""
+    """Refuse bad input before anything is written; returns the params as Settings."""
     validate_name(params["name"])
     if params.get("state", "present") == "absent":
-        return params
+        return Settings(params)
     validate_labels(params.get("labels"))
     if params.get("console_url") not in (None, ""):
         validate_https_url(params["console_url"], "console_url of Cluster %s:" % params["name"])
@@ -39,7 +39,7 @@ def validate(params):
             raise MulticlusterError("endpoints is empty: a Cluster needs at least one API server address")
         for address in endpoints:
             validate_https_url(address, "endpoint of Cluster %s:" % params["name"])
-    return params
+    return Settings(params)
 
 
 def desired(existing, params):
@@ -148,14 +148,20 @@ def list_clusters(client, label_selector=None):
     return client.list(CLUSTER, label_selector=label_selector or None)[0]
 
 
+def installed_name(client):
+    """The name a cluster's registry was installed under (ConfigMap tectonic-config, key clusterName): (True,
+    the name or None) when the ConfigMap is there, (False, None) when it is not."""
+    live = client.get("ConfigMap", names.CLUSTER_CONFIG_MAP, names.SYSTEM_NAMESPACE)
+    return live is not None, (live.get("data") or {}).get(names.CLUSTER_NAME_KEY) if live is not None else None
+
+
 def cluster_identity(target):
     """(clusterName from tectonic-config, kube-system namespace UID) of the
     cluster being registered, read through its own ClusterClient."""
-    config_map = target.get("ConfigMap", names.CLUSTER_CONFIG_MAP, names.SYSTEM_NAMESPACE)
-    if config_map is None:
+    installed, installed_as = installed_name(target)
+    if not installed:
         raise MulticlusterError("cluster '%s' has no ConfigMap %s/%s: the registry is not installed on it"
                                 % (target.label, names.SYSTEM_NAMESPACE, names.CLUSTER_CONFIG_MAP))
-    installed_as = (config_map.get("data") or {}).get(names.CLUSTER_NAME_KEY)
     namespace = target.get("Namespace", "kube-system")
     if namespace is None:
         raise MulticlusterError("cluster '%s' has no kube-system namespace" % target.label, cluster=target.label)
@@ -177,9 +183,8 @@ def ensure_present(client, params, target=None):
 
     target: the ClusterClient of the cluster being registered, to check its
     identity (tectonic-config clusterName) and record its kube-system UID."""
-    validate(params)
+    params = dict(settled(params, validate))
     name = params["name"]
-    params = dict(params)
     if target is not None:
         installed_as, uid = cluster_identity(target)
         if installed_as != name:

@@ -12,7 +12,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply, wait
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import list_clusters
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import installed_name, list_clusters
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MissingResourceTypeError, MulticlusterError)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, crd_name, ref
@@ -42,11 +42,6 @@ def plan_objects(definitions, cluster_name):
     return objects + [config_map(cluster_name)]
 
 
-def installed_name(client):
-    live = client.get("ConfigMap", names.CLUSTER_CONFIG_MAP, names.SYSTEM_NAMESPACE)
-    return (live.get("data") or {}).get(names.CLUSTER_NAME_KEY) if live is not None else None
-
-
 def is_established(crd):
     conditions = ((crd or {}).get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
@@ -64,7 +59,7 @@ def wait_established(client, name, timeout, sleep=time.sleep, clock=time.monoton
 
 def ensure_present(client, definitions, cluster_name, force=False, wait_timeout=60, sleep=time.sleep):
     objects = plan_objects(definitions, cluster_name)
-    current = installed_name(client)
+    current = installed_name(client)[1]
     if current and current != cluster_name and not force:
         raise MulticlusterError("cluster '%s' is installed as %r (%s/%s); refusing to rename it to %r "
                                 "(force: true renames)" % (client.label, current, names.SYSTEM_NAMESPACE,

@@ -27,6 +27,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.credentials im
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_secret
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import Settings, settled
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 STEP_REGISTER = "register in directory"
@@ -47,10 +48,12 @@ def _credential_params(params):
 
 
 def validate(params):
-    """Refuse bad input of every step before anything is read or written."""
-    cluster.validate(_cluster_params(params))
-    replica_credential.validate(_credential_params(params))
-    return params
+    """Refuse bad input of every step before anything is read or written: the Settings of each step, checked
+    once here and taken as they are by the steps."""
+    return Settings(cluster=cluster.validate(_cluster_params(params)),
+                    credential=replica_credential.validate(_credential_params(params)),
+                    verify_credential=params.get("verify_credential", True) is not False,
+                    verify_identity=params.get("verify_identity", True) is not False)
 
 
 def _step(name, fn, *args, **kwargs):
@@ -73,15 +76,15 @@ def onboard(directory, replica, params, lister=replica_secret.verify_credential,
 
     Returns the module result: what each step found and did, a per-step
     summary, and the diff; never the credential itself."""
-    validate(params)
+    settings = settled(params, validate)
     # Read from the replica first: a replica that cannot be reached fails here, before any write.
     current = _step(STEP_REPLICA, replica_secret.read_sync_secret, replica)
     if current and hide:
         hide(current)
-    registered = _step(STEP_REGISTER, cluster.ensure_present, directory, _cluster_params(params),
-                       replica if params.get("verify_identity", True) else None)
+    registered = _step(STEP_REGISTER, cluster.ensure_present, directory, settings["cluster"],
+                       replica if settings["verify_identity"] else None)
     credential = _step(STEP_CREDENTIAL, replica_credential.ensure_present, directory,
-                       dict(_credential_params(params), current_kubeconfig=current),
+                       Settings(settings["credential"], current_kubeconfig=current),
                        current_what=replica_secret.sync_secret_where(replica))
     kubeconfig = credential.pop("kubeconfig")
     if kubeconfig is not None and hide:
@@ -92,7 +95,7 @@ def onboard(directory, replica, params, lister=replica_secret.verify_credential,
     if kubeconfig is None:  # check mode, and a new token would be minted: nothing to store or prove yet
         summary.append({"step": STEP_SECRET, "status": "skipped"})
     else:
-        verify = params.get("verify_credential", True) is not False
+        verify = settings["verify_credential"]
         secret = _step(STEP_SECRET, replica_secret.ensure_present, replica,
                        {"kubeconfig_content": kubeconfig, "verify_credential": verify}, verifier=lister)
         summary.append({"step": STEP_SECRET, "status": _status(secret)})

@@ -76,13 +76,13 @@ _REFUSALS = (400, 403, 404, 409, 422)
 
 
 def _refused(source, exc):
-    return getattr(source, "policy", False) and (exc.details or {}).get("status") in _REFUSALS
+    return source.from_policies and (exc.details or {}).get("status") in _REFUSALS
 
 
 def _remove(replica, source, have):
     """("deleted"/"released", reason) for a held object the source no longer wants."""
     namespace, name = key_of(have)
-    if source.target.kind == "Namespace" and getattr(source, "policy", False):
+    if source.target.kind == "Namespace" and source.from_policies:
         return remove_namespace(replica, have)
     return ("deleted" if replica.delete(source.target, name, namespace or None) else None), None
 
@@ -254,8 +254,8 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     are not kept for the diff, which is then empty."""
     policy_replica = replica if policy_replica is None else policy_replica
     now = clock() if now is None else now
-    nouns = [s.noun[1] for s in sources if not getattr(s, "policy", False)]
-    nouns += ["Cluster Policies"] if any(getattr(s, "policy", False) for s in sources) else []
+    nouns = [s.noun[1] for s in sources if not s.from_policies]
+    nouns += ["Cluster Policies"] if any(s.from_policies for s in sources) else []
     action = "sync %s from directory '%s' to cluster '%s'" % (" and ".join(nouns), directory_server, replica.label)
     dry = replica.check_mode
     try:
@@ -270,7 +270,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
         raise error from None
 
     context = {"directory_server": directory_server}
-    policy_sources = [s for s in sources if getattr(s, "policy", False)]
+    policy_sources = [s for s in sources if s.from_policies]
     policy_status = None
     try:
         held = {}

@@ -55,6 +55,7 @@ class ClusterSource(object):
     reads = (CLUSTER,)         # the kinds read from the directory
     noun = ("Cluster", "Clusters")
     exact = ("spec",)          # owned whole: a key the directory drops is dropped
+    from_policies = False      # its objects are the directory's own, not a policy's
 
     def desired(self, snapshot, context):
         """The objects (unmarked) this replica should hold. snapshot: {kind
@@ -95,7 +96,7 @@ class PolicySource(object):
 
     reads = (CLUSTER, CLUSTER_POLICY)
     optional = (CLUSTER_POLICY,)
-    policy = True
+    from_policies = True  # its objects are made for policies: each fails alone and is reported with its policy
 
     def __init__(self, target, exact=()):
         self.target = target
@@ -319,7 +320,7 @@ def success_message(sources, done, policy_status=None):
     """"3 Clusters in sync; policies: 2 applied, 1 not selected" (the objects of policies are counted per policy)."""
     parts = []
     for source in sources:
-        if getattr(source, "policy", False):
+        if source.from_policies:
             continue
         out = done[source.name]
         held = len(out["created"]) + len(out["updated"]) + len(out["unchanged"])

@@ -16,7 +16,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import app
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.bounds import PROTECTED_NAMESPACES
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry.install import installed_name
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import installed_name
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
     SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION, is_held)
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
@@ -54,7 +54,7 @@ def read_settings(replica):
 
 def own_name(replica, directory_clusters):
     """This replica's name (tectonic-config clusterName), checked to be a Cluster of the directory."""
-    name = installed_name(replica)
+    name = installed_name(replica)[1]
     if not name:
         raise PoliciesUnavailable("cluster '%s' has no ConfigMap tectonic-system/tectonic-config with its "
                                   "clusterName (install the registry with coreos.multicluster.registry)"

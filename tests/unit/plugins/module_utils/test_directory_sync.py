@@ -299,6 +299,7 @@ class RoleBindingsForEveryCluster(object):
     reads = (KINDS["Cluster"],)
     noun = ("RoleBinding", "RoleBindings")
     exact = ()
+    from_policies = False
 
     def desired(self, snapshot, context):
         return [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",

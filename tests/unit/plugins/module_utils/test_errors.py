@@ -12,7 +12,7 @@ from urllib3.exceptions import (ConnectTimeoutError, MaxRetryError, NameResoluti
                                 ReadTimeoutError, SSLError)
 from http.client import RemoteDisconnected
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import errors
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import redaction
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MissingResourceTypeError, MulticlusterError, api_reason, format_error, is_missing_type,
     is_not_found, is_timeout, is_transient)
@@ -285,6 +285,6 @@ def test_errors_carry_cluster_and_details():
 
 
 def test_redact():
-    text = errors.redact("Authorization: Bearer abc.def, then 'token': 'xyz', password=hunter2 basic Zm9vOmJhcg==")
+    text = redaction.redact("Authorization: Bearer abc.def, then 'token': 'xyz', password=hunter2 basic Zm9vOmJhcg==")
     for secret in ("abc.def", "xyz", "hunter2", "Zm9vOmJhcg=="):
         assert secret not in text

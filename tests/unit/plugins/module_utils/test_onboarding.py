@@ -184,3 +184,20 @@ def test_rotate_replaces_the_stored_credential():
     assert result["changed"] and result["credential"]["minted"]
     assert stored_token(replica) != old
     assert result["deployment"]["updated"]
+
+
+def test_each_steps_inputs_are_validated_once(monkeypatch):
+    """At the module boundary, into Settings the steps take as they are (not again inside each ensure)."""
+    from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_credential
+    from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_secret
+    calls = []
+    for module in (mc_cluster, replica_credential, replica_secret):
+        original = module.validate
+
+        def counted(params, _original=original, _name=module.__name__.rsplit(".", 1)[-1]):
+            calls.append(_name)
+            return _original(params)
+        monkeypatch.setattr(module, "validate", counted)
+    result = onboarding.onboard(FakeDirectory(), replica_cluster(), params(), lister=Lister())
+    assert result["changed"]
+    assert sorted(calls) == ["cluster", "replica_credential", "replica_secret"]
