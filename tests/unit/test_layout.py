@@ -65,3 +65,23 @@ def test_no_file_in_plugins_or_agent_is_over_the_limit():
             if count > MAX_LINES:
                 long_files.append((os.path.relpath(path, ROOT), count))
     assert long_files == []
+
+
+def test_the_collection_tarball_carries_no_lab_bench_or_test_code(tmp_path):
+    """What `ansible-galaxy collection build` makes of this checkout (galaxy.yml's build_ignore)."""
+    import subprocess
+    import sys
+    import tarfile
+    galaxy = os.path.join(os.path.dirname(sys.executable), "ansible-galaxy")
+    subprocess.run([galaxy, "collection", "build", "--output-path", str(tmp_path), ROOT], check=True,
+                   capture_output=True, timeout=120)
+    (tarball,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(str(tarball)) as archive:
+        members = archive.getnames()
+    top = set(name.split("/")[0] for name in members)
+    assert top <= {"COPYING", "FILES.json", "LICENSES", "MANIFEST.json", "README.md", "agent", "changelogs",
+                   "containers", "docs", "examples", "execution-environment.yml", "meta", "playbooks", "plugins",
+                   "requirements.txt", "roles"}
+    assert [name for name in members if any(part in ("tests", "molecule", "bench", ".lab", "extensions", ".ci")
+                                            for part in name.split("/"))] == []
+    assert "plugins/module_utils/names.py" in members and "agent/loop.py" in members
