@@ -36,3 +36,38 @@ def test_a_rolling_update_deployment_is_converged_to_the_templates_strategy(regi
     mark = replica.audit_mark()
     install_registry(run_playbook, tmp_path, replica)
     assert_writes(replica, mark, [])
+
+
+def pod_lists(cluster):
+    """(volume names, the agent container's mount paths) of the agent's Deployment."""
+    out = cluster.kubectl("-n", "tectonic-system", "get", "deployment", "directory-sync", "-o", "json")
+    spec = json.loads(out.stdout)["spec"]["template"]["spec"]
+    mounts = [m["mountPath"] for c in spec["containers"] for m in c.get("volumeMounts") or []]
+    return sorted(v["name"] for v in spec.get("volumes") or []), sorted(mounts)
+
+
+def test_a_volume_and_mount_the_template_does_not_have_are_removed_and_the_next_run_writes_nothing(
+        registry, run_playbook, tmp_path):
+    """As after an upgrade whose template dropped a volume: the template owns the pod's volumes and each
+    container's mounts. Sent as a strategic merge, the patch would keep them (by their merge keys) and every run
+    would patch again; sent as the merge patch it is computed as, they go."""
+    replica = registry[1]
+    install_registry(run_playbook, tmp_path, replica)
+    expected = pod_lists(replica)
+    live = json.loads(replica.kubectl("-n", "tectonic-system", "get", "deployment", "directory-sync", "-o",
+                                      "json").stdout)
+    container = live["spec"]["template"]["spec"]["containers"][0]["name"]
+    patch = {"spec": {"template": {"spec": {
+        "volumes": [{"name": "leftover", "emptyDir": {}}],
+        "containers": [{"name": container, "volumeMounts": [{"name": "leftover", "mountPath": "/leftover"}]}]}}}}
+    replica.kubectl("-n", "tectonic-system", "patch", "deployment", "directory-sync", "--type", "strategic",
+                    "-p", json.dumps(patch))
+    volumes, mounts = pod_lists(replica)
+    assert "leftover" in volumes and "/leftover" in mounts  # added beside the template's own (merge keys)
+
+    install_registry(run_playbook, tmp_path, replica)
+    assert pod_lists(replica) == expected
+
+    mark = replica.audit_mark()
+    install_registry(run_playbook, tmp_path, replica)
+    assert_writes(replica, mark, [])
