@@ -124,7 +124,7 @@ summary:
     step: {description: What the step was., type: str}
     status: {description: "V(changed), V(ok) (nothing to remove) or V(not cleaned) (the replica could not be
               cleaned; the other steps are done).", type: str}
-    msg: {description: Why a step was not cleaned, or which synced objects the replica refused to remove., type: str}
+    msg: {description: "Why a step was not cleaned, or which synced objects the replica refused to remove.", type: str}
   sample:
     - {step: delete Cluster from directory, status: changed}
     - {step: revoke credential (old token refused), status: changed}

@@ -229,8 +229,12 @@ def test_a_credential_refused_as_data_is_never_used_and_its_secret_still_removed
 
 def test_an_old_token_still_accepted_fails_the_revocation_step():
     directory, replica = onboarded()
-    directory.with_token = lambda token, timeout: type("Accepting", (), {"list": lambda self, kind, page_size=None:
-                                                                          ([], "1")})()
+
+    class Accepting(object):
+        def list(self, kind, page_size=None):
+            return [], "1"
+
+    directory.with_token = lambda token, timeout: Accepting()
     ticks = iter(range(0, 1000, 5))
     with pytest.raises(MulticlusterError, match="still accepted") as raised:
         deregistration.deregister(directory, lambda: replica, params(), sleep=lambda s: None,
