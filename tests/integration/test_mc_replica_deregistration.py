@@ -5,26 +5,21 @@ bad input refused with no request written; a replica that cannot be reached stil
 import pytest
 
 from tests.integration.conftest import assert_writes
-from tests.integration.test_mc_replica_onboarding import clusters_listed_with, connection, stored_kubeconfig
+from tests.integration.test_mc_replica_onboarding import (  # noqa: F401  # pylint: disable=unused-import
+    clusters_listed_with, connection, onboarding, stored_kubeconfig)
 
 SYNC_NS = "tectonic-system"
 CREDENTIAL_NS = "tectonic-multi-cluster"
 
 
 @pytest.fixture
-def onboarded(registry, run_module):
-    """Replica fleet[2] onboarded (mc_replica_onboarding); the module's arguments to de-register it. Whatever is
-    left is removed afterwards."""
-    directory, replica = registry[0], registry[2]
-    done = run_module("mc_replica_onboarding", dict(
-        connection(directory), name=replica.name, endpoints=[replica.server], directory_server=directory.server,
-        replica_connection=connection(replica)))
+def onboarded(onboarding, run_module):  # noqa: F811 - the fixture imported above
+    """Replica fleet[2] onboarded (mc_replica_onboarding); the module's arguments to de-register it. The
+    onboarding fixture removes whatever is left afterwards."""
+    directory, replica, onboarding_args = onboarding
+    done = run_module("mc_replica_onboarding", onboarding_args)
     assert not done.failed, done.result
-    args = dict(connection(directory), name=replica.name, replica_connection=connection(replica))
-    yield directory, replica, args
-    run_module("mc_replica_credentials", dict(connection(directory), name=replica.name, state="absent"))
-    run_module("mc_sync_secret", dict(connection(replica), state="absent"))
-    run_module("mc_cluster", dict(connection(directory), name=replica.name, state="absent"))
+    yield directory, replica, dict(connection(directory), name=replica.name, replica_connection=connection(replica))
 
 
 def test_check_apply_check_apply(onboarded, run_module):
