@@ -34,8 +34,8 @@ description:
   - Last, with O(verify_credential), it lists the Clusters on the directory with the replica's credential.
   - The credential never leaves the module; no result holds a token or a kubeconfig, so the task needs no
     C(no_log).
-  - For de-registration use the role C(coreos.multicluster.deregistration), or M(coreos.multicluster.mc_cluster),
-    M(coreos.multicluster.mc_replica_credentials) and M(coreos.multicluster.mc_sync_secret) with C(state=absent).
+  - For de-registration use M(coreos.multicluster.mc_replica_deregistration) (the role
+    C(coreos.multicluster.deregistration) runs it).
 options:
   name:
     description:
