@@ -284,3 +284,13 @@ def format_error(action, kind, name, cluster_label, exc, group=None, api=None):
     reason = str(exc) if isinstance(exc, MulticlusterError) else api_reason(exc)
     what = " ".join(str(part) for part in (action, kind, name) if part)
     return "%s on cluster '%s': %s" % (what, cluster_label, reason)
+
+
+def in_step(name, fn, *args, **kwargs):
+    """fn(...), a MulticlusterError from it naming its step (details.step): how a module that runs several
+    steps (onboarding, de-registration) says which one failed."""
+    try:
+        return fn(*args, **kwargs)
+    except MulticlusterError as exc:
+        exc.details.setdefault("step", name)
+        raise

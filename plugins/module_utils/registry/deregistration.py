@@ -26,13 +26,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import cluster
-# a failure naming its step (details.step) for the summary: the same as the onboarding's steps
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry.onboarding import _step
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_credential
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_secret
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, in_step
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import current_token
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import Settings
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 STEP_REPLICA = "read the replica"
@@ -44,20 +43,19 @@ NOT_CLEANED = "not cleaned"
 SECRET = "Secret %s" % display(names.SYSTEM_NAMESPACE, names.CREDENTIAL_SECRET)
 
 
-def _credential_params(params, current=None):
-    return {"name": params.get("name"), "state": "absent", "current_kubeconfig": current,
+def _credential_params(params):
+    return {"name": params.get("name"), "state": "absent",
             "verify_revoked": params.get("verify_revoked", True) is not False,
             "revoke_timeout": params.get("revoke_timeout")}
 
 
 def validate(params, where):
-    """Refuse bad input of every step before anything is read or written;
-    *where* names the directory in the message."""
+    """Refuse bad input of every step before anything is read or written (*where* names the directory in the
+    message): the revocation's Settings, checked once here and taken as they are by its step."""
     try:
-        replica_credential.validate(_credential_params(params))
+        return replica_credential.validate(_credential_params(params))
     except MulticlusterError as exc:
         raise MulticlusterError("de-register a replica from cluster '%s': %s" % (where, exc), cluster=where) from None
-    return params
 
 
 def _read_replica(connect, required):
@@ -108,7 +106,7 @@ def deregister(directory, connect_replica, params, remove_synced=None, hide=None
 
     Returns the module result: what each step removed, a per-step summary and
     the diff; never a token."""
-    validate(params, directory.label)
+    credential = validate(params, directory.label)
     synced_asked = bool(params.get("remove_synced"))
     if synced_asked and remove_synced is None:
         raise MulticlusterError("remove_synced needs the removal of synced objects")  # a caller's mistake
@@ -118,9 +116,9 @@ def deregister(directory, connect_replica, params, remove_synced=None, hide=None
     if unreachable and warn:
         warn("could not read the replica (%s): its old token cannot be tested, and %s is left on it"
              % (unreachable, SECRET))
-    registered = _step(STEP_CLUSTER, cluster.ensure_absent, directory, params["name"])
-    revoked = _step(STEP_CREDENTIAL, replica_credential.ensure_absent, directory,
-                    _credential_params(params, current), token_unknown=unknown, **revocation)
+    registered = in_step(STEP_CLUSTER, cluster.ensure_absent, directory, params["name"])
+    revoked = in_step(STEP_CREDENTIAL, replica_credential.ensure_absent, directory,
+                      Settings(credential, current_kubeconfig=current), token_unknown=unknown, **revocation)
     revoked.pop("kubeconfig", None)
     check = revoked.get("revocation_check")
     summary = [{"step": STEP_CLUSTER, "status": _status(registered)},
@@ -139,7 +137,7 @@ def deregister(directory, connect_replica, params, remove_synced=None, hide=None
                 warn("%s is left on the replica: %s" % (SECRET, exc))
     synced = None
     if synced_asked:
-        synced = _step(STEP_SYNCED, remove_synced, replica)
+        synced = in_step(STEP_SYNCED, remove_synced, replica)
         record = {"step": "%s (%d deleted, %d released)" % (STEP_SYNCED, len(synced["deleted"]),
                                                             len(synced["released"])), "status": _status(synced)}
         if synced["failed"]:

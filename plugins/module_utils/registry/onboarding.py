@@ -25,7 +25,7 @@ __metaclass__ = type
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import cluster
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_credential
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import replica_secret
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import in_step
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import Settings, settled
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
@@ -56,15 +56,6 @@ def validate(params):
                     verify_identity=params.get("verify_identity", True) is not False)
 
 
-def _step(name, fn, *args, **kwargs):
-    """fn(...), a failure naming its step (details.step) for the summary."""
-    try:
-        return fn(*args, **kwargs)
-    except MulticlusterError as exc:
-        exc.details.setdefault("step", name)
-        raise
-
-
 def _status(result):
     return "changed" if result.get("changed") else "ok"
 
@@ -78,14 +69,14 @@ def onboard(directory, replica, params, lister=replica_secret.verify_credential,
     summary, and the diff; never the credential itself."""
     settings = settled(params, validate)
     # Read from the replica first: a replica that cannot be reached fails here, before any write.
-    current = _step(STEP_REPLICA, replica_secret.read_sync_secret, replica)
+    current = in_step(STEP_REPLICA, replica_secret.read_sync_secret, replica)
     if current and hide:
         hide(current)
-    registered = _step(STEP_REGISTER, cluster.ensure_present, directory, settings["cluster"],
-                       replica if settings["verify_identity"] else None)
-    credential = _step(STEP_CREDENTIAL, replica_credential.ensure_present, directory,
-                       Settings(settings["credential"], current_kubeconfig=current),
-                       current_what=replica_secret.sync_secret_where(replica))
+    registered = in_step(STEP_REGISTER, cluster.ensure_present, directory, settings["cluster"],
+                         replica if settings["verify_identity"] else None)
+    credential = in_step(STEP_CREDENTIAL, replica_credential.ensure_present, directory,
+                         Settings(settings["credential"], current_kubeconfig=current),
+                         current_what=replica_secret.sync_secret_where(replica))
     kubeconfig = credential.pop("kubeconfig")
     if kubeconfig is not None and hide:
         hide(kubeconfig)
@@ -96,13 +87,13 @@ def onboard(directory, replica, params, lister=replica_secret.verify_credential,
         summary.append({"step": STEP_SECRET, "status": "skipped"})
     else:
         verify = settings["verify_credential"]
-        secret = _step(STEP_SECRET, replica_secret.ensure_present, replica,
-                       {"kubeconfig_content": kubeconfig, "verify_credential": verify}, verifier=lister)
+        secret = in_step(STEP_SECRET, replica_secret.ensure_present, replica,
+                         {"kubeconfig_content": kubeconfig, "verify_credential": verify}, verifier=lister)
         summary.append({"step": STEP_SECRET, "status": _status(secret)})
         if verify:  # proved before the Secret was written; when nothing was written, proved now
             visible = secret["clusters_visible"]
             if visible is None:
-                visible = _step(STEP_VERIFY, lister, kubeconfig, secret["directory_server"], directory.timeout)
+                visible = in_step(STEP_VERIFY, lister, kubeconfig, secret["directory_server"], directory.timeout)
             summary.append({"step": "credential lists %d Clusters on the directory" % visible, "status": "ok"})
     results = (registered, credential) + ((secret,) if secret else ())
     result = {

@@ -38,10 +38,10 @@ class TokenProbe(object):
         directory = self.directory
 
         class WithToken(object):
-            def list(self, kind, page_size=None):
+            def pages(self, kind, page_size=None):
                 if not directory.review({"spec": {"token": token}})["status"]["authenticated"]:
                     raise MulticlusterError("list clusters: Unauthorized", details={"status": 401})
-                return [], "1"
+                yield [], "1"
         return WithToken()
 
 
@@ -217,7 +217,8 @@ def test_a_credential_refused_as_data_is_never_used_and_its_secret_still_removed
     refused = build_kubeconfig(SERVER, "t0ken-in-an-exec-plugin", None, "directory")
     refused["users"][0]["user"] = {"exec": {"command": "/bin/sh", "args": ["-c", "t0ken-in-an-exec-plugin"]}}
     replica.patch("Secret", names.CREDENTIAL_SECRET, {"data": {
-        names.CREDENTIAL_SECRET_KEY: base64.b64encode(json.dumps(refused).encode()).decode()}}, names.SYSTEM_NAMESPACE)
+        names.CREDENTIAL_SECRET_KEY: base64.b64encode(json.dumps(refused).encode()).decode()}}, names.SYSTEM_NAMESPACE,
+        content_type="application/merge-patch+json")
     replica.writes.clear()
     hidden = []
     result = run(directory, replica, hidden=hidden)
@@ -231,8 +232,8 @@ def test_an_old_token_still_accepted_fails_the_revocation_step():
     directory, replica = onboarded()
 
     class Accepting(object):
-        def list(self, kind, page_size=None):
-            return [], "1"
+        def pages(self, kind, page_size=None):
+            yield [], "1"
 
     directory.with_token = lambda token, timeout: Accepting()
     ticks = iter(range(0, 1000, 5))

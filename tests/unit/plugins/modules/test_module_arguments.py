@@ -25,6 +25,7 @@ CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "re
 REQUIRED = {"mc_cluster": ["name"], "mc_cluster_info": [], "mc_cluster_policy": ["name"],
             "mc_cluster_policy_info": [], "mc_cluster_status": ["name"], "mc_directory_sync": [],
             "mc_directory_sync_cleanup": [], "mc_registry": ["definitions"], "mc_replica_credentials": ["name"],
+            "mc_replica_deregistration": ["name", "replica_connection"],
             "mc_replica_onboarding": ["name", "replica_connection"], "mc_sync_secret": []}
 DECLARED = {
     "mc_cluster_info": {"mutually_exclusive": [("name", "label_selectors")]},
