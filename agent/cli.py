@@ -24,7 +24,7 @@ It runs the engine of directory_sync (the one mc_directory_sync runs once):
   namespaces than --max-policy-namespaces (100), or an object larger than
   --max-object-bytes (256 KiB as the sync keeps it); its lists are read a page
   at a time, each object stripped to what the sync uses as it arrives, and
-  the reading stops at the limit (sync_plan.Limits);
+  the reading stops at the limit (sync/plan.Limits);
 * HTTP /healthz answers 200 when the last sync succeeded and did so within
   --health-window seconds (default twice the resync period), else 503;
   /livez answers 200 while the sync loop runs (for a liveness probe that

@@ -90,7 +90,7 @@ notes:
     that holds nothing but its own task's arguments.
 """
 
-    # The sub-options of a dict option naming a second cluster (args_common.connection_suboption_spec()).
+    # The sub-options of a dict option naming a second cluster (k8s/args.py.connection_suboption_spec()).
     # The module documents the option itself (description, type: dict) and adds
     # coreos.multicluster.connection.<option name> to extends_documentation_fragment.
     CLUSTER_CONNECTION = r"""

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 # --- in the directory: the replicas' credentials ------------------------------------------------------
-# the namespace of every replica's ServiceAccount, token Secret and anchor ConfigMap
+# the namespace of every replica's ServiceAccount, token Secret and anchor Secret
 CREDENTIALS_NAMESPACE = "tectonic-multi-cluster"
 # the ClusterRole each replica's ServiceAccount is bound to (get, list, watch Clusters and ClusterPolicies)
 VIEW_CLUSTERS_ROLE = "tectonic-view-clusters"

@@ -172,7 +172,7 @@ status:
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry.fleet_status import read_status, validate
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.fleet_status import cluster_row, validate
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.replica_secret import credential_refusal
 
@@ -191,8 +191,8 @@ def run(module):
     try:
         client = module.client()
     except MulticlusterError as exc:  # a cluster that cannot even be configured is a row too
-        return {"changed": False, "status": dict(read_status(None, params), reachable=False, error=str(exc))}
-    row = read_status(client, params)
+        return {"changed": False, "status": dict(cluster_row(None, params), reachable=False, error=str(exc))}
+    row = cluster_row(client, params)
     if row["role"] == "replica" and row["reachable"] and not row["error"]:
         try:  # the row's credential says only "none": say why
             row["error"] = credential_refusal(client)

@@ -259,7 +259,10 @@ def ensure_present(client, params, verifier=verify_credential):
             return apply.Leave()
         if settings["verify_credential"] and not verified:
             verified.append(verifier(settings["config"], settings["server"], client.timeout))
-        return desired_secret(settings)
+        wanted = desired_secret(settings)
+        if existing is not None:  # its type is the creator's (and immutable): only what it holds is the module's
+            del wanted["type"]
+        return wanted
 
     stored = apply.converge(client, "Secret", settings["namespace"], settings["name"], secret_wanted,
                             action="store")

@@ -10,7 +10,8 @@
   patches sent as the merge patches they are computed as); ``retries``: the deadline and backoff;
   ``wait``: the one poll-until-deadline; ``discovery``: what a namespace holds, of every type the server serves.
 - ``compare``: where "no change" is decided - only the fields the collection owns are compared.
-- ``apply``: the one read-compare-write every ``ensure`` goes through (and ``remove``, ``view``).
+- ``apply``: ``converge``, the one read-compare-write every update goes through (and ``ensure``, ``remove``,
+  ``view``).
 - ``kinds``: the resource kinds the collection touches; ``errors``: ``MulticlusterError`` and secret-free messages;
   ``validation``, ``plain_text``, ``redaction``, ``timestamps``: input rules, text from a cluster shown as text,
   what never reaches output, times.

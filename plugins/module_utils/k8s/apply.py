@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one read-compare-write (converge) every ensure of the collection goes through, ensuring or removing whole
-object definitions (a manifest: the registry's CRDs, namespaces, RBAC, ConfigMaps, Deployments), and the form
-objects take in diffs (view)."""
+"""The one read-compare-write (converge): every object the collection updates is written through it. Also
+ensuring or removing whole object definitions (a manifest: the registry's CRDs, namespaces, RBAC, ConfigMaps,
+Deployments), and the form objects take in diffs (view). What is only ever created (a ServiceAccount, create
+or get) or replaced whole (a credential's token Secrets) is not compared, and needs no converge."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -89,11 +90,12 @@ class Leave(object):
 
 
 def converge(client, kind, namespace, name, desired_of, exact=(), live=UNREAD, action="apply"):
-    """The one read-compare-write of the collection: every ensure goes through it.
+    """The one read-compare-write of the collection: every object it updates is written through it.
 
     Reads the live object (the first try takes *live* when the caller has read it already), asks
-    desired_of(live) what it must hold (a definition, or Leave(verb) to write nothing), lets compare.plan decide
-    whether a field the collection owns differs ("no change" is decided there and only there), and writes:
+    desired_of(live) what it must hold (a definition, or Leave(verb) to write nothing: a caller whose field is
+    not compared field by field decides that itself, as the sync Secret's kubeconfig, compared as canonical
+    text), lets compare.plan decide whether a field the collection owns differs, and writes:
     create; patch, with the RFC 7386 merge patch compare computed, sent as one (compare.MERGE_PATCH) and carrying
     the live resourceVersion; or, when an immutable field differs, delete and create (in check mode the
     definition is shown instead). A write that meets 409 Conflict (a concurrent writer, or a concurrent create)

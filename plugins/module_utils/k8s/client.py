@@ -25,6 +25,7 @@ import json
 import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import discovery, kinds as _kinds
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.compare import MERGE_PATCH
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import connection_params
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.connection import (
     HAS_KUBERNETES, api_request, build_api_client, cluster_label, token_api_client)
@@ -52,7 +53,6 @@ _QUERY = {"limit": "limit", "_continue": "continue", "label_selector": "labelSel
           "field_selector": "fieldSelector", "dry_run": "dryRun", "resource_version": "resourceVersion",
           "timeout_seconds": "timeoutSeconds", "allow_watch_bookmarks": "allowWatchBookmarks", "watch": "watch"}
 # the patch content types the API server takes; a caller names the one its patch was computed for
-MERGE_PATCH = "application/merge-patch+json"  # RFC 7386 (compare.MERGE_PATCH)
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"  # built-in kinds only
 PATCH_TYPES = (MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 

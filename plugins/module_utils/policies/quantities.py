@@ -73,14 +73,6 @@ def parse_quantity(text):
     return -value if sign == "-" else value
 
 
-def is_quantity(value):
-    try:
-        parse_quantity(value)
-    except QuantityError:
-        return False
-    return True
-
-
 def as_text(mapping):
     """Every quantity of *mapping* given as a number (YAML ``pods: 20``) as the string Kubernetes stores."""
     if isinstance(mapping, dict):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What became of the Cluster Policies on one replica: the one type the syncer builds (Report, one
 PolicyOutcome a policy), writes into its status ConfigMap (key ``policies``) and returns, and that
-mc_cluster_status reads back (read_status: data a replica's admin can write, read into this shape only, each
+mc_cluster_status reads back (read_recorded: data a replica's admin can write, read into this shape only, each
 string one bounded line), the policy_status filters tabulate and the agent counts in its metrics.
 
 A replica's policy status is {enabled, error, allowlist, items: {policy: outcome}, released}; an outcome is
@@ -169,7 +169,7 @@ def read_outcome(item):
     return found
 
 
-def read_status(text):
+def read_recorded(text):
     """A replica's policy status from the JSON its last sync recorded, or None: read into that shape only,
     each string one bounded line."""
     if not text:

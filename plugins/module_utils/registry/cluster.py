@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, REGISTRY_GROUP
@@ -149,17 +151,21 @@ def list_clusters(client, label_selector=None):
 
 
 def installed_name(client):
-    """The name a cluster's registry was installed under (ConfigMap tectonic-config, key clusterName): (True,
-    the name or None) when the ConfigMap is there, (False, None) when it is not."""
+    """The name a cluster's registry was installed under (ConfigMap tectonic-config, key clusterName): an
+    InstalledName (present: whether the ConfigMap is there; name: the name, or None)."""
     live = client.get("ConfigMap", names.CLUSTER_CONFIG_MAP, names.SYSTEM_NAMESPACE)
-    return live is not None, (live.get("data") or {}).get(names.CLUSTER_NAME_KEY) if live is not None else None
+    return InstalledName(live is not None, ((live or {}).get("data") or {}).get(names.CLUSTER_NAME_KEY))
+
+
+InstalledName = collections.namedtuple("InstalledName", "present name")
 
 
 def cluster_identity(target):
     """(clusterName from tectonic-config, kube-system namespace UID) of the
     cluster being registered, read through its own ClusterClient."""
-    installed, installed_as = installed_name(target)
-    if not installed:
+    installed = installed_name(target)
+    installed_as = installed.name
+    if not installed.present:
         raise MulticlusterError("cluster '%s' has no ConfigMap %s/%s: the registry is not installed on it"
                                 % (target.label, names.SYSTEM_NAMESPACE, names.CLUSTER_CONFIG_MAP))
     namespace = target.get("Namespace", "kube-system")

@@ -76,8 +76,8 @@ def sync_row(data, now, stale_after):
 
 def policies_row(data):
     """The replica's Cluster Policies as its last sync recorded them (status key policies), or None:
-    policies.status.read_status (read into that shape only, each string one bounded line)."""
-    return policy_outcomes.read_status((data or {}).get("policies"))
+    policies.status.read_recorded (read into that shape only, each string one bounded line)."""
+    return policy_outcomes.read_recorded((data or {}).get("policies"))
 
 
 def agent_row(deployment):
@@ -87,7 +87,7 @@ def agent_row(deployment):
     return {"present": True, "replicas": spec.get("replicas", 1), "ready_replicas": status.get("readyReplicas") or 0}
 
 
-def read_status(client, params, now=None):
+def cluster_row(client, params, now=None):
     """The status row of one cluster, read through its ClusterClient; an error becomes the row's error
     (reachable false), never raised. Registration is added from the directory's list (with_registration)."""
     validate(params)

@@ -59,7 +59,7 @@ def wait_established(client, name, timeout, sleep=time.sleep, clock=time.monoton
 
 def ensure_present(client, definitions, cluster_name, force=False, wait_timeout=60, sleep=time.sleep):
     objects = plan_objects(definitions, cluster_name)
-    current = installed_name(client)[1]
+    current = installed_name(client).name
     if current and current != cluster_name and not force:
         raise MulticlusterError("cluster '%s' is installed as %r (%s/%s); refusing to rename it to %r "
                                 "(force: true renames)" % (client.label, current, names.SYSTEM_NAMESPACE,

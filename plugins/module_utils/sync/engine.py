@@ -244,7 +244,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     same per source), policies (the per-policy status, or None without
     policy sources), counts, status, directory_server, resource_versions (of
     the directory lists, for a watch) and diff. Raises DirectoryError when the directory
-    cannot be read or holds more than *limits* (sync_plan.Limits, default its
+    cannot be read or holds more than *limits* (sync/plan.Limits, default its
     defaults) allow (after recording the failure; its details then name the
     option in "limit"), MulticlusterError for failures on the replica.
     policy_replica: the ClusterClient of the replica that reads and writes

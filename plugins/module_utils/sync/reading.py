@@ -31,7 +31,7 @@ class DirectoryError(MulticlusterError):
 
 
 class OverLimit(MulticlusterError):
-    """The directory holds more than the replica accepts (sync_plan.Limits): nothing on the replica was changed."""
+    """The directory holds more than the replica accepts (sync/plan.Limits): nothing on the replica was changed."""
 
 
 def directory_reason(exc):
@@ -52,7 +52,7 @@ def directory_reason(exc):
 
 def read_kind(directory, kind, limits):
     """(the objects of *kind* in the directory as the sync keeps them
-    (sync_plan.kept), sorted; the list's resourceVersion). Read a page at a
+    (sync/plan.kept), sorted; the list's resourceVersion). Read a page at a
     time, each object stripped as its page arrives; OverLimit as soon as one
     object, one page or the count passes *limits* (nothing more is read)."""
     items, version = [], None

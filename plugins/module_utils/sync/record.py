@@ -23,7 +23,7 @@ def _status_map(replica):
     return replica.get("ConfigMap", names.STATUS_CONFIG_MAP, names.SYSTEM_NAMESPACE)
 
 
-def read_status(replica):
+def recorded_data(replica):
     found = _status_map(replica)
     return None if found is None else dict(found.get("data") or {})
 
@@ -49,7 +49,7 @@ def record_failure(replica, directory_server, reason, now, interval, dry):
     if dry:
         return False
     try:
-        existing = read_status(replica) or {}
+        existing = recorded_data(replica) or {}
         counts = json.loads(existing.get("counts") or "{}")
         policy_status = json.loads(existing["policies"]) if existing.get("policies") else None
         write_status(replica, status_content(directory_server, RESULT_FAILED, reason, counts, policy_status), now,

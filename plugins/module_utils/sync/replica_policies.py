@@ -5,7 +5,7 @@
 settings ConfigMap: no policies), its own name, the ClusterRoles it has, and what to do with a Namespace no policy
 wants any more (delete it when it holds only what the syncer and Kubernetes
 put there, else release it). The sync engine (sync/engine.py) calls these;
-the planning is policy_plan.py's."""
+the planning is policies/plan.py's."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -54,7 +54,7 @@ def read_settings(replica):
 
 def own_name(replica, directory_clusters):
     """This replica's name (tectonic-config clusterName), checked to be a Cluster of the directory."""
-    name = installed_name(replica)[1]
+    name = installed_name(replica).name
     if not name:
         raise PoliciesUnavailable("cluster '%s' has no ConfigMap tectonic-system/tectonic-config with its "
                                   "clusterName (install the registry with coreos.multicluster.registry)"
@@ -145,6 +145,8 @@ def remove_namespace(replica, have):
     released = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
         "name": name, "labels": {names.MANAGED_BY_LABEL: None},  # None: the mark must be absent
         "annotations": dict.fromkeys((SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION, policy_plan.POLICIES_ANNOTATION))}}
-    apply.converge(replica, "Namespace", None, name, lambda live: released, live=have, action="release")
+    # gone meanwhile (a 409, then deleted): nothing to release, and never made again
+    apply.converge(replica, "Namespace", None, name, lambda live: apply.Leave() if live is None else released,
+                   live=have, action="release")
     replica.delete("RoleBinding", names.INSPECT_BINDING, name)
     return "released", reason

@@ -36,7 +36,7 @@ def ok_status(age):
 
 
 def test_a_healthy_replica():
-    row = fs.read_status(replica(bound_token(exp=NOW + 20 * DAY), ok_status(30), 1), {"name": "east"}, now=NOW)
+    row = fs.cluster_row(replica(bound_token(exp=NOW + 20 * DAY), ok_status(30), 1), {"name": "east"}, now=NOW)
     assert row["reachable"] and row["error"] is None
     assert row["credential"] == {"present": True, "type": "token_request", "expires_at": iso_time(NOW + 20 * DAY),
                                  "days_left": 20.0, "renewal_due": False}
@@ -46,17 +46,17 @@ def test_a_healthy_replica():
 
 
 def test_stale_expiring_and_never_synced():
-    stale = fs.read_status(replica(bound_token(exp=NOW + 2 * DAY), ok_status(900)), {"name": "east"}, now=NOW)
+    stale = fs.cluster_row(replica(bound_token(exp=NOW + 2 * DAY), ok_status(900)), {"name": "east"}, now=NOW)
     assert stale["sync"]["stale"] and stale["credential"]["renewal_due"] and stale["agent"]["present"] is False
     assert fleet_table.attention(stale) == ["stale", "expiring"]
-    never = fs.read_status(replica(), {"name": "east", "stale_after": 60}, now=NOW)
+    never = fs.cluster_row(replica(), {"name": "east", "stale_after": 60}, now=NOW)
     assert never["sync"] == {"recorded": False, "stale": True, "result": None, "last_success": None,
                              "age_seconds": None, "directory": None, "message": "no sync recorded"}
     assert never["credential"]["present"] is False and fleet_table.attention(never) == ["stale", "no-credential"]
 
 
 def test_a_long_lived_token_has_no_expiry_and_a_failed_sync_is_failing():
-    row = fs.read_status(replica(legacy_token(), dict(ok_status(10), result="failed")), {"name": "east"}, now=NOW)
+    row = fs.cluster_row(replica(legacy_token(), dict(ok_status(10), result="failed")), {"name": "east"}, now=NOW)
     assert row["credential"]["type"] == "service_account_token" and row["credential"]["days_left"] is None
     assert fleet_table.attention(row) == ["failing"]
 
@@ -65,13 +65,13 @@ def test_an_unreachable_cluster_is_a_row_that_says_so():
     cluster = replica()
     cluster.failures[("get", "Secret")] = MulticlusterError(
         "read Secret tectonic-system/directory-sync on cluster 'east': the API server did not answer within 30 s")
-    row = fs.read_status(cluster, {"name": "east"}, now=NOW)
+    row = fs.cluster_row(cluster, {"name": "east"}, now=NOW)
     assert row["reachable"] is False and "did not answer within 30 s" in row["error"]
     assert fleet_table.attention(row) == ["unreachable"]
 
 
 def test_the_directory_is_read_for_its_agent_only():
-    row = fs.read_status(replica(), {"name": "west", "role": "directory"}, now=NOW)
+    row = fs.cluster_row(replica(), {"name": "west", "role": "directory"}, now=NOW)
     assert row["credential"] is None and row["sync"] is None and fleet_table.attention(row) == []
 
 
@@ -83,9 +83,9 @@ def test_registration_comes_from_the_directorys_list():
 
 
 def rows():
-    healthy = fs.read_status(replica(bound_token(exp=NOW + 20 * DAY), ok_status(30), 1), {"name": "east"}, now=NOW)
-    stale = fs.read_status(replica(bound_token(exp=NOW + 2 * DAY), ok_status(900)), {"name": "central"}, now=NOW)
-    directory = fs.read_status(replica(None, None, 0), {"name": "west", "role": "directory"}, now=NOW)
+    healthy = fs.cluster_row(replica(bound_token(exp=NOW + 20 * DAY), ok_status(30), 1), {"name": "east"}, now=NOW)
+    stale = fs.cluster_row(replica(bound_token(exp=NOW + 2 * DAY), ok_status(900)), {"name": "central"}, now=NOW)
+    directory = fs.cluster_row(replica(None, None, 0), {"name": "west", "role": "directory"}, now=NOW)
     return fleet_table.with_registration([healthy, stale, directory], [{"name": n, "labels": {}} for n in ("east", "central", "west")])
 
 
@@ -126,7 +126,7 @@ def hostile_status():
 
 
 def test_a_replicas_status_is_read_as_one_line_per_field():
-    row = fs.read_status(replica(bound_token(exp=NOW + 20 * DAY), hostile_status(), 1), {"name": "east"}, now=NOW)
+    row = fs.cluster_row(replica(bound_token(exp=NOW + 20 * DAY), hostile_status(), 1), {"name": "east"}, now=NOW)
     sync = row["sync"]
     assert sync["message"].startswith("3 Clusters in sync west-coast-production directory yes - - 1/1 ok x")
     assert len(sync["message"]) == 256 and sync["message"].endswith("\u2026")
@@ -144,7 +144,7 @@ def test_a_replicas_status_is_read_as_one_line_per_field():
 
 
 def test_a_time_that_is_not_one_is_not_passed_on():
-    row = fs.read_status(replica(None, dict(ok_status(30), lastSuccess="yesterday\x1b[2J")), {"name": "east"}, now=NOW)
+    row = fs.cluster_row(replica(None, dict(ok_status(30), lastSuccess="yesterday\x1b[2J")), {"name": "east"}, now=NOW)
     assert row["sync"]["last_success"] is None and row["sync"]["stale"] is True
 
 
@@ -152,7 +152,7 @@ def test_an_error_quoting_the_api_server_is_one_bounded_line():
     cluster = replica()
     cluster.failures[("get", "Secret")] = MulticlusterError(
         "read Secret on cluster 'east': Forbidden\n\x1b[2Jcentral-production  replica  yes  ok" + "y" * 2000)
-    row = fs.read_status(cluster, {"name": "east"}, now=NOW)
+    row = fs.cluster_row(cluster, {"name": "east"}, now=NOW)
     assert "\n" not in row["error"] and "\x1b" not in row["error"] and len(row["error"]) == 1024
 
 
@@ -160,7 +160,7 @@ def test_a_replica_cannot_fake_another_clusters_row_in_the_table():
     """The attack: a replica's admin writes a status whose result and message hold a newline and a row of
     another cluster. The table has one line per cluster whatever the rows hold (rows given raw, as from an
     older module, too)."""
-    hostile = fs.read_status(replica(bound_token(exp=NOW + 20 * DAY), hostile_status(), 1), {"name": "east"}, now=NOW)
+    hostile = fs.cluster_row(replica(bound_token(exp=NOW + 20 * DAY), hostile_status(), 1), {"name": "east"}, now=NOW)
     raw = {"name": "central", "role": "replica", "reachable": False, "registered": True,
            "error": "refused\nwest-coast-production  directory  yes  -  -  1/1  ok\x1b[1A",
            "sync": {"result": "ok\nwest-coast-production  directory", "age_seconds": 5, "stale": False},

@@ -49,7 +49,7 @@ def test_what_a_replica_recorded_is_read_into_the_shape_only_each_string_one_bou
                "refused": [{"object": "x", "reason": "y", "more": 1}, "not a map"]}
     recorded = {"enabled": "yes", "error": "bad\nline", "allowlist": "view", "extra": "dropped",
                 "items": {"p\x1b[2J": outcome, "q": "not a map"}, "released": [{"object": "Namespace old"}]}
-    found = status.read_status(json.dumps(recorded))
+    found = status.read_recorded(json.dumps(recorded))
     assert set(found) == {"enabled", "error", "allowlist", "items", "released"}
     assert found["enabled"] is None and found["allowlist"] == [] and "\n" not in found["error"]
     name = [n for n in found["items"] if n.startswith("p")][0]
@@ -59,7 +59,7 @@ def test_what_a_replica_recorded_is_read_into_the_shape_only_each_string_one_bou
     assert "\r" not in outcome["objects"][0] and outcome["refused"] == [{"object": "x", "reason": "y"}]
     assert found["items"]["q"] == {"state": "unknown"}
     for text in (None, "", "not json", "[1, 2]"):
-        assert status.read_status(text) is None
+        assert status.read_recorded(text) is None
 
 
 def test_what_the_syncer_writes_reads_back_the_same():
@@ -67,4 +67,4 @@ def test_what_the_syncer_writes_reads_back_the_same():
     report.add(["a"], "conflicts", "Namespace x", "made by hand")
     report.settle("b", status.DISABLED, "off")
     written = status.replica_status(report.items(), allowlist=["view"])
-    assert status.read_status(json.dumps(written)) == written
+    assert status.read_recorded(json.dumps(written)) == written

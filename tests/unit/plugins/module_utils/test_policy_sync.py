@@ -547,3 +547,28 @@ def test_an_agent_whose_rbac_predates_policies_still_syncs_clusters(verb, kind):
     result = run_sync(directory, replica)
     assert held(replica, "Cluster") == ["east", "west"]
     assert "403" in result["policies"]["error"] and held(replica, "Namespace") == []
+
+
+def test_a_namespace_deleted_while_it_is_being_released_is_not_made_again():
+    """The release's patch meets 409 because the namespace changed (its deletion began), and the read after it
+    finds it gone: nothing is released, and nothing is created."""
+    from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import ConflictError
+    from ansible_collections.coreos.multicluster.plugins.module_utils.sync import replica_policies
+
+    class DeletedMeanwhile(FakeCluster):
+        def patch(self, kind, name, patch, namespace=None, *, content_type):
+            if getattr(kind, "kind", kind) == "Namespace":  # a Kind, or its name
+                del self.objects[("Namespace", "", name)]
+                raise ConflictError("update Namespace %s: the object has been modified" % name,
+                                    details={"status": 409})
+            return super().patch(kind, name, patch, namespace, content_type=content_type)
+
+    replica = DeletedMeanwhile(label="east")
+    replica.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring", "labels": {
+        names.MANAGED_BY_LABEL: names.SYNCED_BY}}})
+    replica.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dashboards", "namespace": "monitoring"}})
+    have = replica.stored("Namespace", "monitoring")
+    replica.writes.clear()
+    replica_policies.remove_namespace(replica, have)
+    assert replica.stored("Namespace", "monitoring") is None
+    assert [w for w in replica.writes if w[0] == "create"] == []
