@@ -210,6 +210,10 @@ def _check_order(problems, path, limit, low, high, relation):
             problems.add(key_path(key_path(path, low), name), "%s %s is more than its %s" % (low, name, relation))
 
 
+def _limit_type_problem(kind):
+    return None if kind in LIMIT_TYPES else "%r is not one of %s" % (kind, ", ".join(LIMIT_TYPES))
+
+
 def _check_limit_range(problems, limit_range, path):
     """A core/v1 LimitRangeSpec."""
     if not problems.mapping(limit_range, path, LIMIT_RANGE_KEYS):
@@ -219,20 +223,9 @@ def _check_limit_range(problems, limit_range, path):
     if limits is None:
         problems.add(here, "is required (a LimitRange holds at least one limit)")
         return
-    if not problems.sequence(limits, here):
-        return
-    types = {}
-    for index, limit in enumerate(limits):
-        item = item_path(here, index)
-        if not problems.mapping(limit, item, LIMIT_KEYS, item=True):
-            continue
+    for item, limit in _entries(problems, limits, here, LIMIT_KEYS, "type", _limit_type_problem,
+                                "type %s is already limited by {first}"):
         kind = limit.get("type")
-        if problems.required(limit, "type", item):
-            if kind not in LIMIT_TYPES:
-                problems.add(key_path(item, "type"), "%r is not one of %s" % (kind, ", ".join(LIMIT_TYPES)))
-            else:
-                problems.once(types, kind, index, key_path(item, "type"), here,
-                              "type %s is already limited by {first}" % kind)
         parsed = dict((field, problems.quantities(limit.get(field), key_path(item, field)))
                       for field in quantities.LIMIT_FIELDS)
         if kind == "Pod":
