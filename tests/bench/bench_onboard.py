@@ -497,7 +497,7 @@ class Bench:
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
         env.filters.update({"to_json": lambda value: json.dumps(value, default=list), "bool": _to_bool,
                             "combine": lambda first, *more: dict(first, **{k: v for m in more for k, v in m.items()})})
-        with open(os.path.join(role, "files", "install.yml")) as handle:
+        with open(os.path.join(role, "files", "registry.yml")) as handle:
             base = yaml.safe_load(handle)["items"]
         folder = os.path.join(self.workdir, "manifests-%d" % self._fleets)
         os.makedirs(folder, mode=0o700, exist_ok=True)
