@@ -84,20 +84,12 @@ fleet:
       kube_system_uid: 2c0e9e37-5a8e-4c1e-9f0e-6f1f0f7f4b11
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
-    SELECTION_EXCLUSIVE, SELECTION_SPEC, module_spec, selection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import info
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
-
-
-def argument_spec():
-    return module_spec(**SELECTION_SPEC)
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import run_info
 
 
 def main():
-    module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
-                                mutually_exclusive=SELECTION_EXCLUSIVE)
-    module.run(lambda: info(module.client(), *selection(module.params)))
+    run_info(info)
 
 
 if __name__ == "__main__":

@@ -72,20 +72,12 @@ managed:
   sample: [aws-admins]
 """
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
-    SELECTION_EXCLUSIVE, SELECTION_SPEC, module_spec, selection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.cluster_policy import info
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
-
-
-def argument_spec():
-    return module_spec(**SELECTION_SPEC)
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import run_info
 
 
 def main():
-    module = MulticlusterModule(argument_spec=argument_spec(), supports_check_mode=True,
-                                mutually_exclusive=SELECTION_EXCLUSIVE)
-    module.run(lambda: info(module.client(), *selection(module.params)))
+    run_info(info)
 
 
 if __name__ == "__main__":

@@ -133,7 +133,38 @@ def test_a_cluster_name_that_is_no_dns_label_is_refused_alike(fleet_inventory, r
     ("install_registry.yml", None, {"registry_sync_agent": False, "registry_sync_policy_cluster_roles": ["a/b"]},
      "west", "registry: registry_sync_policy_cluster_roles of west must be a list of ClusterRole names (no '/' or "
      "'%', not '.' or '..'), for example [view, edit, admin]; got [\"a/b\"]."),
-], ids=["setup-replica-kubeconfig", "policies-twice", "registry-namespaces", "registry-roles"])
+    # one case for each other branch of the roles' own chains (the first check that fails is the one named)
+    ("install_registry.yml", None, {"registry_sync_agent": True, "registry_sync_image": " "}, "east",
+     "registry: no image for the directory-sync agent on east (registry_sync_image is empty): no public image is "
+     "published. Build it from the collection with `make image`, which prints its reference "
+     "(localhost/coreos-multicluster/directory-sync:<version>), push it to a registry the cluster can pull from "
+     "(podman push <reference> registry.example.com/<path>/directory-sync:<version>), and set registry_sync_image to "
+     "the pushed reference in the inventory (docs/agent-image.md); or set registry_sync_agent to false to install "
+     "the registry without the agent."),
+    ("install_registry.yml", None, {"registry_sync_agent": False, "registry_sync_policy_roles": ["view"]}, "west",
+     "registry: registry_sync_policy_roles is set for west, but it is replaced by two lists: "
+     "registry_sync_policy_cluster_roles (roles policies may bind cluster-wide, default [view]) and "
+     "registry_sync_policy_namespace_roles (roles they may bind inside their namespaces, default [view, edit, "
+     "admin]). Set those instead (docs/policies.md, \"Bounds\")."),
+    ("install_registry.yml", None, {"registry_sync_agent": True, "registry_sync_image": "example.test/agent:1",
+                                    "registry_sync_max_clusters": 0}, "east",
+     "registry: registry_sync_max_clusters of east must be a whole number of 1 or more (the agent refuses a "
+     "directory over it); got 0."),
+    ("setup_directory.yml", lambda g: g["directory"]["hosts"]["west"].update(mc_api_endpoint="http://west:6443"),
+     None, "west",
+     "directory_setup: mc_api_endpoint of west is http://west:6443, not an https:// URL with a host; set it to the "
+     "https:// URL other clusters use to reach the directory."),
+    ("setup_directory.yml", lambda g: g["directory"]["hosts"]["west"].update(mc_console_url="ftp://west"), None,
+     "west", "directory_setup: mc_console_url of west is ftp://west, not an https:// URL with a host."),
+    ("onboard_replica.yml", lambda g: g["replicas"]["hosts"]["east"].update(mc_api_endpoint="http://east:6443"),
+     None, "east",
+     "replica_onboarding: mc_api_endpoint of east is http://east:6443, not an https:// URL with a host; set it to "
+     "the https:// URL of this cluster's API server."),
+    ("onboard_replica.yml", lambda g: g["replicas"]["hosts"]["east"].update(mc_console_url="ftp://east"), None,
+     "east", "replica_onboarding: mc_console_url of east is ftp://east, not an https:// URL with a host."),
+], ids=["setup-replica-kubeconfig", "policies-twice", "registry-namespaces", "registry-roles", "registry-no-image",
+        "registry-old-roles", "registry-limit", "setup-endpoint", "setup-console", "onboarding-endpoint",
+        "onboarding-console"])
 def test_a_roles_own_check_names_the_variable_the_host_and_the_value(
         fleet_inventory, run_playbook, playbook, change, extra_vars, host, expected):
     run = run_playbook(playbook, fleet_inventory(change), extra_vars=extra_vars, limit=host)

@@ -13,7 +13,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import connection_params
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import (
+    SELECTION_EXCLUSIVE, SELECTION_SPEC, connection_params, module_spec, selection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.connection import (
     HAS_KUBERNETES,
@@ -136,3 +137,11 @@ class MulticlusterModule(AnsibleModule):
         if not self._diff:
             result.pop("diff", None)
         self.exit_json(**result)
+
+
+def run_info(info):
+    """main() of an _info module: the connection options and a selection (name, or label_selectors: SELECTION_SPEC),
+    check mode supported, and info(client, name, label_selectors) as the result."""
+    module = MulticlusterModule(argument_spec=module_spec(**SELECTION_SPEC), supports_check_mode=True,
+                                mutually_exclusive=SELECTION_EXCLUSIVE)
+    module.run(lambda: info(module.client(), *selection(module.params)))

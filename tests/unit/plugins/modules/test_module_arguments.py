@@ -13,6 +13,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import CONNECTION_ARG_SPEC
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import MulticlusterModule
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 PREFIX = "coreos.multicluster."
@@ -68,15 +69,16 @@ def declared(module_name):
         module = _source(module_name)
         found = {}
 
-        def record(**kwargs):
+        def init(self, **kwargs):
             found.update(kwargs)
             raise _Declared()
-        real, module.MulticlusterModule = module.MulticlusterModule, record
+        # the class itself, not the module's name for it: run_info (k8s/module.py) makes the _info modules' one
+        real, MulticlusterModule.__init__ = MulticlusterModule.__init__, init
         try:
             with pytest.raises(_Declared):
                 module.main()
         finally:
-            module.MulticlusterModule = real
+            MulticlusterModule.__init__ = real
         _CACHE[module_name] = found
     return _CACHE[module_name]
 
