@@ -14,7 +14,7 @@ export MC_LAB_DIR := $(LAB_DIR)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps fresh-check install venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration molecule test demo bench docs docs-check image clean
+.PHONY: help deps fresh-check install venv lab-bin lab-up lab-down lab-status tree lint sanity unit integration molecule test demo bench docs docs-check image ee clean
 
 help:
 	@echo "make demo       bring up the lab fleet and run the main job on it"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench      benchmarks on the lab (figures, not pass/fail); BENCH=onboard runs one"
 	@echo "make deps       the Debian 12 packages all of these need (the ones missing; root or sudo)"
 	@echo "make fresh-check   make deps proved in a fresh Debian 12 container (minutes; clones HEAD)"
+	@echo "make ee         the AWX execution environment (ansible-builder, podman); EE_BASE=debian: a base made here"
 	@echo "make install    build the collection and install it into COLLECTIONS_PATH (~/.ansible/collections),"
 	@echo "                and its Python libraries (requirements.txt) with the pip of the python3 on PATH"
 
@@ -117,6 +118,15 @@ bench: deps venv lab-bin tree
 image: deps
 	@containers/directory-sync/build-image.sh $(if $(IMAGE_BASE),--base $(IMAGE_BASE)) \
 	  $(if $(IMAGE_ARCHIVE),--oci-archive $(IMAGE_ARCHIVE))
+
+# The execution environment AWX runs the playbooks in (execution-environment.yml, docs/awx.md), built with
+# ansible-builder 3 and podman from this checkout; prints its reference.
+#   make ee                  on the public base of execution-environment.yml when it can be pulled here, else on
+#                            a Debian 12 base made here (the machine's Debian mirror)
+#   make ee EE_BASE=public   that public base, or fail;  make ee EE_BASE=debian   the Debian base
+EE_BASE ?= auto
+ee: deps venv
+	@containers/ee/build-ee.sh --base $(EE_BASE)
 
 # --- installing the collection ------------------------------------------------------
 # The collection as a user installs it from this checkout: its tarball (ansible-galaxy collection build, into

@@ -6,6 +6,8 @@
 #   debian_mirrors         sets DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR: the machine's own mirror for
 #                          bookworm and for bookworm-security, from its apt configuration
 #   PODMAN_FLAGS / pm ...  podman's global flags for this kind of host, and podman run with them
+#   logged LOG COMMAND...  COMMAND with its output in LOG; on failure, LOG's end and a message (die, the caller's)
+#   collection_version     the collection's version, from galaxy.yml at $ROOT
 #   debian_minbase_image PACKAGES REF LOGDIR
 #                          a Debian bookworm minbase (mmdebstrap) with PACKAGES (comma-separated), made into
 #                          the podman image REF; mmdebstrap's output goes to LOGDIR/mmdebstrap.log
@@ -134,4 +136,19 @@ debian_minbase_image() {
     return 1
   fi
   rm -f "$rootfs"
+}
+
+logged() {
+  local log=$1; shift
+  if ! "$@" >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    die "failed: $1 (the whole output: $log)"
+  fi
+}
+
+collection_version() {
+  local version
+  version=$(sed -n 's/^version: *["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' "$ROOT/galaxy.yml")
+  [ -n "$version" ] || die "no version in $ROOT/galaxy.yml"
+  echo "$version"
 }

@@ -31,7 +31,7 @@ say() { printf 'build-image: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit "${1:-0}"; }
 # shellcheck source=containers/debian.sh
-. "$ROOT/containers/debian.sh"   # debian_minbase_image, pm (podman with this host's flags)
+. "$ROOT/containers/debian.sh"   # debian_minbase_image, pm (podman with this host's flags), logged
 
 base="" refresh_base=false tag="" archive=""
 while [ "$#" -gt 0 ]; do
@@ -47,16 +47,7 @@ done
 
 command -v podman >/dev/null || die "podman is not installed (make deps installs it)"
 # logged LOG CMD...: run CMD with its output in LOG, shown (its end) only when CMD fails
-logged() {
-  local log=$1; shift
-  if ! "$@" >"$log" 2>&1; then
-    tail -n 40 "$log" >&2
-    die "failed: $1 (the whole output: $log)"
-  fi
-}
-
-version=$(sed -n 's/^version: *["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' "$ROOT/galaxy.yml")
-[ -n "$version" ] || die "no version in $ROOT/galaxy.yml"
+version=$(collection_version)
 tag=${tag:-localhost/coreos-multicluster/directory-sync:$version}
 
 # --- the base --------------------------------------------------------------------------------------------

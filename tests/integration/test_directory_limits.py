@@ -55,6 +55,12 @@ def test_a_directory_over_the_cluster_limit_leaves_the_replica_unchanged_and_say
                           "--overwrite")
 
 
+def failing(port):
+    """/healthz's (code, body) when it is 503 with status failing, else None."""
+    found = unhealthy(port)
+    return found if found and found[1].get("status") == "failing" else None
+
+
 def test_the_agent_refuses_a_directory_over_its_limit_and_says_why(agent_replica, directory, collection_path,
                                                                     tmp_path):  # noqa: F811
     replica, kubeconfig = agent_replica
@@ -72,7 +78,8 @@ def test_the_agent_refuses_a_directory_over_its_limit_and_says_why(agent_replica
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, cwd=str(tmp_path),
                                 env=dict(os.environ, PYTHONPATH=collection_path))
     try:
-        code, body = wait_for(lambda: unhealthy(port), 30, "/healthz 503")
+        # 503 "starting" comes first, until the first sync has ended: wait for the refusal's 503 "failing"
+        code, body = wait_for(lambda: failing(port), 30, "/healthz 503, failing")
         reason = ("the directory holds more than %d Clusters, the most this replica accepts (max_clusters); "
                   "nothing was synced" % limit)
         assert body["status"] == "failing" and body["message"].endswith(": " + reason), body

@@ -191,15 +191,15 @@ def test_a_kubeconfig_dict_keeps_its_credentials_out_of_the_output(directory, ru
     assert result["invocation"]["module_args"]["kubeconfig"]["clusters"][0]["cluster"]["server"] == directory.server
 
 
-def _bearer_token(cluster, name):
-    """A ServiceAccount token (TokenRequest API) bound to cluster-admin, as an AWX user would paste it."""
+def _bearer_token(cluster, name, cluster_role="cluster-admin"):
+    """A ServiceAccount token (TokenRequest API) bound to *cluster_role*, as an AWX user would paste it."""
     from kubernetes import client
     api = cluster.api_client()
     core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
     core.create_namespaced_service_account("default", {"metadata": {"name": name}})
     rbac.create_cluster_role_binding({
         "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
         "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]})
     return core.create_namespaced_service_account_token(
         name, "default", {"spec": {"audiences": [], "expirationSeconds": 600}}).status.token
