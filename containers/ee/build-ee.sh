@@ -62,7 +62,7 @@ if [ "$base" = auto ]; then
     base=public
   else
     base=debian
-    say "the public base $public_base cannot be pulled here ($(tail -n 1 "$WORK/pull.log" 2>/dev/null | cut -c1-160)); building on a Debian base made here (--base public to insist)"
+    say "the public base $public_base cannot be pulled here (podman's answer: $WORK/pull.log); building on a Debian base made here (--base public to insist)"
   fi
 fi
 if [ "$base" = public ]; then
