@@ -12,14 +12,14 @@ Each job gets a private data directory of its own, laid out as AWX lays it out:
   credential: its file (one kubeconfig, a context per cluster, named as the hosts' ``mc_context``) written
   under ``env/`` with mode 0600, and the extra variable ``mc_kubeconfig`` naming it as the container sees it;
 - ``env/extravars``: the survey's answers (strings, as AWX surveys give them) and the credential's variable;
-- for the inventory update, AWX's "OpenShift or Kubernetes API Bearer Token" credential as AWX injects it:
-  ``K8S_AUTH_HOST``, ``K8S_AUTH_API_KEY``, ``K8S_AUTH_VERIFY_SSL`` and ``K8S_AUTH_SSL_CA_CERT`` (a file under
-  ``env/``). The token reaches the container through podman's environment, not ``env/envvars``:
-  ansible-runner copies ``env/envvars`` into ``artifacts/<id>/command`` and ``env.list`` (an AWX execution
-  node keeps those inside the job's container).
+- for an ad hoc job, AWX's "OpenShift or Kubernetes API Bearer Token" credential as AWX injects it:
+  ``K8S_AUTH_HOST``, ``K8S_AUTH_VERIFY_SSL`` and ``K8S_AUTH_SSL_CA_CERT`` (a file under ``env/``) in
+  ``env/envvars``, and ``K8S_AUTH_API_KEY``, the token, through podman's environment: ansible-runner copies
+  ``env/envvars`` into ``artifacts/<id>/command`` and ``env.list`` on the host (an AWX execution node keeps
+  those inside the job's container).
 
-The jobs: site.yml, site.yml again (changed=0), sync_replicas.yml, fleet_status.yml, policy_status.yml, and
-the inventory update (the directory inventory plugin). Each job's status must be ``successful``; the events
+The jobs: site.yml, site.yml again (changed=0), sync_replicas.yml, fleet_status.yml, policy_status.yml,
+onboard_replica.yml with a survey's "true" and a limit, then with "false", and the ad hoc job. Each job's status must be ``successful``; the events
 carry the summary per cluster and the set_stats data; no token or key is in any file of any job's artifacts.
 """
 
@@ -208,13 +208,13 @@ class AWX:
         pdd, ident = self._pdd("bearer-token")
         self._inventory(pdd, hostvars={"localhost": {"ansible_connection": "local",
                                                      "ansible_python_interpreter": "{{ ansible_playbook_python }}"}})
-        env = {"K8S_AUTH_HOST": server, "K8S_AUTH_API_KEY": token, "K8S_AUTH_VERIFY_SSL": "True",
-               "K8S_AUTH_SSL_CA_CERT": self._credential_file(pdd, ca_pem)}
-        # into the container from podman's own environment (--env NAME), so that ansible-runner does not copy
-        # them into artifacts/<id>/command and env.list as it copies env/envvars
-        options = ["--container-option=--env=%s" % name for name in sorted(env)]
+        envvars = {"K8S_AUTH_HOST": server, "K8S_AUTH_VERIFY_SSL": "True",
+                   "K8S_AUTH_SSL_CA_CERT": self._credential_file(pdd, ca_pem)}
+        _private(os.path.join(pdd, "env", "envvars"), json.dumps(envvars))
+        # the token into the container from podman's own environment (--env NAME): ansible-runner copies
+        # env/envvars into artifacts/<id>/command and env.list
         return self._runner(pdd, ident, ["-m", "coreos.multicluster.mc_cluster_info", "--hosts", "localhost"],
-                            env=env, options=options)
+                            env={"K8S_AUTH_API_KEY": token}, options=["--container-option=--env=K8S_AUTH_API_KEY"])
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +276,9 @@ def test_site_sync_and_status_jobs_run_in_the_ee_as_awx_runs_them(awx):
 
     policies = awx.run("policy_status.yml")
     assert policies.status == "successful", policies.explain()
-    assert "policy_status" in policies.stats()["artifact_data"], policies.stats()
+    matrix = policies.stats()["artifact_data"]["policy_status"]
+    assert [(row["cluster"], row["role"]) for row in matrix] == [
+        ("central-production", "replica"), ("east-coast-production", "replica"), ("west-coast-production", "directory")]
 
     secrets = awx.secrets + _replica_tokens(awx.clusters)
     assert len(secrets) >= 6
@@ -312,10 +314,11 @@ def test_a_job_with_the_bearer_token_credential_lists_the_fleet(awx):
         result = job.results("coreos.multicluster.mc_cluster_info")["localhost"]
         assert [c["name"] for c in result["fleet"]] == CLUSTERS, result
         assert _scan(job.artifacts, [token]) == []
-        # the credential's variables are named to podman (--env NAME), never given with their values
+        # the credential's other variables come from env/envvars; the token is only named to podman
         command = json.loads(_read(os.path.join(job.artifacts, "command")))
         assert "--env=K8S_AUTH_API_KEY" in command["command"]
-        assert not [name for name in command["env"] if name.startswith("K8S_AUTH_")], sorted(command["env"])
+        assert sorted(name for name in command["env"] if name.startswith("K8S_AUTH_")) == [
+            "K8S_AUTH_HOST", "K8S_AUTH_SSL_CA_CERT", "K8S_AUTH_VERIFY_SSL"]
     finally:
         directory.kubectl("delete", "serviceaccount", "-n", "default", "awx-inventory", "--ignore-not-found",
                           check=False)
