@@ -24,7 +24,6 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK="$ROOT/build/ee"
-PUBLIC_BASE_OF() { "$PYTHON" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["images"]["base_image"]["name"])' "$ROOT/execution-environment.yml"; }
 DEBIAN_BASE=localhost/coreos-multicluster/ee-base-debian:bookworm
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 ANSIBLE_GALAXY=${ANSIBLE_GALAXY:-$ROOT/.venv/bin/ansible-galaxy}
@@ -33,6 +32,7 @@ ANSIBLE_BUILDER=${ANSIBLE_BUILDER:-$ROOT/.venv/bin/ansible-builder}
 say() { printf 'build-ee: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit "${1:-0}"; }
+# shellcheck source=containers/debian.sh
 . "$ROOT/containers/debian.sh"   # debian_minbase_image, pm (podman with this host's flags), logged
 
 base=auto refresh_base=false tag=""
@@ -56,7 +56,7 @@ started_all=$SECONDS
 mkdir -p "$WORK"
 
 # --- the base ---------------------------------------------------------------------------------------------
-public_base=$(PUBLIC_BASE_OF)
+public_base=$("$PYTHON" "$ROOT/containers/ee/definition.py" --public-base)
 if [ "$base" = auto ]; then
   if pm image exists "$public_base" || timeout 120 podman "${PODMAN_FLAGS[@]}" pull -q "$public_base" >"$WORK/pull.log" 2>&1; then
     base=public

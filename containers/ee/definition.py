@@ -2,6 +2,8 @@
 base) with the changes a base needs, written to OUT/execution-environment.yml with absolute paths.
 
     python containers/ee/definition.py BASE IMAGE OUT
+    python containers/ee/definition.py --pip BASE        what the build installs with pip, one a line
+    python containers/ee/definition.py --public-base     the repository's base image
 
 BASE is ``public`` (the definition as it is, on IMAGE) or ``debian`` (a Debian 12 base made on this machine,
 IMAGE, that already has python3 and python3-pip: containers/ee/build-ee.sh). On Debian, ansible-builder 3 cannot
@@ -30,10 +32,22 @@ PIP_CONF_IN = "RUN printf '[global]\\nno-index = true\\nfind-links = %s\\n' > /e
 PIP_CONF_OUT = "RUN rm -f /etc/pip.conf"
 
 
-def definition(base, image, source=os.path.join(ROOT, "execution-environment.yml")):
+SOURCE = os.path.join(ROOT, "execution-environment.yml")
+
+
+def _source():
+    with open(SOURCE) as handle:
+        return yaml.safe_load(handle)
+
+
+def public_base():
+    """The base image of the repository's definition (images.base_image.name)."""
+    return _source()["images"]["base_image"]["name"]
+
+
+def definition(base, image):
     """The definition for *base* (public or debian) on *image*, its paths absolute."""
-    with open(source) as handle:
-        data = yaml.safe_load(handle)
+    data = _source()
     data["images"]["base_image"]["name"] = image
     deps = data["dependencies"]
     deps["python"] = os.path.join(ROOT, deps["python"])
@@ -71,8 +85,11 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "--pip":  # the pip requirements of the definition for BASE, one a line
         print("\n".join(pip_requirements(definition(argv[2], "unused"))))
         return
+    if argv[1:] == ["--public-base"]:  # the repository's base image
+        print(public_base())
+        return
     if len(argv) != 4:
-        sys.exit("usage: definition.py public|debian IMAGE OUT | definition.py --pip BASE")
+        sys.exit("usage: definition.py public|debian IMAGE OUT | definition.py --pip BASE | definition.py --public-base")
     base, image, out = argv[1:]
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "execution-environment.yml")

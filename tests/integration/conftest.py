@@ -343,3 +343,18 @@ def site_fleet(tmp_path_factory):
         yield {"clusters": clusters, "inventory": inventory, "root": lab.root}
     finally:
         lab.stop()
+
+
+def service_account_token(cluster, name, cluster_role="cluster-admin"):
+    """A token (TokenRequest API, 10 minutes) of a new ServiceAccount default/*name* bound to *cluster_role* by a
+    ClusterRoleBinding *name*, as an AWX user would paste it into a bearer-token credential; the caller deletes both."""
+    from kubernetes import client
+    api = cluster.api_client()
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    core.create_namespaced_service_account("default", {"metadata": {"name": name}})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]})
+    return core.create_namespaced_service_account_token(
+        name, "default", {"spec": {"audiences": [], "expirationSeconds": 600}}).status.token

@@ -35,8 +35,8 @@ import time
 import pytest
 import yaml
 
+from tests.integration.conftest import service_account_token
 from tests.integration.test_image import podman_flags, ulimits
-from tests.integration.test_mc_cluster import _bearer_token
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_EE = os.path.join(ROOT, "containers", "ee", "build-ee.sh")
@@ -307,7 +307,7 @@ def test_a_job_with_the_bearer_token_credential_lists_the_fleet(awx):
     directory = [c for c in awx.clusters if c.name == DIRECTORY][0]
     with open(directory.kubeconfig) as handle:
         ca = base64.b64decode(yaml.safe_load(handle)["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
-    token = _bearer_token(directory, "awx-inventory", "tectonic-view-clusters")  # may only read Clusters
+    token = service_account_token(directory, "awx-inventory", "tectonic-view-clusters")  # may only read Clusters
     try:
         job = awx.bearer_token_job(directory.server, token, ca)
         assert job.status == "successful", job.explain()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.integration.conftest import REGISTRY_MANIFEST, SecretText, assert_writes, hidden
+from tests.integration.conftest import REGISTRY_MANIFEST, SecretText, assert_writes, hidden, service_account_token
 
 API = "https://east-coast-production-api.example.com:443"
 
@@ -191,24 +191,10 @@ def test_a_kubeconfig_dict_keeps_its_credentials_out_of_the_output(directory, ru
     assert result["invocation"]["module_args"]["kubeconfig"]["clusters"][0]["cluster"]["server"] == directory.server
 
 
-def _bearer_token(cluster, name, cluster_role="cluster-admin"):
-    """A ServiceAccount token (TokenRequest API) bound to *cluster_role*, as an AWX user would paste it."""
-    from kubernetes import client
-    api = cluster.api_client()
-    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
-    core.create_namespaced_service_account("default", {"metadata": {"name": name}})
-    rbac.create_cluster_role_binding({
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
-        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]})
-    return core.create_namespaced_service_account_token(
-        name, "default", {"spec": {"audiences": [], "expirationSeconds": 600}}).status.token
-
-
 def test_awx_bearer_token_credential_drives_the_modules(directory, registry, run_module):
     """What AWX's "OpenShift or Kubernetes API Bearer Token" credential injects, and nothing else."""
     try:
-        token = SecretText(_bearer_token(directory, "awx-job"))
+        token = SecretText(service_account_token(directory, "awx-job"))
         env = hidden({"K8S_AUTH_HOST": directory.server, "K8S_AUTH_API_KEY": token,
                       "K8S_AUTH_VERIFY_SSL": "True", "K8S_AUTH_SSL_CA_CERT": directory.ca_cert})
         args = {"name": "east-coast-production", "endpoints": [API], "labels": {"role": "replica"}}

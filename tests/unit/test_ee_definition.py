@@ -49,6 +49,10 @@ def test_the_wheelhouse_holds_every_package_the_build_installs():
     assert set(definition.BUILDER_PIP) <= set(wanted)
 
 
+def test_the_public_base_is_the_repositorys():
+    assert definition.public_base() == REPO["images"]["base_image"]["name"]
+
+
 def test_another_base_is_refused():
     with pytest.raises(ValueError) as raised:
         definition.definition("alpine", "x")
