@@ -15,6 +15,20 @@ CREDENTIALS_NAMESPACE = "tectonic-multi-cluster"
 # the ClusterRole each replica's ServiceAccount is bound to (get, list, watch Clusters and ClusterPolicies)
 VIEW_CLUSTERS_ROLE = "tectonic-view-clusters"
 
+# --- in the directory: the replicas' heartbeats and status -----------------------------------------------
+# each replica renews a Lease named after its Cluster in CREDENTIALS_NAMESPACE (the names of the Lease and of the
+# grants that let the replica renew it and write its own Cluster's status: credentials/objects.object_names)
+HEARTBEAT_NAMESPACE = CREDENTIALS_NAMESPACE
+
+# --- in the directory: the fleet as SIG-Multicluster ClusterProfiles (multicluster.x-k8s.io/v1alpha1) ---------
+PROFILE_NAMESPACE = "fleet-inventory"  # the default namespace of the exported ClusterProfiles
+CLUSTER_MANAGER_LABEL = "x-k8s.io/cluster-manager"  # the KEP's label naming a profile's manager
+CLUSTER_MANAGER = "coreos-multicluster"  # its value, and spec.clusterManager.name, on the profiles we export
+PROFILE_PROPERTY_PREFIX = "multicluster.coreos.com/"  # a Cluster's label as a profile property
+# the exporter (the agent run with --mode export-profiles on the directory): its Deployment and ServiceAccount
+EXPORTER_DEPLOYMENT = "cluster-profile-exporter"
+EXPORTER_ACCOUNT = "cluster-profile-exporter"
+
 # --- on every cluster of the registry: the registry's own namespace and what lives in it -----------------
 SYSTEM_NAMESPACE = "tectonic-system"
 # the directory-sync agent: its Deployment and ServiceAccount, and the Secret holding its directory credential

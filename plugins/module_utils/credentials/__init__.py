@@ -10,4 +10,6 @@
 - ``replica_secret``: the credential as a kubeconfig in the replica's Secret ``tectonic-system/directory-sync``,
   written, read back as data (never through a loader) and verified (``mc_sync_secret``).
 - ``revocation``: proof that a revoked token is refused.
+- ``health_grants``: the replica's heartbeat Lease and its grants to renew it and to write its own Cluster's
+  status, issued and revoked with the credential.
 Imports only ``k8s`` and ``names``."""

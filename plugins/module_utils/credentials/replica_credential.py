@@ -23,8 +23,9 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors imp
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig, current_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import hash_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.objects import (
-    NEW_OBJECT, NEW_TOKEN, binding_view, credential_view, desired_anchor, desired_binding,
+    NEW_OBJECT, NEW_TOKEN, as_new, binding_view, credential_view, desired_anchor, desired_binding,
     desired_service_account, desired_token_secret, object_names, object_view)
+from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import health_grants
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.revocation import wait_refused
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.tokens import (
@@ -97,12 +98,6 @@ def _uid(obj):
     return ((obj or {}).get("metadata") or {}).get("uid")
 
 
-def _new(obj):
-    """An object a check-mode (dry) run would create: shown with uid '(new)'."""
-    meta = dict(obj.get("metadata") or {}, uid=NEW_OBJECT)
-    return dict(obj, metadata=meta)
-
-
 def _ensure_account(client, replica, before, after):
     """ServiceAccount and ClusterRoleBinding; returns the account (None in a
     check-mode run that would create it)."""
@@ -111,13 +106,14 @@ def _ensure_account(client, replica, before, after):
     created = False
     if account is None:
         account, created = client.create_or_get(desired_service_account(replica))
-    after["service_account"] = object_view(_new(account) if created and client.check_mode else account)
+    after["service_account"] = object_view(as_new(account) if created and client.check_mode else account)
 
     binding = desired_binding(replica)  # roleRef is immutable: another role is a delete and create
     done = apply.converge(client, "ClusterRoleBinding", None, binding["metadata"]["name"], lambda live: binding,
                           action="update")
     before["cluster_role_binding"] = binding_view(done.before)
     after["cluster_role_binding"] = binding_view(done.after)
+    health_grants.ensure(client, replica, before, after)
     return None if created and client.check_mode else account
 
 
@@ -128,9 +124,9 @@ def _replace_secret(client, body, existing, replace):
     if existing is not None:
         client.delete("Secret", body["metadata"]["name"], names.CREDENTIALS_NAMESPACE)
         if client.check_mode:
-            return _new(body), True
+            return as_new(body), True
     created = client.create_or_get(body)[0]
-    return (_new(created) if client.check_mode else created), True
+    return (as_new(created) if client.check_mode else created), True
 
 
 def review(client, replica, token):
@@ -337,20 +333,24 @@ def ensure_absent(client, params, sleep=time.sleep, clock=time.monotonic, probe=
     anchor = client.get("Secret", own["anchor"], names.CREDENTIALS_NAMESPACE)
     explicit = client.get("Secret", own["token_secret"], names.CREDENTIALS_NAMESPACE)
     token_secrets = account_token_secrets(client, replica)
+    health = health_grants.read(client, replica)
     before = {"service_account": object_view(account), "cluster_role_binding": binding_view(binding),
               "credential_anchor": object_view(anchor), "token_secret": object_view(explicit),
               "token_secrets": token_secrets or None}
+    before.update(health_grants.views(health))
     after = dict.fromkeys(before)
-    # the binding first (no more access), then the account (so that the token
-    # controller does not re-create its token Secrets), then the Secrets
+    # the bindings first (no more access), then the account (so that the token
+    # controller does not re-create its token Secrets), then the Secrets, the grants' roles and the Lease
     if binding is not None:
         client.delete("ClusterRoleBinding", own["binding"])
+    health_grants.remove(client, health, bindings=True)
     if account is not None:
         client.delete("ServiceAccount", replica, names.CREDENTIALS_NAMESPACE)
     secrets = set(token_secrets)
     secrets.update(name for name, obj in ((own["anchor"], anchor), (own["token_secret"], explicit)) if obj)
     for name in sorted(secrets):
         client.delete("Secret", name, names.CREDENTIALS_NAMESPACE)
+    health_grants.remove(client, health, bindings=False)
     result = _summary(settings, before, after)
     result["kubeconfig"] = None
     revoked = None

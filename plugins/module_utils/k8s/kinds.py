@@ -19,6 +19,8 @@ from urllib.parse import quote
 REGISTRY_GROUP = "multicluster.coreos.com"
 REGISTRY_VERSION = "v1"
 REGISTRY_API_VERSION = REGISTRY_GROUP + "/" + REGISTRY_VERSION
+# SIG-Multicluster's cluster inventory API (KEP-4322, kubernetes-sigs/cluster-inventory-api)
+INVENTORY_API_VERSION = "multicluster.x-k8s.io/v1alpha1"
 
 
 class Kind(object):
@@ -77,17 +79,24 @@ _TABLE = (
     Kind("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", True, immutable=("roleRef",)),
     Kind("Deployment", "apps/v1", "deployments", True),
     Kind("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False),
+    Kind("Lease", "coordination.k8s.io/v1", "leases", True),
     Kind("Cluster", REGISTRY_API_VERSION, "clusters", False, builtin=False),
+    # a Cluster's status subresource: *name* in a request is the Cluster's
+    Kind("ClusterStatus", REGISTRY_API_VERSION, "status", False, builtin=False, parent=(REGISTRY_API_VERSION, "clusters")),
     Kind("ClusterPolicy", REGISTRY_API_VERSION, "clusterpolicies", False, builtin=False),
+    Kind("ClusterProfile", INVENTORY_API_VERSION, "clusterprofiles", True, builtin=False),
+    Kind("ClusterProfileStatus", INVENTORY_API_VERSION, "status", True, builtin=False,
+         parent=(INVENTORY_API_VERSION, "clusterprofiles")),
 )
 
 KINDS = dict((entry.kind, entry) for entry in _TABLE)
 
 CLUSTER = KINDS["Cluster"]
 CLUSTER_POLICY = KINDS["ClusterPolicy"]
+CLUSTER_PROFILE = KINDS["ClusterProfile"]
 
-# Objects a manifest (mc_registry's definitions) may hold: every stored kind.
-MANIFEST_KINDS = tuple(sorted(k.kind for k in _TABLE if not k.create_only))
+# Objects a manifest (mc_registry's definitions) may hold: every stored kind (no subresource).
+MANIFEST_KINDS = tuple(sorted(k.kind for k in _TABLE if not k.create_only and not k.parent))
 
 
 class UnknownKindError(ValueError):

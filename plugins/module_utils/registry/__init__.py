@@ -11,4 +11,8 @@ de-registration, and the fleet's status.
 - ``deregistration``: a replica's whole de-registration in one process (``mc_replica_deregistration``), composed
   of ``cluster`` and ``credentials`` (and the removal of synced objects, handed in from ``sync``).
 - ``fleet_status``: what each cluster reports of itself (``mc_cluster_status``, the fleet_status filters).
+- ``health``: a replica's heartbeat Lease and the conditions its agent writes on its own Cluster's status, and
+  how readers (the inventory, ``mc_cluster_info``, ``fleet_status.yml``, the exporter) tell whether it is alive.
+- ``profiles``: the fleet as SIG-Multicluster ``ClusterProfile`` objects (``mc_cluster_profiles``, the agent's
+  ``export-profiles`` mode).
 Imports ``names``, ``k8s``, ``credentials`` and ``policies`` (a replica's policy status)."""

@@ -82,9 +82,14 @@ def test_an_onboarded_replica_is_removed_from_the_directory_and_its_old_token_is
     assert steps(result) == [("delete Cluster from directory", "changed"),
                              ("revoke credential (old token refused)", "changed"),
                              ("remove sync Secret", "changed")]
-    # the directory: the Cluster first, then the binding (no more access), the account, its Secrets
+    # the directory: the Cluster first, then the bindings (no more access), the account, its Secrets, the health
+    # grants' roles and the heartbeat Lease
     assert directory.writes == [("delete", "Cluster", "east"), ("delete", "ClusterRoleBinding", "east-view-clusters"),
-                                ("delete", "ServiceAccount", "east"), ("delete", "Secret", "east-credential-anchor")]
+                                ("delete", "RoleBinding", "east-heartbeat"),
+                                ("delete", "ClusterRoleBinding", "east-cluster-status"),
+                                ("delete", "ServiceAccount", "east"), ("delete", "Secret", "east-credential-anchor"),
+                                ("delete", "Role", "east-heartbeat"), ("delete", "ClusterRole", "east-cluster-status"),
+                                ("delete", "Lease", "east")]
     assert directory.stored("Cluster", "east") is None
     # the replica: its sync Secret only
     assert replica.writes == [("delete", "Secret", names.CREDENTIAL_SECRET)]

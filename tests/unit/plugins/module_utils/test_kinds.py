@@ -22,7 +22,15 @@ def test_typed_kinds_name_their_plural_and_scope():
 def test_builtin_kinds_are_not_custom_and_the_registry_kinds_are():
     for name in ("Secret", "Namespace", "Deployment", "ClusterRoleBinding", "CustomResourceDefinition", "TokenRequest"):
         assert kinds.lookup(name).builtin and not kinds.lookup(name).custom, name
-    assert [k.kind for k in kinds.KINDS.values() if k.custom] == ["Cluster", "ClusterPolicy"]
+    assert [k.kind for k in kinds.KINDS.values() if k.custom] == [
+        "Cluster", "ClusterStatus", "ClusterPolicy", "ClusterProfile", "ClusterProfileStatus"]
+    assert "ClusterStatus" not in kinds.MANIFEST_KINDS and "Lease" in kinds.MANIFEST_KINDS
+
+
+def test_a_status_subresource_is_its_parents_path_and_status():
+    assert kinds.resource_path("ClusterStatus", parent="east") == "/apis/multicluster.coreos.com/v1/clusters/east/status"
+    assert (kinds.resource_path("ClusterProfileStatus", "fleet-inventory", parent="east")
+            == "/apis/multicluster.x-k8s.io/v1alpha1/namespaces/fleet-inventory/clusterprofiles/east/status")
 
 
 def test_the_api_prefix_of_the_core_group_and_of_a_named_group():

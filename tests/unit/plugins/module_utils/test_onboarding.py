@@ -80,7 +80,7 @@ def test_a_new_replica_is_registered_given_a_credential_which_is_stored_and_prov
     assert result["cluster"]["server"] == REPLICA_SERVER
     # the order of the directory's writes: the Cluster first, then the credential's objects
     assert [kind for _verb, kind, _name in directory.writes] == [
-        "Cluster", "ServiceAccount", "ClusterRoleBinding", "Secret", "TokenRequest"]
+        "Cluster", "ServiceAccount", "ClusterRoleBinding", "Lease", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "Secret", "TokenRequest"]
     token = stored_token(replica)
     # proven once, with the very token stored, against the address replicas use, before the write
     assert lister.calls == [(DIRECTORY_SERVER, token)]

@@ -45,7 +45,9 @@ def test_defaults_and_names():
     assert settings["token_ttl"] == 30 * 86400 and settings["renew_before"] == 7 * 86400
     assert settings["credential_type"] == "token_request" and settings["directory_name"] == "directory"
     assert ro.object_names("east") == {"service_account": "east", "binding": "east-view-clusters",
-                                       "anchor": "east-credential-anchor", "token_secret": "east-credential-token"}
+                                       "anchor": "east-credential-anchor", "token_secret": "east-credential-token",
+                                       "lease": "east", "heartbeat_role": "east-heartbeat",
+                                       "status_role": "east-cluster-status"}
     assert rc.validate(params(verify_revoked=True, rotate=True))["verify_revoked"]
     assert rc.validate(params(state="absent", verify_revoked=True))["verify_revoked"]
 
@@ -70,7 +72,7 @@ def test_apply_then_rerun_with_the_current_kubeconfig_writes_nothing():
     first = present(directory, directory_server="https://dir.example.com")
     assert first["changed"] and first["credential"]["minted"]
     kinds = [w[1] for w in directory.writes]
-    assert kinds == ["ServiceAccount", "ClusterRoleBinding", "Secret", "TokenRequest"]
+    assert kinds == ["ServiceAccount", "ClusterRoleBinding", "Lease", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "Secret", "TokenRequest"]
     config = first["kubeconfig"]
     assert kc.resolve_kubeconfig(config)["server"] == "https://dir.example.com"
     token = kc.resolve_kubeconfig(config)["user"]["token"]
@@ -200,10 +202,16 @@ def test_absent_revokes_everything_and_is_idempotent():
                                               current_kubeconfig=first["kubeconfig"]),
                             sleep=lambda s: None, probe=lambda: next(answers))
     assert gone["changed"] and gone["revoked"] is True
-    assert directory.writes[:2] == [("delete", "ClusterRoleBinding", "east-view-clusters"),
+    # the bindings first (no more access), the account, its Secrets, then the health grants' roles and the Lease
+    assert directory.writes[:4] == [("delete", "ClusterRoleBinding", "east-view-clusters"),
+                                    ("delete", "RoleBinding", "east-heartbeat"),
+                                    ("delete", "ClusterRoleBinding", "east-cluster-status"),
                                     ("delete", "ServiceAccount", "east")]
-    assert sorted(w[2] for w in directory.writes[2:]) == ["east-credential-anchor", "east-token-x7k2p"]
+    assert sorted(w[2] for w in directory.writes[4:6]) == ["east-credential-anchor", "east-token-x7k2p"]
+    assert directory.writes[6:] == [("delete", "Role", "east-heartbeat"), ("delete", "ClusterRole", "east-cluster-status"),
+                                    ("delete", "Lease", "east")]
     assert [k for k in directory.objects if k[0] != "ClusterRole"] == []
+    assert [k for k in directory.objects if k[2] == "east-cluster-status"] == []
 
     directory.writes.clear()
     again = rc.ensure_absent(directory, params(state="absent"))
@@ -277,7 +285,8 @@ def test_a_binding_changed_by_another_writer_meanwhile_is_read_again_not_a_failu
     result = present(directory)
     assert result["diff"]["after"]["cluster_role_binding"]["subjects"] == ["ServiceAccount tectonic-multi-cluster/east"]
     assert [w for w in directory.writes if w[1] == "ClusterRoleBinding"] == [
-        ("patch", "ClusterRoleBinding", "east-view-clusters"), ("patch", "ClusterRoleBinding", "east-view-clusters")]
+        ("patch", "ClusterRoleBinding", "east-view-clusters"), ("patch", "ClusterRoleBinding", "east-view-clusters"),
+        ("create", "ClusterRoleBinding", "east-cluster-status")]
 
 
 def test_a_token_review_that_fails_names_the_account_and_the_cluster():
@@ -290,3 +299,43 @@ def test_a_token_review_that_fails_names_the_account_and_the_cluster():
         present(directory, current_kubeconfig=first["kubeconfig"])
     assert str(raised.value) == ("review the current token of ServiceAccount tectonic-multi-cluster/east on cluster "
                                  "'fake-directory': the API server did not answer within 30 s")
+
+
+# --- the health grants: the heartbeat Lease and the replica's own Cluster status --------------------------------
+
+def test_the_health_grants_name_the_replicas_own_lease_and_cluster_only():
+    (role, role_binding), (cluster_role, cluster_binding) = ro.desired_health_grants("east")
+    assert (role["kind"], role["metadata"]["namespace"]) == ("Role", names.CREDENTIALS_NAMESPACE)
+    assert role["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                              "resourceNames": ["east"], "verbs": ["get", "update"]}]
+    assert cluster_role["rules"] == [{"apiGroups": ["multicluster.coreos.com"], "resources": ["clusters/status"],
+                                      "resourceNames": ["east"], "verbs": ["update", "patch"]}]
+    for binding, role_ in ((role_binding, role), (cluster_binding, cluster_role)):
+        assert binding["roleRef"]["name"] == role_["metadata"]["name"]
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "east", "namespace": names.CREDENTIALS_NAMESPACE}]
+
+
+def test_onboarding_creates_an_empty_lease_which_a_rerun_leaves_to_the_agent():
+    directory = FakeDirectory()
+    first = present(directory)
+    lease = directory.stored("Lease", "east", names.CREDENTIALS_NAMESPACE)
+    assert lease["spec"] == {} and first["diff"]["before"]["heartbeat_lease"] is None
+    # the agent renews it; a rerun neither writes it nor the grants
+    directory.add(dict(lease, spec={"holderIdentity": "east", "renewTime": "2026-12-07T01:00:00.000000Z"}))
+    directory.writes.clear()
+    again = present(directory, current_kubeconfig=first["kubeconfig"])
+    assert not again["changed"] and directory.writes == []
+    assert directory.stored("Lease", "east", names.CREDENTIALS_NAMESPACE)["spec"]["holderIdentity"] == "east"
+
+
+def test_a_widened_health_grant_is_narrowed_back():
+    directory = FakeDirectory()
+    first = present(directory)
+    role = directory.stored("Role", "east-heartbeat", names.CREDENTIALS_NAMESPACE)
+    directory.add(dict(role, rules=role["rules"] + [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                                                     "verbs": ["get", "update"]}]))
+    directory.writes.clear()
+    again = present(directory, current_kubeconfig=first["kubeconfig"])
+    assert again["changed"] and directory.writes == [("patch", "Role", "east-heartbeat")]
+    assert directory.stored("Role", "east-heartbeat", names.CREDENTIALS_NAMESPACE)["rules"] == \
+        ro.desired_health_grants("east")[0][0]["rules"]
