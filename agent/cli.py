@@ -25,6 +25,11 @@ It runs the engine of directory_sync (the one mc_directory_sync runs once):
   --max-object-bytes (256 KiB as the sync keeps it); its lists are read a page
   at a time, each object stripped to what the sync uses as it arrives, and
   the reading stops at the limit (sync/plan.Limits);
+* its replica's health in the directory (agent/heartbeat.py), the one write
+  its credential allows: it renews the Lease named after its Cluster
+  (--cluster-name, default tectonic-system/tectonic-config's clusterName on
+  the replica) every --heartbeat-period seconds (default 60), and writes the
+  conditions of its last sync on its own Cluster's status when they change;
 * HTTP /healthz answers 200 when the last sync succeeded and did so within
   --health-window seconds (default twice the resync period), else 503;
   /livez answers 200 while the sync loop runs (for a liveness probe that
@@ -50,15 +55,18 @@ import signal
 import threading
 
 from ansible_collections.coreos.multicluster.agent.health import Health, serve_health
+from ansible_collections.coreos.multicluster.agent.heartbeat import ClusterStatus, Heartbeat, Identity
 from ansible_collections.coreos.multicluster.agent.logs import configure_logging, log
 from ansible_collections.coreos.multicluster.agent.loop import (
     DEFAULT_RELOAD_INTERVAL, DEFAULT_RESYNC, Agent, CredentialFile)
-from ansible_collections.coreos.multicluster.agent.metrics import new_metrics
+from ansible_collections.coreos.multicluster.agent.metrics import VERSION, new_metrics
 from ansible_collections.coreos.multicluster.agent.watcher import Watcher, k8s_watch
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import DEFAULT_REQUEST_TIMEOUT, ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import sync
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import validate_name
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.health import DEFAULT_HEARTBEAT_PERIOD
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
     DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES,
     DEFAULT_STATUS_INTERVAL, SOURCES, Limits)
@@ -106,9 +114,14 @@ def parse_args(argv=None):
     parser.add_argument("--max-object-bytes", type=int, default=DEFAULT_MAX_OBJECT_BYTES,
                         help="refuse a directory with a larger object, counted as JSON of the fields the sync "
                              "keeps (default %(default)s)")
+    parser.add_argument("--cluster-name", help="the replica's Cluster in the directory, whose heartbeat Lease and "
+                                               "status the agent writes (default: clusterName of ConfigMap "
+                                               "tectonic-system/tectonic-config on the replica)")
+    parser.add_argument("--heartbeat-period", type=float, default=DEFAULT_HEARTBEAT_PERIOD,
+                        help="seconds between renewals of the heartbeat Lease (default %(default)s)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
-    for option in ("resync_period", "reload_interval", "backoff_max", "request_timeout"):
+    for option in ("resync_period", "reload_interval", "backoff_max", "request_timeout", "heartbeat_period"):
         if getattr(args, option) <= 0:
             parser.error("--%s must be more than 0" % option.replace("_", "-"))
     if args.status_interval < 0:
@@ -133,13 +146,22 @@ def main(argv=None, stream=None):
     except MulticlusterError as exc:
         log(logging.ERROR, "cannot connect to the replica", reason=str(exc))
         return 2
+    if args.cluster_name:
+        try:
+            validate_name(args.cluster_name, "--cluster-name")
+        except MulticlusterError as exc:
+            log(logging.ERROR, "cannot tell which Cluster this replica is", reason=str(exc))
+            return 2
+    identity = Identity(replica, args.cluster_name)
     window = args.health_window or 2 * args.resync_period
     health = Health(window, max(120.0, 3 * args.resync_period))
     metrics = new_metrics()
     agent = Agent(replica, CredentialFile(args.directory_kubeconfig), resync=args.resync_period,
                   status_interval=args.status_interval, reload_interval=args.reload_interval,
                   backoff=Backoff(1.0, args.backoff_max), health=health, request_timeout=args.request_timeout,
-                  metrics=metrics, sync_fn=functools.partial(sync, limits=args.limits, diff=False))
+                  metrics=metrics, sync_fn=functools.partial(sync, limits=args.limits, diff=False),
+                  reporter=ClusterStatus(identity, replica, VERSION))
+    heartbeat = Heartbeat(identity, args.heartbeat_period, lambda: agent.directory, agent.stop)
     kinds = []
     for source in SOURCES:
         kinds.extend(kind for kind in source.reads if kind not in kinds)
@@ -156,10 +178,11 @@ def main(argv=None, stream=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    log(logging.INFO, "started", replica=replica.label, directory_kubeconfig=args.directory_kubeconfig,
+    log(logging.INFO, "started", replica=replica.label, cluster=args.cluster_name, directory_kubeconfig=args.directory_kubeconfig,
         health_port=server.server_port, resync_period=args.resync_period, limits=args.limits.options())
     if not metrics.available:
         log(logging.WARNING, "the prometheus_client Python library is not installed: /metrics answers 503")
+    heartbeat.start()
     for watcher in agent.watchers:
         watcher.start()
     worker = threading.Thread(target=agent.run, name="sync")

@@ -83,7 +83,7 @@ class Agent(object):
     def __init__(self, replica, credential, resync=DEFAULT_RESYNC, status_interval=DEFAULT_STATUS_INTERVAL,
                  reload_interval=DEFAULT_RELOAD_INTERVAL, backoff=None, health=None, watchers=(),
                  sync_fn=sync, directory_factory=None, record_fn=record_failure, clock=time.monotonic,
-                 wall=time.time, request_timeout=None, metrics=None):
+                 wall=time.time, request_timeout=None, metrics=None, reporter=None):
         self.replica = replica
         self.credential = credential
         self.resync = resync
@@ -92,6 +92,7 @@ class Agent(object):
         self.backoff = backoff or Backoff()
         self.health = health or Health(2 * resync, max(120.0, 3 * resync))
         self.metrics = metrics if metrics is not None else NoMetrics()
+        self.reporter = reporter  # agent/heartbeat.ClusterStatus: the outcome on the replica's own Cluster, or None
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.watchers = list(watchers)
@@ -152,6 +153,10 @@ class Agent(object):
         if old is not None and old is not directory and hasattr(old, "close"):
             old.close()
 
+    def _report(self, synced, reason=None, policy_status=None):
+        if self.reporter is not None and self.directory is not None:
+            self.reporter.report(self.directory, synced, reason, policy_status)
+
     def _fail(self, message, now):
         delay = self.backoff.next()
         self.not_before = now + delay
@@ -203,19 +208,19 @@ class Agent(object):
                                 cancel=self.stop.is_set)
         except Cancelled:
             return
-        except MulticlusterError as exc:
-            self.metrics.sync_failed(sync_error_reason(exc), self._wall())
-            self._fail(str(exc), now)
-            return
         except Exception as exc:  # pylint: disable=broad-except
             self.metrics.sync_failed(sync_error_reason(exc), self._wall())
-            self._fail("unexpected error: %s: %s" % (type(exc).__name__, redact(str(exc))), now)
+            message = str(exc) if isinstance(exc, MulticlusterError) else "unexpected error: %s: %s" % (
+                type(exc).__name__, redact(str(exc)))
+            self._fail(message, now)
+            self._report(False, message)
             return
         self.backoff.reset()
         self.metrics.sync_succeeded(result, self._wall())
         self.next_sync = now + self.resync
         self.not_before = now
         self.health.record(True, result.get("status", {}).get("data", {}).get("message") or "in sync")
+        self._report(True, policy_status=result.get("policies"))
         level = logging.INFO if result.get("changed") else logging.DEBUG
         log(level, "synced", directory=self.server, created=len(result.get("created") or []),
             updated=len(result.get("updated") or []), deleted=len(result.get("deleted") or []),
@@ -223,8 +228,9 @@ class Agent(object):
             status_written=bool((result.get("status") or {}).get("written")),
             seconds=round(self._clock() - started, 3))
         versions = result.get("resource_versions") or {}
+        seen = result.get("fingerprints") or {}
         for watcher in self.watchers:
-            watcher.follow(self.directory, versions.get(watcher.kind.plural))
+            watcher.follow(self.directory, versions.get(watcher.kind.plural), seen.get(watcher.kind.plural))
 
     def _wait(self, now):
         with self._lock:

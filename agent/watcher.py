@@ -2,7 +2,10 @@
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The agent's watch on the directory: one kind, followed from the
-resourceVersion of the last full list; every event asks for a sync."""
+resourceVersion of the last full list; an event asks for a sync when it
+changes what the sync uses of an object (sync/plan.fingerprint), so that a
+replica writing its own Cluster's status (every replica does, registry/health.py)
+costs the other agents no sync."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -20,6 +23,7 @@ from ansible_collections.coreos.multicluster.agent.logs import log
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, api_reason
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import fingerprint
 
 
 def _new_watch():
@@ -42,16 +46,35 @@ class Watcher(object):
         self._changed = threading.Event()
         self._target = (0, None, None)  # generation, directory client, resourceVersion
         self._stream = None  # the watch in progress, for drop()
+        self._seen = {}  # name: fingerprint of what the sync uses of the object, as last listed or watched
+        self.skipped = 0  # events that changed nothing the sync uses (status only, for one)
         self.thread = None
 
-    def follow(self, directory, resource_version):
-        """Watch from resource_version (of the last full list) with this client."""
+    def follow(self, directory, resource_version, seen=None):
+        """Watch from resource_version (of the last full list) with this client. *seen*: {name: fingerprint}
+        of that list; an event whose object has the fingerprint seen last asks for no sync."""
         with self._lock:
+            if seen is not None:
+                self._seen = dict(seen)
             generation, current, version = self._target
             if current is directory and version is not None:
                 return  # already following this client; its own resourceVersion is newer
             self._target = (generation + 1, directory, resource_version)
         self._changed.set()
+
+    def _changes_the_sync(self, event_type, obj):
+        """Whether an event changes what the sync uses (and remember what it holds now)."""
+        name = (obj.get("metadata") or {}).get("name")
+        with self._lock:
+            if event_type == "DELETED":
+                self._seen.pop(name, None)
+                return True
+            digest = fingerprint(obj)
+            if self._seen.get(name) == digest:
+                self.skipped += 1
+                return False
+            self._seen[name] = digest
+            return True
 
     def drop(self):
         """Stop watching (the credential was replaced by one that cannot be used):
@@ -99,7 +122,7 @@ class Watcher(object):
             for event_type, obj in directory.watch(self.kind, version, self.timeout, stream):
                 meta = obj.get("metadata") or {}
                 self._advance(generation, meta.get("resourceVersion"))
-                if event_type != "BOOKMARK":
+                if event_type != "BOOKMARK" and self._changes_the_sync(event_type, obj):
                     self.on_event(event_type, "%s %s" % (self.kind.kind, meta.get("name")))
                 if self.stop.is_set() or self._target[0] != generation:
                     stream.stop()

@@ -12,20 +12,26 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.coreos.multicluster.plugins.plugin_utils import fleet_status
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import MAX_ERROR, one_line
 
-FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "failing", "policies", "insecure-endpoint",
-           "endpoint-mismatch")
+FAIL_ON = ("stale", "expiring", "unreachable", "unregistered", "unavailable", "not-synced", "failing", "policies",
+           "insecure-endpoint", "endpoint-mismatch")
 
 
-def fleet_status_rows(hostvars, hosts, fleet=None, result_var="_fleet_status"):
+def fleet_status_rows(hostvars, hosts, fleet=None, result_var="_fleet_status", read_clusters=True):
     """One row per host, from the mc_cluster_status result each host registered (a failed one is a row
     that says so, its message made one bounded line), with the host's mc_api_endpoint as api_endpoint, and
-    registration and labels from the directory's fleet view."""
+    registration, labels and health from the directory's fleet view. read_clusters=False: no cluster was read
+    (the report is the directory's alone), so a row without a result is no error."""
     rows = []
     for host in hosts:
         facts = hostvars.get(host) or {}
         result = facts.get(result_var) or {}
         row = result.get("status")
-        if not row:
+        if not row and not read_clusters:
+            role = "directory" if "directory" in (facts.get("group_names") or []) else "replica"
+            row = {"name": facts.get("mc_cluster_name") or host, "role": role, "reachable": None, "error": None,
+                   "registered": None, "labels": None, "credential": None, "sync": None, "agent": None,
+                   "policies": None}
+        elif not row:
             if result.get("skipped"):
                 error = "not read: mc_kubeconfig is not set for this host"
             else:

@@ -19,7 +19,7 @@ description:
     or C(replicas) (every other one).
   - Each host gets the variables of the collection's inventory contract, so every playbook of the collection runs
     on it unchanged - C(mc_cluster_name), C(mc_labels), C(mc_api_endpoint) (the first API server address),
-    C(mc_console_url), and C(mc_kubeconfig)/C(mc_context) when O(cluster_kubeconfig_dir) or
+    C(mc_console_url), C(mc_available), C(mc_last_seen) and C(mc_health) (below), and C(mc_kubeconfig)/C(mc_context) when O(cluster_kubeconfig_dir) or
     O(cluster_kubeconfig) tells where each cluster's own kubeconfig is - plus C(ansible_connection=local) and the
     controller's Python as C(ansible_python_interpreter).
   - The directory holds no admin credential for the clusters. Without O(cluster_kubeconfig_dir) or
@@ -37,6 +37,13 @@ description:
     C(mc_api_endpoint) (or C(mc_console_url)) null - so no play sends a credential there - with the reason in
     C(mc_endpoint_problem) and in the group C(endpoint_problems) as well. The directory host is there too when its
     Cluster object disagrees with the operator's address.
+  - Health, from the directory alone (one list of the replicas' heartbeat Leases in C(tectonic-multi-cluster), read
+    with the Clusters) - C(mc_available) is true while the cluster's agent renewed its Lease within
+    O(grace_periods) periods, false after (or when it has no Lease), null when the Leases cannot be read;
+    C(mc_last_seen) is the last renewal (UTC) or null; C(mc_health) holds the rest (the heartbeat's age and reason,
+    the C(Synced) and C(PoliciesApplied) conditions its agent wrote on its Cluster, its Kubernetes version); the
+    directory host, which answered this plugin, is C(mc_available=true). Use them in O(groups) or O(keyed_groups)
+    to leave unavailable clusters out of a run.
   - Values read from the API are never templates; O(compose), O(groups) and O(keyed_groups) are (from this file).
   - The file's name must end in C(directory.yml) or C(directory.yaml), for example C(fleet.directory.yml).
 options:
@@ -70,6 +77,11 @@ options:
       - The name of a cluster's context; C({name}) stands for the Cluster's name. Defaults to C({name}) with
         O(cluster_kubeconfig), and to the file's current context with O(cluster_kubeconfig_dir).
     type: str
+  grace_periods:
+    description:
+      - How many heartbeat periods without a renewal make a cluster unavailable (C(mc_available=false)).
+    type: int
+    default: 5
   directory_api_endpoint:
     description:
       - The C(https://) URL replicas reach the directory's API at, which becomes the directory host's
@@ -105,6 +117,8 @@ keyed_groups:
     prefix: cloud
 groups:
   production: mc_labels.stage == 'production'
+  # the clusters whose agent renewed its heartbeat lately: run with --limit available
+  available: mc_available | default(false)
 
 
 # prod.directory.yml would read only production, with the contexts of one kubeconfig named after the
@@ -120,6 +134,7 @@ groups:
 
 import os
 import sys
+import time
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -134,7 +149,7 @@ except ImportError:  # older: mark API values unsafe, or a {{ }} in them would b
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import CONNECTION_ARG_SPEC
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.plugin_utils.inventory import (
-    DIRECTORY_GROUP, REPLICAS_GROUP, check_options, connection_from_options, directory_address,
+    DIRECTORY_GROUP, REPLICAS_GROUP, add_health, check_options, connection_from_options, directory_address,
     hosts_from_clusters)
 
 
@@ -162,19 +177,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 found = self._cache[cache_key]
             except KeyError:
                 update_cache = True
-            if not (isinstance(found, dict) and "clusters" in found):  # none, or a list cached by 0.2.0: read again
+            if not (isinstance(found, dict) and "leases_problem" in found):  # none, or cached by 0.2.0: read again
                 found, update_cache = None, True
         if found is None:
             found = self._read_directory()
         if update_cache:
             self._cache[cache_key] = found
-        self._populate(found["clusters"], found["server"])
+        self._populate(found)
 
     def _read_directory(self):
         """{clusters: the Clusters of the directory as plain dicts, server: the server the plugin connected to}
         (what the cache keeps)."""
         from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import ClusterClient, HAS_KUBERNETES
-        from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import list_clusters
+        from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import heartbeats, list_clusters
         if not HAS_KUBERNETES:
             raise AnsibleError("the %s inventory plugin needs the kubernetes Python library (pip install kubernetes)"
                                % self.NAME)
@@ -182,8 +197,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             directory = ClusterClient(connection_from_options(options, os.environ))
             try:
+                leases, problem = heartbeats(directory)
                 return {"clusters": list_clusters(directory, self.get_option("label_selector")),
-                        "server": directory.server}
+                        "server": directory.server, "leases": leases, "leases_problem": problem}
             finally:
                 directory.close()
         except MulticlusterError as exc:
@@ -193,12 +209,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return dict((name, self.get_option(name)) for name in (
             "cluster_kubeconfig_dir", "cluster_kubeconfig_file", "cluster_kubeconfig", "cluster_context"))
 
-    def _populate(self, clusters, server):
+    def _populate(self, found):
         settings = self._kubeconfig_settings()
         try:
             settings["directory_address"], settings["directory_address_source"] = directory_address(
-                self.get_option("directory_api_endpoint"), server)
-            hosts, problems = hosts_from_clusters(clusters, settings, os.path.isfile)
+                self.get_option("directory_api_endpoint"), found["server"])
+            hosts, problems = hosts_from_clusters(found["clusters"], settings, os.path.isfile)
+            add_health(hosts, found, time.time(), self.get_option("grace_periods"))
         except MulticlusterError as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
         for problem in problems:

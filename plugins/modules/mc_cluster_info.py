@@ -74,6 +74,21 @@ fleet:
     endpoints: {description: API server addresses., type: list, elements: str}
     server: {description: The first API server address., type: str}
     kube_system_uid: {description: "Recorded kube-system namespace UID, or null.", type: str}
+    available:
+      description:
+        - Whether its agent renewed its heartbeat Lease (C(tectonic-multi-cluster/<name>)) within 5 periods.
+        - Null when the Leases cannot be read, and for the directory (it runs no agent).
+      type: bool
+    last_seen: {description: "When the heartbeat was last renewed (UTC), or null.", type: str}
+    heartbeat_age: {description: "Seconds since then, or null.", type: int}
+    heartbeat: {description: Why it is available or not, in a few words., type: str}
+    synced: {description: "The status of its Synced condition (True, False) or null when its agent wrote none.", type: str}
+    synced_message: {description: "That condition's message, or null.", type: str}
+    policies: {description: "The status of its PoliciesApplied condition (True, False, Unknown) or null.", type: str}
+    policies_message: {description: "That condition's message (the failing policies), or null.", type: str}
+    policies_applied: {description: "Cluster Policies applied / selected there (for example 2/3), or null.", type: str}
+    kubernetes_version: {description: "Its Kubernetes version, as its agent reported it, or null.", type: str}
+    agent_version: {description: "Its agent's version, or null.", type: str}
   sample:
     - name: west-coast-production
       labels: {stage: production, cloud: aws, region: us-west-1, role: directory}
@@ -82,6 +97,35 @@ fleet:
       endpoints: [https://west-coast-production-api.west.example.com:443]
       server: https://west-coast-production-api.west.example.com:443
       kube_system_uid: 2c0e9e37-5a8e-4c1e-9f0e-6f1f0f7f4b11
+      available: null
+      last_seen: null
+      heartbeat_age: null
+      heartbeat: "the directory runs no agent: it has no heartbeat"
+      synced: null
+      synced_message: null
+      policies: null
+      policies_message: null
+      policies_applied: null
+      kubernetes_version: null
+      agent_version: null
+    - name: east-coast-production
+      labels: {stage: production, cloud: aws, region: us-east-1}
+      console_url: null
+      directory: false
+      endpoints: [https://east-coast-production-api.east.example.com:443]
+      server: https://east-coast-production-api.east.example.com:443
+      kube_system_uid: 8d1f7a52-3b0e-4f6c-a1d2-0e5c9b7f2a64
+      available: true
+      last_seen: "2026-12-07T01:40:02Z"
+      heartbeat_age: 21
+      heartbeat: heartbeat 21s ago
+      synced: "True"
+      synced_message: in sync with the directory
+      policies: "True"
+      policies_message: 2/2 selected policies applied
+      policies_applied: 2/2
+      kubernetes_version: v1.31.2
+      agent_version: 0.1.0
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import info

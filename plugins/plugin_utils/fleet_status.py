@@ -2,8 +2,12 @@
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet's status on the controller, for fleet_status.yml: the rows mc_cluster_status read on each cluster,
-joined with the directory's registration, sorted so that what needs attention comes first, the table a person
-reads and what fails the run. Pure: no API calls.
+joined with what the directory holds of each (mc_cluster_info's fleet view: its registration, and its health -
+the heartbeat Lease its agent renews and the conditions it writes on its Cluster, registry/health.py), sorted so
+that what needs attention comes first, the table a person reads and what fails the run. Pure: no API calls.
+
+The table says where each column comes from (SOURCES): the directory's columns are there for every cluster of
+it, each cluster's own only for those read (fleet_status_read_clusters).
 
 The rows hold what replicas recorded (bounded single lines already); the table makes every cell one line
 again (plain_text.one_line), whatever rows it is given. A registered Cluster whose API endpoint or console URL
@@ -35,6 +39,7 @@ def with_registration(rows, fleet):
             entry = clusters.get(row.get("name"))
             row["registered"] = entry is not None
             row["labels"] = (entry or {}).get("labels") or {}
+            row["health"] = dict((key, (entry or {}).get(key)) for key in HEALTH_KEYS) if entry else None
             found = address_problems(entry or {})
             row["endpoint_problem"] = "; ".join(
                 found["endpoints"] + ([found["console_url"]] if found["console_url"] else [])) or None
@@ -46,13 +51,23 @@ def with_registration(rows, fleet):
     return result
 
 
+# what with_registration copies of the directory's health of a cluster (registry/health.cluster_health)
+HEALTH_KEYS = ("available", "last_seen", "heartbeat_age", "heartbeat", "synced", "synced_message", "policies",
+               "policies_message", "policies_applied", "kubernetes_version", "agent_version")
+
+
 def attention(row):
     """Why a row needs attention (a list of short words), most urgent first."""
     reasons = []
-    if not row.get("reachable", True) or row.get("error"):
-        reasons.append("unreachable" if not row.get("reachable", True) else "error")
+    if row.get("reachable") is False or row.get("error"):
+        reasons.append("unreachable" if row.get("reachable") is False else "error")
     if row.get("registered") is False:
         reasons.append("unregistered")
+    health = row.get("health") or {}
+    if row.get("role") == "replica" and health.get("available") is False:
+        reasons.append("unavailable")
+    if health.get("synced") == "False":
+        reasons.append("not-synced")
     if row.get("endpoint_problem"):
         reasons.append("insecure-endpoint")
     if row.get("endpoint_mismatch"):
@@ -63,7 +78,8 @@ def attention(row):
     if sync.get("result") == "failed":
         reasons.append("failing")
     found = row.get("policies") or {}
-    if found.get("error") or any(policy_outcomes.needs_attention(e) for e in (found.get("items") or {}).values()):
+    if (found.get("error") or any(policy_outcomes.needs_attention(e) for e in (found.get("items") or {}).values())
+            or health.get("policies") == "False"):
         reasons.append("policies")
     credential = row.get("credential") or {}
     if row.get("role") == "replica" and credential.get("present") is False:
@@ -93,8 +109,18 @@ def _sync_cell(sync):
     return "%s %s" % (sync.get("result") or "none", age)
 
 
+def _heartbeat_cell(row):
+    """'5s ago', 'UNKNOWN 12m ago' (older than the grace), '-' (the directory, or not known)."""
+    health = row.get("health") or {}
+    if row.get("role") == "directory" or health.get("available") is None:
+        return "-"
+    age = _age(health.get("heartbeat_age"))
+    return age if health["available"] else "UNKNOWN %s" % age
+
+
 def _cells(row):
     credential, sync, agent = row.get("credential") or {}, row.get("sync") or {}, row.get("agent") or {}
+    health = row.get("health") or {}
     if credential.get("present"):
         days = credential.get("days_left")
         cred = "%s, %s" % (credential.get("type"), "no expiry" if days is None else "%.1f days left" % days)
@@ -104,15 +130,23 @@ def _cells(row):
         row.get("name") or "?",
         row.get("role") or "?",
         {True: "yes", False: "NO"}.get(row.get("registered"), "?"),
+        _heartbeat_cell(row),
+        health.get("synced") or "-",
+        health.get("policies_applied") or "-",
+        health.get("kubernetes_version") or "-",
         cred,
-        "-" if row.get("role") == "directory" else _sync_cell(sync),
+        "-" if row.get("role") == "directory" or not sync else _sync_cell(sync),
         "%s/%s" % (agent.get("ready_replicas", 0), agent.get("replicas", 0)) if agent.get("present") else "-",
         ", ".join(attention(row)) or "ok",
     ]
     return [one_line(cell) for cell in cells]
 
 
-HEADERS = ["CLUSTER", "ROLE", "REGISTERED", "CREDENTIAL", "LAST SYNC", "AGENT", "ATTENTION"]
+HEADERS = ["CLUSTER", "ROLE", "REGISTERED", "HEARTBEAT", "SYNCED", "POLICIES", "VERSION", "CREDENTIAL", "LAST SYNC",
+           "AGENT", "ATTENTION"]
+# where each column comes from: the directory (one list of Clusters, one of Leases) or each cluster itself
+SOURCES = ("from the directory: REGISTERED, HEARTBEAT, SYNCED, POLICIES, VERSION; "
+           "from each cluster: CREDENTIAL (its directory-sync Secret), LAST SYNC (its status ConfigMap), AGENT")
 
 
 def sort_rows(rows):
@@ -129,13 +163,14 @@ def table(rows):
             if problem:
                 lines.append("%s: %s" % (one_line(row.get("name")), one_line(problem, MAX_ERROR)))
     needing = sum(1 for row in rows if attention(row))
+    lines.append(SOURCES)
     lines.append("%d clusters, %d need attention" % (len(rows), needing))
     return lines
 
 
 def failing(rows, fail_on, expiring_days):
     """(cluster, reason) pairs that fail the run: fail_on is a list of stale, expiring, unreachable,
-    unregistered, failing, policies, insecure-endpoint, endpoint-mismatch; 'expiring' means a credential with at most *expiring_days* days left."""
+    unregistered, unavailable, not-synced, failing, policies, insecure-endpoint, endpoint-mismatch; 'expiring' means a credential with at most *expiring_days* days left."""
     found = []
     for row in sort_rows(rows):
         reasons = set(attention(row))

@@ -22,7 +22,8 @@ import os
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import CONNECTION_ARG_SPEC
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import address_problems, flat_view
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import (
+    address_problems, fleet_health, flat_view)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
@@ -172,3 +173,17 @@ def hosts_from_clusters(clusters, settings, isfile=os.path.isfile):
         problems.append("%d Clusters carry the directory annotation (%s): a fleet has one directory"
                         % (len(directories), ", ".join(directories)))
     return hosts, problems
+
+
+def add_health(hosts, found, now, grace_periods):
+    """Set mc_available, mc_last_seen and mc_health on *hosts* (hosts_from_clusters') from what the plugin read:
+    found = {clusters, leases ({name: Lease}, or None when they could not be read), leases_problem}. The
+    directory host answered the plugin: it is available."""
+    if grace_periods is None or grace_periods < 1:
+        raise MulticlusterError("grace_periods %r must be 1 or more" % (grace_periods,))
+    states = fleet_health(found["clusters"], found["leases"], now, grace_periods, found["leases_problem"])
+    for host in hosts:
+        state = dict(states[host["name"]])
+        if DIRECTORY_GROUP in host["groups"]:
+            state.update(available=True, heartbeat="the directory answered this inventory")
+        host["vars"].update(mc_available=state["available"], mc_last_seen=state["last_seen"], mc_health=state)

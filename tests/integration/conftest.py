@@ -345,6 +345,16 @@ def site_fleet(tmp_path_factory):
         lab.stop()
 
 
+def token_client(cluster, token):
+    """A kubernetes ApiClient of *cluster* that authenticates with *token* only."""
+    from kubernetes import client
+    cfg = client.Configuration()
+    cfg.host = cluster.server
+    cfg.ssl_ca_cert = cluster.ca_cert
+    cfg.api_key = {"authorization": "Bearer " + token}
+    return client.ApiClient(cfg)
+
+
 def service_account_token(cluster, name, cluster_role="cluster-admin"):
     """A token (TokenRequest API, 10 minutes) of a new ServiceAccount default/*name* bound to *cluster_role* by a
     ClusterRoleBinding *name*, as an AWX user would paste it into a bearer-token credential; the caller deletes both."""

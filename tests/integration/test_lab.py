@@ -11,19 +11,11 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.integration.conftest import write_private
+from tests.integration.conftest import token_client, write_private
 from tests.lab import Fleet, LabError, external_clusters
 from tests.lab.fleet import ephemeral_port_range, free_port
 
 NS = "lab-rbac-probe"
-
-
-def _token_client(cluster, token):
-    cfg = client.Configuration()
-    cfg.host = cluster.server
-    cfg.ssl_ca_cert = cluster.ca_cert
-    cfg.api_key = {"authorization": "Bearer " + token}
-    return client.ApiClient(cfg)
 
 
 def _create(fn, *args):
@@ -63,7 +55,7 @@ def test_rbac_is_enforced_on_two_clusters(fleet):
     token = _grant_configmap_reader(west.api_client())
     east_token = _grant_configmap_reader(east.api_client())
 
-    as_reader = client.CoreV1Api(_token_client(west, token))
+    as_reader = client.CoreV1Api(token_client(west, token))
     # what the Role grants
     assert len(as_reader.list_namespaced_config_map(NS).items) >= 0
     # what it does not grant: other resources, other namespaces, writes
@@ -72,8 +64,8 @@ def test_rbac_is_enforced_on_two_clusters(fleet):
     assert _status(lambda: as_reader.create_namespaced_config_map(
         NS, {"metadata": {"name": "x"}})) == 403
     # each cluster signs its own tokens: west's token means nothing to east
-    assert _status(lambda: client.CoreV1Api(_token_client(east, token)).list_namespaced_config_map(NS)) == 401
-    assert client.CoreV1Api(_token_client(east, east_token)).list_namespaced_config_map(NS).items is not None
+    assert _status(lambda: client.CoreV1Api(token_client(east, token)).list_namespaced_config_map(NS)) == 401
+    assert client.CoreV1Api(token_client(east, east_token)).list_namespaced_config_map(NS).items is not None
 
 
 def test_controller_manager_runs_on_every_cluster(fleet):

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import time
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import apply
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
@@ -20,6 +21,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds impo
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.apply import view
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
     Settings, https_url_problem, is_https_url, settled, validate_https_url, validate_labels, validate_name)
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry import health
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 DIRECTORY_ANNOTATION = REGISTRY_GROUP + "/directory"
@@ -229,12 +231,40 @@ def ensure_absent(client, name):
     return _result(view(existing), None)
 
 
-def info(client, name=None, label_selector=None):
+def heartbeats(client, name=None):
+    """({name: Lease} of the replicas' heartbeats, in one list (or one read, for *name*), None) or (None, why
+    they cannot be read)."""
+    try:
+        if name:
+            found = client.get("Lease", name, names.HEARTBEAT_NAMESPACE)
+            return ({name: found} if found else {}), None
+        items = client.list("Lease", names.HEARTBEAT_NAMESPACE)[0]
+    except MulticlusterError as exc:
+        return None, str(exc)
+    return dict(((item.get("metadata") or {}).get("name"), item) for item in items), None
+
+
+def fleet_health(clusters, leases, now, grace_periods=health.DEFAULT_GRACE_PERIODS, unread_reason=None):
+    """{name: health.cluster_health} of Cluster objects, given heartbeats()'s answer."""
+    found = {}
+    for obj in clusters:
+        summary = flat_view(obj)
+        lease = health.NOT_READ if leases is None else leases.get(summary["name"])
+        found[summary["name"]] = health.cluster_health(obj, lease, now, grace_periods,
+                                                       unread_reason=unread_reason, directory=summary["directory"])
+    return found
+
+
+def info(client, name=None, label_selector=None, now=None):
+    """The Clusters (one, or those the selector matches), and each one's flat view with its health
+    (health.cluster_health: its heartbeat Lease, read in one list, and its conditions)."""
     if name:
         validate_name(name)
         found = client.get(CLUSTER, name)
         objects = [found] if found else []
     else:
         objects = list_clusters(client, label_selector)
-    objects = [view(obj) for obj in objects]
-    return {"changed": False, "clusters": objects, "fleet": [flat_view(obj) for obj in objects]}
+    leases, problem = heartbeats(client, name) if objects else ({}, None)
+    states = fleet_health(objects, leases, time.time() if now is None else now, unread_reason=problem)
+    fleet = [dict(flat_view(obj), **states[obj["metadata"]["name"]]) for obj in objects]
+    return {"changed": False, "clusters": [view(obj) for obj in objects], "fleet": fleet}

@@ -102,13 +102,13 @@ def condition(kind, status, reason, message, previous, now):
 
 def _policies(policy_status):
     """(status, reason, message, 'applied/selected') of the PoliciesApplied condition."""
-    if policy_status is None:
-        return TRUE, "NoPolicies", "no Cluster Policies are synced to this replica", "0/0"
-    if not policy_status.get("enabled"):
+    items = (policy_status or {}).get("items") or {}
+    if policy_status is not None and not policy_status.get("enabled"):
         return TRUE, "Disabled", "Cluster Policies are disabled on this replica", "0/0"
+    if not items:
+        return TRUE, "NoPolicies", "the directory holds no Cluster Policies", "0/0"
     if policy_status.get("error"):
-        return FALSE, "NotApplied", "policies not applied: %s" % policy_status["error"], "0/?"
-    items = policy_status.get("items") or {}
+        return FALSE, "NotApplied", "policies not applied: %s" % policy_status["error"], "0/%d" % len(items)
     selected = sorted(name for name, o in items.items() if (o or {}).get("state") not in (
         outcomes.NOT_SELECTED, outcomes.DISABLED))
     applied = [name for name in selected if items[name].get("state") == outcomes.APPLIED]
@@ -169,6 +169,38 @@ def read_conditions(cluster):
         "policies_applied": _text(status.get("policiesApplied"), 16),
         "kubernetes_version": _text(status.get("kubernetesVersion"), 64),
         "agent_version": _text(status.get("agentVersion"), 64),
+    }
+
+
+NOT_READ = object()  # cluster_health's lease when the Leases could not be read
+
+
+def cluster_health(cluster, lease, now, grace_periods=DEFAULT_GRACE_PERIODS, period=DEFAULT_HEARTBEAT_PERIOD,
+                   unread_reason=None, directory=False):
+    """What the directory knows of one cluster's health, for readers (mc_cluster_info, the inventory,
+    fleet_status.yml): available, last_seen, heartbeat_age, heartbeat (why), synced and policies (the conditions'
+    statuses, with their messages), policies_applied, kubernetes_version, agent_version.
+
+    *lease*: its heartbeat Lease, None (it has none), or NOT_READ (available is then None, and heartbeat
+    *unread_reason*). The directory's own Cluster (*directory*) has no agent, so no Lease: available None too."""
+    if lease is NOT_READ:
+        beat = {"available": None, "last_seen": None, "age": None, "reason": "not known: %s" % unread_reason}
+    elif lease is None and directory:
+        beat = {"available": None, "last_seen": None, "age": None,
+                "reason": "the directory runs no agent: it has no heartbeat"}
+    else:
+        beat = heartbeat(lease, now, grace_periods, period)
+    found = read_conditions(cluster)
+    return {
+        "available": beat["available"], "last_seen": beat["last_seen"], "heartbeat_age": beat["age"],
+        "heartbeat": beat["reason"],
+        "synced": found["conditions"].get(SYNCED, {}).get("status"),
+        "synced_message": found["conditions"].get(SYNCED, {}).get("message"),
+        "policies": found["conditions"].get(POLICIES_APPLIED, {}).get("status"),
+        "policies_message": found["conditions"].get(POLICIES_APPLIED, {}).get("message"),
+        "policies_applied": found["policies_applied"],
+        "kubernetes_version": found["kubernetes_version"],
+        "agent_version": found["agent_version"],
     }
 
 

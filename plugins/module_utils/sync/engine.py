@@ -30,8 +30,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.replica_policies import (
     PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
-    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_OK, SOURCES, counts_of, is_held, owned, plan_source, prepared,
-    status_content, success_message, terminating)
+    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_OK, SOURCES, counts_of, fingerprints, is_held, owned,
+    plan_source, prepared, status_content, success_message, terminating)
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import (
     DirectoryError, directory_reason, read_directory, read_replica)
@@ -243,7 +243,8 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     deleted, conflicts, failed and released (of every source), sources (the
     same per source), policies (the per-policy status, or None without
     policy sources), counts, status, directory_server, resource_versions (of
-    the directory lists, for a watch) and diff. Raises DirectoryError when the directory
+    the directory lists, for a watch), fingerprints (of the objects read, so that a
+    watch tells a change the sync uses from one it does not: plan.fingerprints) and diff. Raises DirectoryError when the directory
     cannot be read or holds more than *limits* (sync/plan.Limits, default its
     defaults) allow (after recording the failure; its details then name the
     option in "limit"), MulticlusterError for failures on the replica.
@@ -326,6 +327,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
         "status": status,
         "directory_server": directory_server,
         "resource_versions": versions,
+        "fingerprints": fingerprints(snapshot),
         "diff": {"before": before, "after": after},
     })
     return result

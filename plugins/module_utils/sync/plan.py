@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import hashlib
 import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
@@ -26,7 +27,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies impor
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.status import message as policy_status_message
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import (
-    CLUSTER, CLUSTER_POLICY, REGISTRY_GROUP, display, key_of)
+    CLUSTER, CLUSTER_POLICY, REGISTRY_GROUP, display, key_of, lookup)
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time, parse_time
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
@@ -85,6 +86,20 @@ def kept(obj):
         if key not in _TOP_LEVEL_SKIPPED:
             stripped[key] = value
     return stripped
+
+
+def fingerprint(obj):
+    """A digest of what the sync uses of *obj* (kept()): equal for two versions of an object that differ only in
+    what the sync drops (its status, resourceVersion, managedFields), so that a watch event that changes only those
+    asks for no sync (agent/watcher.py)."""
+    text = json.dumps(kept(obj), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def fingerprints(snapshot):
+    """{plural: {name: fingerprint}} of the directory's objects the sync read ({kind name: items or None})."""
+    return dict((lookup(kind).plural, dict((obj["metadata"]["name"], fingerprint(obj)) for obj in items))
+                for kind, items in snapshot.items() if items is not None)
 
 
 class PolicySource(object):

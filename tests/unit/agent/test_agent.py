@@ -15,6 +15,7 @@ from ansible_collections.coreos.multicluster.agent import cli, logs, loop
 from ansible_collections.coreos.multicluster.agent import health as health_mod
 from ansible_collections.coreos.multicluster.agent import watcher as watcher_mod
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import retries
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import Cancelled
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER
@@ -149,7 +150,7 @@ class FakeWatcher(object):
     def __init__(self):
         self.follows = []
 
-    def follow(self, directory, version):
+    def follow(self, directory, version, seen=None):
         self.follows.append((directory, version))
 
     def drop(self):
@@ -381,6 +382,47 @@ def test_the_watch_reports_changes_and_resumes_from_the_last_version():
     watcher.follow(directory, "20")  # the same client: its own position is newer, kept
     watcher.watch_once()
     assert streams[1].kwargs["resource_version"] == "14"
+
+
+def cluster_event(kind, name, version, labels=None, status=None):
+    """An event of a Cluster as a v1.28+ server sends it (managedFields, a status written by its replica)."""
+    obj = {"apiVersion": "multicluster.coreos.com/v1", "kind": "Cluster",
+           "metadata": {"name": name, "resourceVersion": version, "labels": dict(labels or {}),
+                        "managedFields": [{"manager": "directory-sync", "operation": "Update",
+                                           "subresource": "status", "time": "2026-12-07T01:00:00Z"}]},
+           "spec": {"KubernetesAPIEndpoints": {"ServerEndpoints": [{"ServerAddress": "https://%s:6443" % name}]}}}
+    if status is not None:
+        obj["status"] = status
+    return {"type": kind, "raw_object": obj}
+
+
+def test_an_event_that_changes_only_a_status_asks_for_no_sync_and_a_relabel_does():
+    seen = []
+    listed = cluster_event("ADDED", "east", "10", {"stage": "dev"})["raw_object"]
+    streams = [FakeStream([
+        cluster_event("MODIFIED", "east", "12", {"stage": "dev"}, {"conditions": [{"type": "Synced"}]}),
+        cluster_event("MODIFIED", "east", "13", {"stage": "dev"}, {"kubernetesVersion": "v1.31.0"}),
+        cluster_event("MODIFIED", "east", "14", {"stage": "prod"}, {"kubernetesVersion": "v1.31.0"}),
+        cluster_event("MODIFIED", "east", "15", {"stage": "prod"}, {"kubernetesVersion": "v1.31.1"}),
+        cluster_event("ADDED", "west", "16"),
+        cluster_event("DELETED", "west", "17")])]
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append((kind, name)), threading.Event(),
+                                  stream_factory=lambda: streams[-1])
+    watcher.follow(FakeDirectory(), "11", {"east": plan.fingerprint(listed)})
+    watcher.watch_once()
+    assert seen == [("MODIFIED", "Cluster east"), ("ADDED", "Cluster west"), ("DELETED", "Cluster west")]
+    assert watcher.skipped == 3
+    assert streams[0].stopped is False
+
+
+def test_an_object_the_last_list_did_not_hold_asks_for_a_sync():
+    seen = []
+    stream = FakeStream([cluster_event("MODIFIED", "east", "12", status={"policiesApplied": "1/1"})])
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append(kind), threading.Event(),
+                                  stream_factory=lambda: stream)
+    watcher.follow(FakeDirectory(), "11", {})
+    watcher.watch_once()
+    assert seen == ["MODIFIED"] and watcher.skipped == 0
 
 
 def test_an_expired_watch_asks_for_a_full_sync_and_waits_for_a_fresh_version():

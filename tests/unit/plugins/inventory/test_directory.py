@@ -124,7 +124,10 @@ FLEET_CONFIG = {
     "keyed_groups": [{"key": "mc_labels.cloud", "prefix": "cloud"}, {"key": "mc_labels.role", "prefix": "role"}],
     "groups": {"production": "mc_labels.stage == 'production'",
                # a group whose test would hold a host only if a value from the directory were rendered
-               "rendered": "mc_labels.cloud is search('uid=') or mc_labels.role == 'replicareplicareplica'"},
+               "rendered": "mc_labels.cloud is search('uid=') or mc_labels.role == 'replicareplicareplica'",
+               # the clusters whose heartbeat is fresh (fixtures/lease_list.json): east-coast-production, and the
+               # directory, which answered the plugin; not the one whose renewal is dated a day ahead
+               "available": "mc_available | default(false)"},
     "compose": {"cloud": "mc_labels.cloud | default('none')", "role_text": "mc_labels.role | default('')",
                 "api": "mc_api_endpoint"},
 }

@@ -217,3 +217,43 @@ def test_deregister_and_again_is_no_change_and_info_lists_by_selector():
     assert mc.ensure_absent(directory, "east")["changed"]
     assert not mc.ensure_absent(directory, "east")["changed"]
     assert mc.info(directory, name="east")["clusters"] == []
+
+
+# --- health: the heartbeat Lease and the conditions, read with the Clusters ------------------------------------
+
+NOW = 1796000000.0
+
+
+def test_info_gives_each_clusters_health_from_its_lease_and_conditions_in_one_list_of_leases():
+    from ansible_collections.coreos.multicluster.plugins.module_utils.registry import health
+    directory = FakeCluster()
+    synced = live("east")
+    synced["status"] = {"conditions": [{"type": "Synced", "status": "True", "reason": "InSync", "message": "ok",
+                                        "lastTransitionTime": "2026-12-07T00:00:00Z"}],
+                        "policiesApplied": "1/1", "kubernetesVersion": "v1.31.2", "agentVersion": "1.4.0"}
+    directory.add(synced)
+    directory.add(live("west"))
+    directory.add(live("hub", annotations={mc.DIRECTORY_ANNOTATION: "true"}))
+    for name, ago in (("east", 30), ("west", 400)):
+        directory.add({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                       "metadata": {"name": name, "namespace": names.HEARTBEAT_NAMESPACE},
+                       "spec": {"leaseDurationSeconds": 60, "renewTime": health.micro_time(NOW - ago)}})
+    directory.requests.clear()
+    fleet = dict((c["name"], c) for c in mc.info(directory, now=NOW)["fleet"])
+    assert [r[:2] for r in directory.requests] == [("list", "Cluster"), ("list", "Lease")]
+    assert fleet["east"]["available"] is True and fleet["east"]["heartbeat_age"] == 30
+    assert (fleet["east"]["synced"], fleet["east"]["policies_applied"], fleet["east"]["kubernetes_version"]) == (
+        "True", "1/1", "v1.31.2")
+    assert fleet["west"]["available"] is False and "no heartbeat for 400s" in fleet["west"]["heartbeat"]
+    assert fleet["west"]["synced"] is None
+    assert fleet["hub"]["available"] is None and "directory" in fleet["hub"]["heartbeat"]
+    one = mc.info(directory, name="east", now=NOW)["fleet"]
+    assert [c["available"] for c in one] == [True]
+
+
+def test_leases_that_cannot_be_read_make_availability_unknown_not_false():
+    directory = FakeCluster()
+    directory.add(live("east"))
+    directory.failures[("list", "Lease")] = MulticlusterError("list Lease on cluster 'fake': 403 Forbidden")
+    east = mc.info(directory, now=NOW)["fleet"][0]
+    assert east["available"] is None and east["heartbeat"] == "not known: list Lease on cluster 'fake': 403 Forbidden"

@@ -91,13 +91,14 @@ def rows():
 
 def test_the_table_is_aligned_and_puts_attention_first():
     lines = fleet_table.table(rows())
-    assert lines[0].split() == ["CLUSTER", "ROLE", "REGISTERED", "CREDENTIAL", "LAST", "SYNC", "AGENT", "ATTENTION"]
+    assert lines[0].split() == ["CLUSTER", "ROLE", "REGISTERED", "HEARTBEAT", "SYNCED", "POLICIES", "VERSION",
+                                "CREDENTIAL", "LAST", "SYNC", "AGENT", "ATTENTION"]
     assert [line.split()[0] for line in lines[1:4]] == ["central", "east", "west"]
     assert lines[1].endswith("stale, expiring") and lines[2].endswith("ok")
     assert "token_request, 2.0 days left" in lines[1] and "ok 15m ago" in lines[1] and "ok 30s ago" in lines[2]
     column = lines[0].index("ATTENTION")
     assert all(len(line) <= column or line[column - 2:column] == "  " for line in lines[1:4])
-    assert lines[-1] == "3 clusters, 1 need attention"
+    assert lines[-2] == fleet_table.SOURCES and lines[-1] == "3 clusters, 1 need attention"
 
 
 def test_what_fails_the_run():
@@ -166,7 +167,7 @@ def test_a_replica_cannot_fake_another_clusters_row_in_the_table():
            "sync": {"result": "ok\nwest-coast-production  directory", "age_seconds": 5, "stale": False},
            "credential": {"present": True, "type": "token_request\n", "days_left": 3.0}, "agent": {}}
     lines = fleet_table.table(fleet_table.with_registration([hostile, raw], [{"name": "east"}, {"name": "central"}]))
-    assert len(lines) == 1 + 2 + 1 + 1  # header, a row per cluster, central's error, the total
+    assert len(lines) == 1 + 2 + 1 + 1 + 1  # header, a row per cluster, central's error, the sources, the total
     assert [line.split()[0] for line in lines[:3]] == ["CLUSTER", "central", "east"]
     assert lines[3].startswith("central: refused west-coast-production")
     assert not any(line.startswith("west-coast-production") for line in lines)
@@ -206,3 +207,32 @@ def test_a_directory_cluster_object_that_disagrees_with_the_inventory_is_reporte
     assert fleet_table.attention(merged[0]) == ["endpoint-mismatch"]
     assert fleet_table.failing(merged, ["endpoint-mismatch"], 3) == [("west", "endpoint-mismatch")]
     assert "west: its Cluster object gives API endpoint 'https://attacker.example.net'" in "\n".join(fleet_table.table(merged))
+
+
+# --- health from the directory -----------------------------------------------------------------------------------
+
+def health_fleet(now_available=True):
+    base = {"labels": {}, "last_seen": iso_time(NOW - 20), "heartbeat": "heartbeat 20s ago", "synced": "True",
+            "synced_message": "in sync with the directory", "policies": "True", "policies_message": "1/1 applied",
+            "policies_applied": "1/1", "kubernetes_version": "v1.31.2", "agent_version": "0.1.0"}
+    return [dict(base, name="east", available=True, heartbeat_age=20),
+            dict(base, name="central", available=now_available, heartbeat_age=20 if now_available else 900,
+                 synced="False", synced_message="401 Unauthorized"),
+            dict(base, name="west", available=None, heartbeat_age=None, synced=None, policies_applied=None,
+                 kubernetes_version=None)]
+
+
+def test_the_directorys_health_columns_and_reasons():
+    merged = fleet_table.with_registration([r for r in rows()], health_fleet(now_available=False))
+    by_name = dict((r["name"], r) for r in merged)
+    assert fleet_table.attention(by_name["east"]) == []
+    assert fleet_table.attention(by_name["central"])[:2] == ["unavailable", "not-synced"]
+    lines = fleet_table.table(merged)
+    central = next(line for line in lines if line.startswith("central"))
+    assert "UNKNOWN 15m ago" in central and " False " in central and "v1.31.2" in central
+    east = next(line for line in lines if line.startswith("east"))
+    assert "20s ago" in east and " True " in east and "1/1" in east
+    west = next(line for line in lines if line.startswith("west"))
+    assert west.split()[3:7] == ["-", "-", "-", "-"]  # the directory: no heartbeat, no conditions
+    assert fleet_table.failing(merged, ["unavailable"], 3) == [("central", "unavailable")]
+    assert ("central", "not-synced") in fleet_table.failing(merged, ["not-synced"], 3)
