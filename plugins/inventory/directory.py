@@ -39,7 +39,8 @@ description:
     Cluster object disagrees with the operator's address.
   - Health, from the directory alone (one list of the replicas' heartbeat Leases in C(tectonic-multi-cluster), read
     with the Clusters) - C(mc_available) is true while the cluster's agent renewed its Lease within
-    O(grace_periods) periods, false after (or when it has no Lease), null when the Leases cannot be read;
+    O(grace_periods) periods, false after them, null when not known (no agent ever renewed it, it has no Lease,
+    or the Leases cannot be read);
     C(mc_last_seen) is the last renewal (UTC) or null; C(mc_health) holds the rest (the heartbeat's age and reason,
     the C(Synced) and C(PoliciesApplied) conditions its agent wrote on its Cluster, its Kubernetes version); the
     directory host, which answered this plugin, is C(mc_available=true). Use them in O(groups) or O(keyed_groups)

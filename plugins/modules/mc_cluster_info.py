@@ -76,8 +76,10 @@ fleet:
     kube_system_uid: {description: "Recorded kube-system namespace UID, or null.", type: str}
     available:
       description:
-        - Whether its agent renewed its heartbeat Lease (C(tectonic-multi-cluster/<name>)) within 5 periods.
-        - Null when the Leases cannot be read, and for the directory (it runs no agent).
+        - Whether its agent renewed its heartbeat Lease (C(tectonic-multi-cluster/<name>)) within 5 periods (false
+          after them).
+        - Null - not known - when no agent ever renewed it (a replica synced from Ansible only) or it has no Lease,
+          when the Leases cannot be read, and for the directory (it runs no agent).
       type: bool
     last_seen: {description: "When the heartbeat was last renewed (UTC), or null.", type: str}
     heartbeat_age: {description: "Seconds since then, or null.", type: int}

@@ -110,10 +110,13 @@ def _sync_cell(sync):
 
 
 def _heartbeat_cell(row):
-    """'5s ago', 'UNKNOWN 12m ago' (older than the grace), '-' (the directory, or not known)."""
+    """'5s ago', 'UNKNOWN 12m ago' (older than the grace), 'never' (no Lease, or none renewed), '?' (the Leases
+    could not be read), '-' (the directory)."""
     health = row.get("health") or {}
-    if row.get("role") == "directory" or health.get("available") is None:
+    if row.get("role") == "directory" or not health:
         return "-"
+    if health.get("available") is None:
+        return "?" if (health.get("heartbeat") or "").startswith("not known") else "never"
     age = _age(health.get("heartbeat_age"))
     return age if health["available"] else "UNKNOWN %s" % age
 

@@ -14,7 +14,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.integration.conftest import assert_writes, token_client
+from tests.integration.conftest import ansible_env, assert_writes, token_client
 from tests.integration.test_directory_sync import (
     AGENT_MODULE, apply, cleanup_replica, cluster_manifest, connection, issue_credential, wait_for, write_atomically)
 from tests.lab.fleet import free_port
@@ -61,6 +61,42 @@ def patch_status(api_client, name, status):
         GROUP, VERSION, "clusters", name, {"status": status})
 
 
+def directory_inventory(directory, tmp_path):
+    """A coreos.multicluster.directory inventory of *directory*, with its own kubeconfig for the directory host
+    only (the replicas are not read: fleet_status_read_clusters=false)."""
+    folder = tmp_path / "kubeconfigs"
+    folder.mkdir(exist_ok=True)
+    (folder / (directory.name + ".kubeconfig")).write_text(open(directory.kubeconfig).read())
+    path = tmp_path / "health.directory.yml"
+    path.write_text(yaml.safe_dump({"plugin": "coreos.multicluster.directory", "kubeconfig": directory.kubeconfig,
+                                    "context": directory.context, "cluster_kubeconfig_dir": str(folder),
+                                    "cluster_context": directory.context}))
+    return path
+
+
+def hostvars(collection_path, path):
+    env = ansible_env(collection_path)
+    env.pop("ANSIBLE_STDOUT_CALLBACK", None)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", str(path),
+                           "--list"], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["_meta"]["hostvars"]
+
+
+def plain(value):
+    return value["__ansible_unsafe"] if isinstance(value, dict) and set(value) == {"__ansible_unsafe"} else value
+
+
+def fleet_row(run_playbook, path, tmp_path, directory, name):
+    """fleet_status.yml from the directory alone, on the directory and *name*: (its rc, the row of *name*, its
+    output)."""
+    report = tmp_path / "fleet.json"
+    run = run_playbook("fleet_status.yml", path, limit="%s,%s" % (directory.name, name), extra_vars={
+        "fleet_status_read_clusters": False, "fleet_status_fail_on": "unavailable", "fleet_status_file": str(report)})
+    rows = json.loads(report.read_text())
+    return run.rc, next(row for row in rows if row["name"] == name), run.stdout
+
+
 class Agent(object):
     """The agent as a process for *replica*, its credential in a file, heartbeat every PERIOD seconds."""
 
@@ -93,8 +129,11 @@ class Agent(object):
 def agent(registry, run_module, collection_path, tmp_path):
     directory, replica = registry[0], registry[2]
     kubeconfig = issue_credential(run_module, directory, replica.name)
+    hub = cluster_manifest(directory.name, {"stage": "health"})
+    hub["spec"]["KubernetesAPIEndpoints"]["ServerEndpoints"][0]["ServerAddress"] = directory.server
+    hub["metadata"]["annotations"] = {"multicluster.coreos.com/directory": "true"}
     apply(directory, cluster_manifest(replica.name, {"stage": "health"}),
-          cluster_manifest("hb-other", {"stage": "before"}))
+          cluster_manifest("hb-other", {"stage": "before"}), hub)
     running = Agent(replica, kubeconfig, collection_path, tmp_path)
     yield directory, replica, running
     try:
@@ -103,13 +142,15 @@ def agent(registry, run_module, collection_path, tmp_path):
         if running.proc is not None and running.proc.poll() is None:
             running.proc.kill()
         run_module("mc_replica_credentials", dict(connection(directory), name=replica.name, state="absent"))
-        directory.kubectl("delete", "clusters.multicluster.coreos.com", replica.name, "hb-other",
+        directory.kubectl("delete", "clusters.multicluster.coreos.com", replica.name, "hb-other", directory.name,
                           "--ignore-not-found", check=False)
         cleanup_replica(replica)
 
 
-def test_the_agent_heartbeats_reports_its_conditions_and_goes_unknown_when_stopped(agent, health):
+def test_the_agent_heartbeats_reports_its_conditions_and_goes_unknown_when_stopped(
+        agent, health, collection_path, run_playbook, tmp_path):
     directory, replica, running = agent
+    inventory = directory_inventory(directory, tmp_path)
     running.start()
     # the cluster name comes from the replica's tectonic-config ConfigMap (no --cluster-name)
     wait_for(lambda: health.heartbeat(lease_as_read(directory, replica.name), time.time())["available"], 30,
@@ -149,6 +190,14 @@ def test_the_agent_heartbeats_reports_its_conditions_and_goes_unknown_when_stopp
         GROUP, VERSION, "clusters", "hb-other")["metadata"]["labels"].get("stage") == "after", 15,
         "the relabel on the replica")
 
+    # the readers, from the directory alone: the inventory and fleet_status.yml
+    found = hostvars(collection_path, inventory)
+    assert found[replica.name]["mc_available"] is True and plain(found[replica.name]["mc_last_seen"])
+    assert found[directory.name]["mc_available"] is True
+    rc, row, _out = fleet_row(run_playbook, inventory, tmp_path, directory, replica.name)
+    assert rc == 0 and row["health"]["available"] is True and row["health"]["synced"] == "True"
+    assert row["health"]["kubernetes_version"] == status["kubernetesVersion"] and row["credential"] is None
+
     # stopped: after the grace (5 periods) a reader counts the replica unavailable
     running.stop()
     stopped_at = time.time()
@@ -156,10 +205,18 @@ def test_the_agent_heartbeats_reports_its_conditions_and_goes_unknown_when_stopp
     wait_for(lambda: not health.heartbeat(lease_as_read(directory, replica.name), time.time())["available"],
              5 * PERIOD + 10, "the heartbeat older than the grace")
     assert time.time() - stopped_at >= 5 * PERIOD - PERIOD
+    found = hostvars(collection_path, inventory)
+    assert found[replica.name]["mc_available"] is False
+    assert "no heartbeat for" in plain(found[replica.name]["mc_health"]["heartbeat"])
+    rc, row, out = fleet_row(run_playbook, inventory, tmp_path, directory, replica.name)
+    assert rc != 0 and row["health"]["available"] is False and "unavailable" in out
+    assert any("UNKNOWN" in line and replica.name in line for line in out.splitlines())
     # restarted: available again
     running.start()
     wait_for(lambda: health.heartbeat(lease_as_read(directory, replica.name), time.time())["available"], 30,
              "the heartbeat back")
+    assert hostvars(collection_path, inventory)[replica.name]["mc_available"] is True
+    assert fleet_row(run_playbook, inventory, tmp_path, directory, replica.name)[0] == 0
     text = running.log_path.read_text()
     assert "Bearer" not in text and "token:" not in text
 

@@ -63,20 +63,23 @@ def heartbeat(lease, now, grace_periods=DEFAULT_GRACE_PERIODS, period=DEFAULT_HE
     """What a reader makes of a replica's Lease (None: there is none) at *now*:
     {available, last_seen (ISO time or None), age (whole seconds or None), reason}.
 
-    Available while the last renewal is younger than *grace_periods* times the
-    period (the Lease's leaseDurationSeconds when it is a whole number from 1
-    to MAX_HEARTBEAT_PERIOD, else *period*); a renewal dated more than one
-    period ahead of *now* is not believed (the replica writes its Lease)."""
+    available is True while the last renewal is younger than *grace_periods*
+    times the period (the Lease's leaseDurationSeconds when it is a whole
+    number from 1 to MAX_HEARTBEAT_PERIOD, else *period*), False after it and
+    for a renewal dated more than one period ahead of *now* (not believed: the
+    replica writes its Lease), and None - not known - when no agent ever
+    renewed it, or there is no Lease: a replica synced from Ansible only (no
+    agent), or onboarded before heartbeats, is not reported as down."""
     if lease is None:
-        return {"available": False, "last_seen": None, "age": None,
-                "reason": "no heartbeat Lease (the replica was not onboarded with one)"}
+        return {"available": None, "last_seen": None, "age": None,
+                "reason": "no heartbeat Lease (onboarded before heartbeats: onboard it again)"}
     spec = lease.get("spec") if isinstance(lease.get("spec"), dict) else {}
     duration = spec.get("leaseDurationSeconds")
     if not isinstance(duration, int) or isinstance(duration, bool) or not 1 <= duration <= MAX_HEARTBEAT_PERIOD:
         duration = period
     renewed_at = parse_micro_time(spec.get("renewTime"))
     if renewed_at is None:
-        return {"available": False, "last_seen": None, "age": None, "reason": "never renewed"}
+        return {"available": None, "last_seen": None, "age": None, "reason": "never renewed (no agent has run)"}
     age = now - renewed_at
     if age < -duration:
         return {"available": False, "last_seen": None, "age": None,

@@ -236,3 +236,12 @@ def test_the_directorys_health_columns_and_reasons():
     assert west.split()[3:7] == ["-", "-", "-", "-"]  # the directory: no heartbeat, no conditions
     assert fleet_table.failing(merged, ["unavailable"], 3) == [("central", "unavailable")]
     assert ("central", "not-synced") in fleet_table.failing(merged, ["not-synced"], 3)
+
+
+def test_a_heartbeat_not_known_is_no_attention_and_says_never_or_unread():
+    row = {"name": "east", "role": "replica", "registered": True,
+           "health": {"available": None, "heartbeat_age": None, "last_seen": None,
+                      "heartbeat": "never renewed (no agent has run)"}}
+    assert fleet_table.attention(row) == [] and fleet_table._cells(row)[3] == "never"
+    unread = dict(row, health=dict(row["health"], heartbeat="not known: list Lease: 403 Forbidden"))
+    assert fleet_table.attention(unread) == [] and fleet_table._cells(unread)[3] == "?"

@@ -51,12 +51,13 @@ def test_a_renewal_dated_in_the_future_is_not_believed():
     assert health.heartbeat(lease(-30), NOW)["available"]  # clocks a little apart
 
 
-def test_no_lease_or_no_renewal_is_unavailable_with_the_reason():
-    assert health.heartbeat(None, NOW) == {"available": False, "last_seen": None, "age": None,
-                                           "reason": "no heartbeat Lease (the replica was not onboarded with one)"}
-    assert health.heartbeat(lease(), NOW)["reason"] == "never renewed"
-    assert health.heartbeat({"spec": "junk"}, NOW)["reason"] == "never renewed"
-    assert not health.heartbeat(lease(renew_time="\x1b[31mnow"), NOW)["available"]
+def test_no_lease_or_no_renewal_is_not_known_not_down():
+    assert health.heartbeat(None, NOW) == {"available": None, "last_seen": None, "age": None,
+                                           "reason": "no heartbeat Lease (onboarded before heartbeats: onboard it again)"}
+    never = "never renewed (no agent has run)"
+    assert health.heartbeat(lease(), NOW) == {"available": None, "last_seen": None, "age": None, "reason": never}
+    assert health.heartbeat({"spec": "junk"}, NOW)["reason"] == never
+    assert health.heartbeat(lease(renew_time="\x1b[31mnow"), NOW)["available"] is None
 
 
 def test_a_renewal_moves_only_the_heartbeat_fields():
