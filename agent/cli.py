@@ -134,17 +134,25 @@ def parse_args(argv=None):
     return args
 
 
+def connect(args, what):
+    """The ClusterClient of --kubeconfig/--context (or the pod's service account), every call bounded by
+    --request-timeout; None, after logging why, when it cannot be made."""
+    try:
+        return ClusterClient({"kubeconfig": args.kubeconfig, "context": args.context,
+                              "request_timeout": args.request_timeout})
+    except MulticlusterError as exc:
+        log(logging.ERROR, "cannot connect to %s" % what, reason=str(exc))
+        return None
+
+
 def main(argv=None, stream=None):
     args = parse_args(argv)
     configure_logging(stream, getattr(logging, args.log_level.upper()))
     if k8s_watch is None:
         log(logging.ERROR, "the kubernetes Python library is not installed")
         return 2
-    try:
-        replica = ClusterClient({"kubeconfig": args.kubeconfig, "context": args.context,
-                                 "request_timeout": args.request_timeout})
-    except MulticlusterError as exc:
-        log(logging.ERROR, "cannot connect to the replica", reason=str(exc))
+    replica = connect(args, "the replica")
+    if replica is None:
         return 2
     if args.cluster_name:
         try:

@@ -6,10 +6,13 @@
 #      (examples/cluster-policies.yml), every replica onboarded
 #   3. on each replica: the directory-sync Deployment AVAILABLE 1; the Cluster list and the
 #      policies' objects there, pulled and applied by its pod (no module sync)
-#   4. relabel east-coast-production in the directory: its pod takes it out of one policy
-#   5. sync_replicas.yml (the same engine from Ansible, for AWX schedules): no object left to change;
+#   4. on the directory: each replica's conditions (SYNCED, POLICIES, VERSION) written by its pod on its own
+#      Cluster, and their heartbeat Leases; the fleet as ClusterProfiles (export_cluster_profiles.yml),
+#      ControlPlaneHealthy from the heartbeats
+#   5. relabel east-coast-production in the directory: its pod takes it out of one policy
+#   6. sync_replicas.yml (the same engine from Ansible, for AWX schedules): no object left to change;
 #      policy_status.yml: cluster by policy
-#   6. de-register central-production, show it gone, its old credential refused,
+#   7. de-register central-production, show it gone, its old credential refused,
 #      and gone from the other replica too, within seconds (its pod)
 # The fleet stays up afterwards; 'make lab-down' stops it.
 set -euo pipefail
@@ -47,6 +50,10 @@ policies_applied() {  # policies_applied CLUSTER N: its last sync recorded N pol
     | grep -q "policies: $2 applied"
 }
 gone() { ! kc "$1" get "$2" -o name; }
+reported() {  # reported CLUSTER N: its pod wrote Synced=True and N/N policies applied on its Cluster in the directory
+  [ "$(kc "$DIRECTORY" get clusters "$1" \
+      -o 'jsonpath={.status.conditions[?(@.type=="Synced")].status} {.status.policiesApplied}')" = "True $2/$2" ]
+}
 
 if [ ! -f "$LAB_DIR/lab.json" ]; then
   "$BIN/python" -m tests.lab up --dir "$LAB_DIR" --nodes
@@ -106,6 +113,26 @@ for i in "${!REPLICAS[@]}"; do
   policy_objects "$replica"
 done
 
+say "kubectl get clusters   (on the directory: each replica's pod wrote its conditions on its own Cluster)"
+for i in "${!REPLICAS[@]}"; do
+  wait_until 60 "${REPLICAS[$i]}'s conditions in the directory" reported "${REPLICAS[$i]}" "${applied[$i]}"
+done
+kc "$DIRECTORY" get clusters -o wide
+
+say "kubectl -n tectonic-multi-cluster get leases   (on the directory: the replicas' heartbeats, renewed every 60 s)"
+kc "$DIRECTORY" -n tectonic-multi-cluster get leases
+
+say "ansible-playbook coreos.multicluster.install_registry --limit $DIRECTORY -e registry_cluster_profiles=true   (the ClusterProfile API on the directory)"
+playbook coreos.multicluster.install_registry --limit "$DIRECTORY" -e registry_cluster_profiles=true | tail -n 4
+
+say "ansible-playbook coreos.multicluster.export_cluster_profiles   (the fleet as SIG-Multicluster ClusterProfiles)"
+playbook coreos.multicluster.export_cluster_profiles
+
+say "kubectl get clusterprofiles -A   (on the directory)"
+kc "$DIRECTORY" get clusterprofiles -A
+kc "$DIRECTORY" get clusterprofiles -n fleet-inventory east-coast-production \
+  -o 'jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}: {.message}){"\n"}{end}{range .status.properties[*]}{.name}={.value}{"\n"}{end}'
+
 say "kubectl label cluster east-coast-production cloud=aws --overwrite   (on the directory: out of gcp-admins)"
 kc "$DIRECTORY" label clusters east-coast-production cloud=aws --overwrite
 # its pod sees the change through its watch; gcp-tools held only the policy's objects: deleted
@@ -132,6 +159,10 @@ playbook coreos.multicluster.deregister_replica --limit central-production
 
 say "kubectl get clusters   (on the directory: central-production is gone)"
 kc "$DIRECTORY" get clusters
+
+say "ansible-playbook coreos.multicluster.export_cluster_profiles; kubectl get clusterprofiles -A   (central-production's profile is gone)"
+playbook coreos.multicluster.export_cluster_profiles
+kc "$DIRECTORY" get clusterprofiles -A
 
 say "kubectl get clusters with central-production's old credential"
 if out=$(kubectl --kubeconfig "$old" get clusters 2>&1); then

@@ -83,7 +83,7 @@ fleet:
       type: bool
     last_seen: {description: "When the heartbeat was last renewed (UTC), or null.", type: str}
     heartbeat_age: {description: "Seconds since then, or null.", type: int}
-    heartbeat: {description: Why it is available or not, in a few words., type: str}
+    heartbeat: {description: "Why it is available or not, in a few words.", type: str}
     synced: {description: "The status of its Synced condition (True, False) or null when its agent wrote none.", type: str}
     synced_message: {description: "That condition's message, or null.", type: str}
     policies: {description: "The status of its PoliciesApplied condition (True, False, Unknown) or null.", type: str}

@@ -21,6 +21,10 @@ description:
   - An object is written only when the live one lacks a field of its definition, so a second run writes nothing.
   - Waits until the CustomResourceDefinition is Established (not in check mode).
   - Removal refuses to delete a Cluster API that still holds Clusters unless O(force=true).
+  - A CustomResourceDefinition of O(definitions) outside the registry's group (the ClusterProfile API,
+    C(multicluster.x-k8s.io)) is installed only when it is absent or carries the label
+    C(app.kubernetes.io/part-of=tectonic-multi-cluster); another manager's is left alone (RV(left_alone)), on
+    install and on removal.
   - The role M(coreos.multicluster.registry) passes the collection's definitions; use the role.
 options:
   cluster_name:
@@ -93,6 +97,15 @@ objects:
   sample:
     - {ref: CustomResourceDefinition clusters.multicluster.coreos.com, changed: false}
     - {ref: ConfigMap tectonic-system/tectonic-config, changed: true}
+left_alone:
+  description:
+    - The CustomResourceDefinitions of an API outside the registry's group (the ClusterProfile API) found on the
+      cluster without the label C(app.kubernetes.io/part-of=tectonic-multi-cluster) - another manager's - and left
+      alone, neither changed nor removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [CustomResourceDefinition clusterprofiles.multicluster.x-k8s.io]
 """
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import STATE_SPEC, module_spec

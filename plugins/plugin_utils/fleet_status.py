@@ -173,7 +173,8 @@ def table(rows):
 
 def failing(rows, fail_on, expiring_days):
     """(cluster, reason) pairs that fail the run: fail_on is a list of stale, expiring, unreachable,
-    unregistered, unavailable, not-synced, failing, policies, insecure-endpoint, endpoint-mismatch; 'expiring' means a credential with at most *expiring_days* days left."""
+    unregistered, unavailable, not-synced, failing, policies, insecure-endpoint, endpoint-mismatch; 'expiring'
+    means a credential with at most *expiring_days* days left."""
     found = []
     for row in sort_rows(rows):
         reasons = set(attention(row))

@@ -23,7 +23,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors imp
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig, current_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import hash_token
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.objects import (
-    NEW_OBJECT, NEW_TOKEN, as_new, binding_view, credential_view, desired_anchor, desired_binding,
+    NEW_TOKEN, as_new, binding_view, credential_view, desired_anchor, desired_binding,
     desired_service_account, desired_token_secret, object_names, object_view)
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials import health_grants
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.revocation import wait_refused

@@ -15,7 +15,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import app
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import installed_name, list_clusters
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MissingResourceTypeError, MulticlusterError)
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, crd_name, ref
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, REGISTRY_GROUP, crd_name, ref
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import validate_name
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
@@ -40,6 +40,32 @@ def plan_objects(definitions, cluster_name):
     if not any(obj["kind"] == "CustomResourceDefinition" and obj["metadata"]["name"] == CRD_NAME for obj in objects):
         raise MulticlusterError("definitions lack CustomResourceDefinition %s" % CRD_NAME)
     return objects + [config_map(cluster_name)]
+
+
+PART_OF = {"app.kubernetes.io/part-of": "tectonic-multi-cluster"}
+
+
+def is_foreign_api(definition, live):
+    """True when *definition* is a CustomResourceDefinition of an API outside the registry's own group (the
+    ClusterProfile API) that exists on the cluster without the registry's label: another manager installed that API,
+    and it is left alone - neither changed nor removed. The registry's own CRDs are always written."""
+    if definition["kind"] != "CustomResourceDefinition" or live is None:
+        return False
+    if (definition.get("spec") or {}).get("group") == REGISTRY_GROUP:
+        return False
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    return not all(labels.get(key) == value for key, value in PART_OF.items())
+
+
+def _left_alone(client, obj):
+    """The result of an object left alone (is_foreign_api), or None when it is the registry's to write."""
+    if obj["kind"] != "CustomResourceDefinition" or (obj.get("spec") or {}).get("group") == REGISTRY_GROUP:
+        return None
+    live = client.get(obj["kind"], obj["metadata"]["name"])
+    if not is_foreign_api(obj, live):
+        return None
+    return {"changed": False, "before": apply.view(live), "after": apply.view(live), "ref": ref(obj),
+            "left_alone": True}
 
 
 def is_established(crd):
@@ -70,8 +96,10 @@ def ensure_present(client, definitions, cluster_name, force=False, wait_timeout=
         if obj["metadata"].get("namespace") in dry_namespaces:
             results.append({"changed": True, "before": None, "after": apply.view(obj), "ref": ref(obj)})
             continue
-        result = apply.ensure(client, obj)
+        result = _left_alone(client, obj) or apply.ensure(client, obj)
         results.append(result)
+        if result.get("left_alone"):
+            continue
         if client.check_mode and obj["kind"] == "Namespace" and result["before"] is None:
             dry_namespaces.add(obj["metadata"]["name"])
         if obj["kind"] == "CustomResourceDefinition" and not client.check_mode:
@@ -91,7 +119,7 @@ def ensure_absent(client, definitions, force=False):
                                 "Cluster(s) (%s); de-register them first or set force: true"
                                 % (client.label, len(held_names), ", ".join(held_names[:10])))
     results = [apply.remove(client, config_map())]
-    results.extend(apply.remove(client, obj) for obj in reversed(objects))
+    results.extend(_left_alone(client, obj) or apply.remove(client, obj) for obj in reversed(objects))
     return _summary(results)
 
 
@@ -99,6 +127,7 @@ def _summary(results):
     return {
         "changed": any(r["changed"] for r in results),
         "objects": [{"ref": r["ref"], "changed": r["changed"]} for r in results],
+        "left_alone": [r["ref"] for r in results if r.get("left_alone")],
         "diff": {"before": {r["ref"]: r["before"] for r in results if r["changed"]},
                  "after": {r["ref"]: r["after"] for r in results if r["changed"]}},
     }

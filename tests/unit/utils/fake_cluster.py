@@ -13,7 +13,9 @@ and defaultRequest defaulted from max and min; a new Namespace gets its
 Namespace deletes what is in it. A patch is applied as its content type says
 (a merge patch as RFC 7386; a strategic merge patch merging lists by their
 merge key and keeping the items it leaves out; 415 for one the server would
-refuse), with a stale resourceVersion a 409. Writes are
+refuse), with a stale resourceVersion a 409. A kind with a status subresource (ClusterStatus, ClusterProfileStatus
+in kinds.py) behaves as its CRD's "subresources: {status: {}}": a create or patch of the object itself keeps the
+stored status, a patch of the subresource changes the status only. Writes are
 recorded in .writes as (verb, kind, name); a TokenReview, which stores
 nothing, is not a write.
 """
@@ -96,6 +98,17 @@ def canonical(quantity):
         return str(value.numerator)
     milli = value * 1000
     return "%dm" % milli if milli.denominator == 1 else quantity
+
+
+def _parent(kind):
+    """The kind a subresource kind (ClusterProfileStatus) belongs to, or None."""
+    return next((k for k in mc_kinds.KINDS.values() if kind.parent == (k.api_version, k.plural)), None) \
+        if kind.parent else None
+
+
+def _has_status(kind):
+    """True for a kind with a status subresource: writes of the object itself ignore status."""
+    return any(k.parent == (kind.api_version, kind.plural) and k.plural == "status" for k in mc_kinds.KINDS.values())
 
 
 class FakeCluster(object):
@@ -184,7 +197,7 @@ class FakeCluster(object):
     def get(self, kind, name, namespace=None):
         kind = self._check_type(kind, "get")
         self.requests.append(("get", kind.kind, mc_kinds.display(namespace, name)))
-        return self.stored(kind, name, namespace)
+        return self.stored(_parent(kind) or kind, name, namespace)
 
     def list(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500):
         kind = self._check_type(kind, "list")
@@ -230,6 +243,9 @@ class FakeCluster(object):
             raise MulticlusterError("create %s %s on cluster '%s': namespaces \"%s\" not found" % (
                 kind.kind, mc_kinds.display(namespace, name), self.label, namespace), cluster=self.label,
                 details={"status": 404})
+        if _has_status(kind):
+            body = dict(body)
+            body.pop("status", None)
         served = self.serve(body)
         if not self.check_mode:
             self.objects[self._key(kind, namespace, name)] = served
@@ -264,6 +280,14 @@ class FakeCluster(object):
             raise MulticlusterError("update %s %s on cluster '%s': the server does not accept %s for this kind" % (
                 kind.kind, name, self.label, content_type), cluster=self.label, details={"status": 415})
         self._write("patch", kind, namespace, name)
+        parent = _parent(kind)
+        if parent is not None:  # the status subresource: only the patch's status (and its resourceVersion) count
+            patch = dict((k, v) for k, v in patch.items() if k in ("status", "metadata"))
+            patch["metadata"] = dict((k, v) for k, v in (patch.get("metadata") or {}).items()
+                                     if k == "resourceVersion")
+        elif _has_status(kind):
+            patch = dict((k, v) for k, v in patch.items() if k != "status")
+        kind = parent or kind
         live = self.objects.get(self._key(kind, namespace, name))
         if live is None:
             raise MulticlusterError("update %s %s on cluster '%s': not found" % (kind.kind, name, self.label),

@@ -223,7 +223,7 @@ def health_fleet(now_available=True):
 
 
 def test_the_directorys_health_columns_and_reasons():
-    merged = fleet_table.with_registration([r for r in rows()], health_fleet(now_available=False))
+    merged = fleet_table.with_registration(rows(), health_fleet(now_available=False))
     by_name = dict((r["name"], r) for r in merged)
     assert fleet_table.attention(by_name["east"]) == []
     assert fleet_table.attention(by_name["central"])[:2] == ["unavailable", "not-synced"]

@@ -93,3 +93,42 @@ def test_removal_is_refused_while_clusters_are_registered_then_removes_everythin
 def test_removal_from_a_cluster_without_the_cluster_api_is_allowed():
     cluster = Cluster(missing_kinds=["Cluster"])
     assert not registry_install.ensure_absent(cluster, DEFINITIONS)["changed"]
+
+
+PROFILE_CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "clusterprofiles.multicluster.x-k8s.io",
+                            "labels": {"app.kubernetes.io/part-of": "tectonic-multi-cluster"}},
+               "spec": {"group": "multicluster.x-k8s.io", "scope": "Namespaced",
+                        "names": {"plural": "clusterprofiles", "kind": "ClusterProfile"},
+                        "versions": [{"name": "v1alpha1", "served": True, "storage": True}]}}
+
+
+def test_the_cluster_profile_api_is_installed_when_absent_and_upgraded_when_ours():
+    cluster = Cluster(label="west")
+    first = registry_install.ensure_present(cluster, DEFINITIONS + [PROFILE_CRD], "west", sleep=lambda s: None)
+    assert first["left_alone"] == [] and ("create", "CustomResourceDefinition",
+                                          "clusterprofiles.multicluster.x-k8s.io") in cluster.writes
+    version = dict(PROFILE_CRD["spec"]["versions"][0], subresources={"status": {}})
+    newer = dict(PROFILE_CRD, spec=dict(PROFILE_CRD["spec"], versions=[version]))
+    second = registry_install.ensure_present(cluster, DEFINITIONS + [newer], "west", sleep=lambda s: None)
+    assert second["changed"] and second["left_alone"] == []
+
+
+def test_another_managers_cluster_profile_api_is_left_alone_on_install_and_removal():
+    cluster = Cluster(label="west")
+    foreign = dict(PROFILE_CRD, metadata={"name": PROFILE_CRD["metadata"]["name"], "labels": {"owner": "ocm"}})
+    cluster.add(foreign)
+    result = registry_install.ensure_present(cluster, DEFINITIONS + [PROFILE_CRD], "west", sleep=lambda s: None)
+    assert result["left_alone"] == ["CustomResourceDefinition clusterprofiles.multicluster.x-k8s.io"]
+    assert not [w for w in cluster.writes if w[2] == "clusterprofiles.multicluster.x-k8s.io"]
+    assert cluster.stored("CustomResourceDefinition", "clusterprofiles.multicluster.x-k8s.io")["metadata"][
+        "labels"] == {"owner": "ocm"}
+    removed = registry_install.ensure_absent(cluster, DEFINITIONS + [PROFILE_CRD])
+    assert removed["left_alone"] == ["CustomResourceDefinition clusterprofiles.multicluster.x-k8s.io"]
+    assert cluster.stored("CustomResourceDefinition", "clusterprofiles.multicluster.x-k8s.io") is not None
+
+
+def test_the_registrys_own_crd_is_always_written_even_without_the_label():
+    assert registry_install.is_foreign_api(CRD, {"metadata": {"labels": {}}}) is False
+    assert registry_install.is_foreign_api(PROFILE_CRD, None) is False
+    assert registry_install.is_foreign_api(PROFILE_CRD, {"metadata": {}}) is True

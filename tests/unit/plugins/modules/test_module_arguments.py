@@ -24,7 +24,8 @@ CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "re
 
 # What each module declares, written out here so that a change to a spec or to main() shows in this file.
 REQUIRED = {"mc_cluster": ["name"], "mc_cluster_info": [], "mc_cluster_policy": ["name"],
-            "mc_cluster_policy_info": [], "mc_cluster_status": ["name"], "mc_directory_sync": [],
+            "mc_cluster_policy_info": [], "mc_cluster_profiles": [], "mc_cluster_status": ["name"],
+            "mc_directory_sync": [],
             "mc_directory_sync_cleanup": [], "mc_registry": ["definitions"], "mc_replica_credentials": ["name"],
             "mc_replica_deregistration": ["name", "replica_connection"],
             "mc_replica_onboarding": ["name", "replica_connection"], "mc_sync_secret": []}
