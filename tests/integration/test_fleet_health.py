@@ -97,6 +97,19 @@ def fleet_row(run_playbook, path, tmp_path, directory, name):
     return run.rc, next(row for row in rows if row["name"] == name), run.stdout
 
 
+PROFILES_MANIFEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                 "roles", "registry", "files", "cluster-profiles.yml")
+
+
+def profile_health(run_module, directory, name):
+    """Export the ClusterProfiles once (mc_cluster_profiles) and return *name*'s ControlPlaneHealthy status."""
+    exported = run_module("mc_cluster_profiles", dict(connection(directory)))
+    assert not exported.failed, exported.result
+    profile = client.CustomObjectsApi(directory.api_client()).get_namespaced_custom_object(
+        "multicluster.x-k8s.io", "v1alpha1", "fleet-inventory", "clusterprofiles", name)
+    return next(c["status"] for c in profile["status"]["conditions"] if c["type"] == "ControlPlaneHealthy")
+
+
 class Agent(object):
     """The agent as a process for *replica*, its credential in a file, heartbeat every PERIOD seconds."""
 
@@ -134,6 +147,8 @@ def agent(registry, run_module, collection_path, tmp_path):
     hub["metadata"]["annotations"] = {"multicluster.coreos.com/directory": "true"}
     apply(directory, cluster_manifest(replica.name, {"stage": "health"}),
           cluster_manifest("hb-other", {"stage": "before"}), hub)
+    directory.kubectl("apply", "-f", PROFILES_MANIFEST)
+    directory.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/clusterprofiles.multicluster.x-k8s.io")
     running = Agent(replica, kubeconfig, collection_path, tmp_path)
     yield directory, replica, running
     try:
@@ -142,13 +157,14 @@ def agent(registry, run_module, collection_path, tmp_path):
         if running.proc is not None and running.proc.poll() is None:
             running.proc.kill()
         run_module("mc_replica_credentials", dict(connection(directory), name=replica.name, state="absent"))
+        run_module("mc_cluster_profiles", dict(connection(directory), state="absent"))
         directory.kubectl("delete", "clusters.multicluster.coreos.com", replica.name, "hb-other", directory.name,
                           "--ignore-not-found", check=False)
         cleanup_replica(replica)
 
 
 def test_the_agent_heartbeats_reports_its_conditions_and_goes_unknown_when_stopped(
-        agent, health, collection_path, run_playbook, tmp_path):
+        agent, health, collection_path, run_playbook, run_module, tmp_path):
     directory, replica, running = agent
     inventory = directory_inventory(directory, tmp_path)
     running.start()
@@ -197,6 +213,7 @@ def test_the_agent_heartbeats_reports_its_conditions_and_goes_unknown_when_stopp
     rc, row, _out = fleet_row(run_playbook, inventory, tmp_path, directory, replica.name)
     assert rc == 0 and row["health"]["available"] is True and row["health"]["synced"] == "True"
     assert row["health"]["kubernetes_version"] == status["kubernetesVersion"] and row["credential"] is None
+    assert profile_health(run_module, directory, replica.name) == "True"
 
     # stopped: after the grace (5 periods) a reader counts the replica unavailable
     running.stop()
@@ -211,12 +228,14 @@ def test_the_agent_heartbeats_reports_its_conditions_and_goes_unknown_when_stopp
     rc, row, out = fleet_row(run_playbook, inventory, tmp_path, directory, replica.name)
     assert rc != 0 and row["health"]["available"] is False and "unavailable" in out
     assert any("UNKNOWN" in line and replica.name in line for line in out.splitlines())
+    assert profile_health(run_module, directory, replica.name) == "Unknown"
     # restarted: available again
     running.start()
     wait_for(lambda: health.heartbeat(lease_as_read(directory, replica.name), time.time())["available"], 30,
              "the heartbeat back")
     assert hostvars(collection_path, inventory)[replica.name]["mc_available"] is True
     assert fleet_row(run_playbook, inventory, tmp_path, directory, replica.name)[0] == 0
+    assert profile_health(run_module, directory, replica.name) == "True"
     text = running.log_path.read_text()
     assert "Bearer" not in text and "token:" not in text
 
