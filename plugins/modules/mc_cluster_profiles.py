@@ -24,7 +24,8 @@ description:
     the replica's agent); the Cluster's labels as C(properties) named C(multicluster.coreos.com/<label>) (a label
     with an empty value left out, 64 properties at most) and C(multicluster.coreos.com/console-url); a
     C(ControlPlaneHealthy) condition, V(True) while the replica's heartbeat Lease (in C(tectonic-multi-cluster),
-    named after its Cluster) is renewed, V(Unknown) after O(grace_periods) periods without a renewal; and one access
+    named after its Cluster) is renewed, V(Unknown) after O(grace_periods) periods without a renewal or when it has
+    none (the directory's own Cluster, which runs no agent, is V(True): it answered the export); and one access
     provider, C(coreos-multicluster), with the Cluster's first API endpoint as C(server). No credential or secret is
     ever written into a profile. The Cluster object records no CA, so the access provider has none.
   - A Cluster is data - only those fields are read, each checked (an address that is not an C(https://) URL with a

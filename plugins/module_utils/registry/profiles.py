@@ -30,7 +30,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
     is_dns1123_subdomain, is_https_url, label_problem)
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import health
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import CONSOLE_ANNOTATION
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import (
+    CONSOLE_ANNOTATION, DIRECTORY_ANNOTATION)
 
 STATUS_KIND = "ClusterProfileStatus"
 STATUS_INTERVAL = 30  # the KEP's budget: seconds between two status writes of one profile (a transition excepted)
@@ -116,7 +117,8 @@ def read_cluster(obj):
             "labels": dict((k, v) for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)),
             "console_url": console if is_https_url(console) and len(console) <= MAX_PROPERTY_VALUE else None,
             "server": server if is_https_url(server) and len(server) <= MAX_PROPERTY_VALUE else None,
-            "kubernetes_version": health.read_conditions(obj)["kubernetes_version"]}
+            "kubernetes_version": health.read_conditions(obj)["kubernetes_version"],
+            "directory": annotations.get(DIRECTORY_ANNOTATION) == "true"}
 
 
 def properties(cluster):
@@ -133,12 +135,16 @@ def properties(cluster):
     return found
 
 
-def health_condition(lease, previous, now, grace_periods, period):
+def health_condition(lease, previous, now, grace_periods, period, directory=False):
     """ControlPlaneHealthy from the replica's heartbeat (health.heartbeat): True while it is renewed, Unknown after
-    the grace. The message names no age, so that it changes only when the state does; lastTransitionTime is kept
-    from *previous* (the live conditions) while the status stays."""
+    the grace. The directory (*directory*: its own Cluster, which has no agent and so no Lease) is True: its API
+    server answered the export. The message names no age, so that it changes only when the state does;
+    lastTransitionTime is kept from *previous* (the live conditions) while the status stays."""
     beat = health.heartbeat(lease, now, grace_periods, period)
-    if beat["available"]:
+    if directory and lease is None:
+        status, reason, message = health.TRUE, "DirectoryAnswered", \
+            "the directory runs no agent; its API server answered this export"
+    elif beat["available"]:
         status, reason, message = health.TRUE, "HeartbeatRenewed", \
             "the replica's agent renews its heartbeat Lease (within %d periods)" % grace_periods
     elif beat["last_seen"]:
@@ -153,7 +159,7 @@ def desired_status(cluster, lease, live_status, now, grace_periods, period):
     """The status the exporter writes on Cluster *cluster*'s profile (read_cluster's view of it)."""
     previous = (live_status or {}).get("conditions") if isinstance(live_status, dict) else None
     status = {"conditions": [health_condition(lease, previous if isinstance(previous, list) else None, now,
-                                              grace_periods, period)],
+                                              grace_periods, period, cluster.get("directory", False))],
               "properties": properties(cluster)}
     if cluster["kubernetes_version"]:
         status["version"] = {"kubernetes": cluster["kubernetes_version"]}

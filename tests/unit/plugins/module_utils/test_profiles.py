@@ -119,6 +119,16 @@ def test_no_lease_is_unknown():
     assert condition(stored(fake, "east"))["status"] == "Unknown"
 
 
+def test_the_directory_has_no_agent_and_is_healthy_when_it_answers_the_export():
+    hub = cluster("west")
+    hub["metadata"]["annotations"]["multicluster.coreos.com/directory"] = "true"
+    fake = directory(hub, cluster("east"))
+    export(fake)
+    assert (condition(stored(fake, "west"))["status"], condition(stored(fake, "west"))["reason"]) == (
+        "True", "DirectoryAnswered")
+    assert condition(stored(fake, "east"))["status"] == "Unknown"  # a replica without a Lease: not the directory
+
+
 def test_a_deregistered_clusters_profile_is_deleted_and_its_budget_entry_dropped():
     fake = directory(cluster("east"), cluster("central"))
     budget = {}
