@@ -25,7 +25,7 @@ description:
     with an empty value left out, 64 properties at most) and C(multicluster.coreos.com/console-url); a
     C(ControlPlaneHealthy) condition, V(True) while the replica's heartbeat Lease (in C(tectonic-multi-cluster),
     named after its Cluster) is renewed, V(Unknown) after O(grace_periods) periods without a renewal or when it has
-    none (the directory's own Cluster, which runs no agent, is V(True): it answered the export); and one access
+    none (the directory's own Cluster, which runs no agent, is V(True), as it answered the export); and one access
     provider, C(coreos-multicluster), with the Cluster's first API endpoint as C(server). No credential or secret is
     ever written into a profile. The Cluster object records no CA, so the access provider has none.
   - A Cluster is data - only those fields are read, each checked (an address that is not an C(https://) URL with a
