@@ -66,7 +66,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine im
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import validate_name
-from ansible_collections.coreos.multicluster.plugins.module_utils.registry.health import DEFAULT_HEARTBEAT_PERIOD
+from ansible_collections.coreos.multicluster.plugins.module_utils.registry.health import (
+    DEFAULT_HEARTBEAT_PERIOD, MAX_HEARTBEAT_PERIOD)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
     DEFAULT_MAX_CLUSTER_POLICIES, DEFAULT_MAX_CLUSTERS, DEFAULT_MAX_OBJECT_BYTES, DEFAULT_MAX_POLICY_NAMESPACES,
     DEFAULT_STATUS_INTERVAL, SOURCES, Limits)
@@ -117,11 +118,14 @@ def parse_args(argv=None):
     parser.add_argument("--cluster-name", help="the replica's Cluster in the directory, whose heartbeat Lease and "
                                                "status the agent writes (default: clusterName of ConfigMap "
                                                "tectonic-system/tectonic-config on the replica)")
-    parser.add_argument("--heartbeat-period", type=float, default=DEFAULT_HEARTBEAT_PERIOD,
-                        help="seconds between renewals of the heartbeat Lease (default %(default)s)")
+    parser.add_argument("--heartbeat-period", type=int, default=DEFAULT_HEARTBEAT_PERIOD,
+                        help="seconds between renewals of the heartbeat Lease, from 1 to %d (readers do not "
+                             "believe a longer one; default %%(default)s)" % MAX_HEARTBEAT_PERIOD)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
-    for option in ("resync_period", "reload_interval", "backoff_max", "request_timeout", "heartbeat_period"):
+    if not 1 <= args.heartbeat_period <= MAX_HEARTBEAT_PERIOD:
+        parser.error("--heartbeat-period must be from 1 to %d" % MAX_HEARTBEAT_PERIOD)
+    for option in ("resync_period", "reload_interval", "backoff_max", "request_timeout"):
         if getattr(args, option) <= 0:
             parser.error("--%s must be more than 0" % option.replace("_", "-"))
     if args.status_interval < 0:

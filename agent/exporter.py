@@ -82,7 +82,8 @@ def run_once(client, settings, budget, clock=time.time, timer=time.monotonic):
         log(logging.ERROR, "export failed", directory=client.label, reason="unexpected error: %s" % type(exc).__name__,
             seconds=round(timer() - started, 3))
         return None
-    log(logging.INFO, "exported", directory=client.label, namespace=result["namespace"], changed=result["changed"],
+    log(logging.WARNING if result["failed"] else logging.INFO, "exported", directory=client.label,
+        namespace=result["namespace"], changed=result["changed"], failed=result["failed"],
         created=result["created"], updated=result["updated"], deleted=result["deleted"],
         unchanged=len(result["unchanged"]), deferred=result["deferred"], conflicts=result["conflicts"],
         seconds=round(timer() - started, 3))

@@ -16,7 +16,8 @@ import time
 
 from ansible_collections.coreos.multicluster.agent.logs import log
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.compare import MERGE_PATCH
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import ConflictError, MulticlusterError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
+    ConflictError, MulticlusterError, http_status)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import validate_name
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import health
@@ -26,6 +27,11 @@ from ansible_collections.coreos.multicluster.plugins.module_utils import names
 WAIT_FOR_CLIENT = 1.0  # seconds between looks for the agent's directory client, until it has one
 RETRY = 10.0  # seconds before a failed renewal is tried again (or the period, when shorter)
 REFRESH = 600.0  # seconds after which the Cluster's status and the replica's version are read again
+
+
+def _status(exc):
+    """The HTTP status of a failed request (the client's MulticlusterError names it in its details), or None."""
+    return (getattr(exc, "details", None) or {}).get("status") or http_status(exc)
 
 
 def _reason(exc):
@@ -76,6 +82,7 @@ class Heartbeat(object):
         self._wall = wall
         self._lease = None  # as last read or written, so that a renewal is one request
         self._client = None
+        self._problem = None  # the reason of the last failure, logged once until it changes or passes
         self.renewals = 0
         self.failures = 0
         self.thread = None
@@ -98,10 +105,16 @@ class Heartbeat(object):
         except Exception as exc:  # pylint: disable=broad-except
             self._lease = None
             self.failures += 1
-            log(logging.WARNING, "cannot renew the heartbeat", lease="%s/%s" % (names.HEARTBEAT_NAMESPACE, cluster),
-                reason=_reason(exc))
+            reason = _reason(exc)
+            if reason != self._problem:  # once, not every RETRY seconds (a replica onboarded before heartbeats)
+                log(logging.WARNING, "cannot renew the heartbeat", lease="%s/%s" % (
+                    names.HEARTBEAT_NAMESPACE, cluster), reason=reason, retry_in=min(self.period, RETRY))
+            self._problem = reason
             return False
         self.renewals += 1
+        if self._problem is not None:
+            log(logging.INFO, "heartbeat renewed again", cluster=cluster)
+            self._problem = None
         log(logging.DEBUG, "heartbeat renewed", cluster=cluster)
         return True
 
@@ -136,6 +149,8 @@ class ClusterStatus(object):
         self._live = None  # the Cluster's status as last read or written (None: read it)
         self._version = None  # the replica's Kubernetes version
         self._read_at = None  # when both were read (they are read again after REFRESH seconds)
+        self._not_before = None  # after a refusal (403, 404): no request before this time
+        self._problem = None  # the reason of the last failure, logged once until it changes
         self.writes = 0
 
     def _kubernetes_version(self):
@@ -153,13 +168,15 @@ class ClusterStatus(object):
         if cluster is None:
             return False
         now = self._wall()
+        if self._not_before is not None and now < self._not_before:
+            return False
         if self._read_at is None or now - self._read_at >= REFRESH:
             self._live, self._version, self._read_at = None, None, now
         try:
             if self._live is None:
                 found = directory.get("Cluster", cluster)
                 if found is None:
-                    raise MulticlusterError("Cluster %s is not in the directory" % cluster)
+                    raise MulticlusterError("Cluster %s is not in the directory" % cluster, details={"status": 404})
                 self._live = found.get("status") if isinstance(found.get("status"), dict) else {}
             wanted = health.cluster_status(self._live, synced, reason, policy_status, self._kubernetes_version(),
                                            self.agent_version, now)
@@ -170,8 +187,15 @@ class ClusterStatus(object):
             self._live = written.get("status") if isinstance(written.get("status"), dict) else wanted
         except Exception as exc:  # pylint: disable=broad-except
             self._live = None
-            log(logging.WARNING, "cannot write the Cluster's status", cluster=cluster, reason=_reason(exc))
+            refused = _status(exc) in (403, 404)  # no grant or no Cluster: not before REFRESH, not every sync
+            self._not_before = now + REFRESH if refused else None
+            reason = _reason(exc)
+            if reason != self._problem:
+                log(logging.WARNING, "cannot write the Cluster's status", cluster=cluster, reason=reason,
+                    retry_in=REFRESH if refused else "at the next sync")
+            self._problem = reason
             return False
+        self._not_before, self._problem = None, None
         self.writes += 1
         log(logging.INFO, "Cluster status written", cluster=cluster,
             conditions=dict((c["type"], c["status"]) for c in wanted["conditions"]))

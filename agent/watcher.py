@@ -52,20 +52,27 @@ class Watcher(object):
 
     def follow(self, directory, resource_version, seen=None):
         """Watch from resource_version (of the last full list) with this client. *seen*: {name: fingerprint}
-        of that list; an event whose object has the fingerprint seen last asks for no sync."""
+        of that list; an event whose object has the fingerprint seen last asks for no sync.
+
+        *seen* is taken only with a new watch, which starts at that list's resourceVersion, so that every later
+        change arrives as an event on top of it. While the watch goes on, its events are newer than any list
+        that ends meanwhile: such a list's fingerprints would take the view back in time (and an event that
+        undid a change could then be skipped), so they are not taken."""
         with self._lock:
-            if seen is not None:
-                self._seen = dict(seen)
             generation, current, version = self._target
             if current is directory and version is not None:
-                return  # already following this client; its own resourceVersion is newer
+                return  # already following this client; its own resourceVersion and view are newer
             self._target = (generation + 1, directory, resource_version)
+            self._seen = dict(seen or {})
         self._changed.set()
 
-    def _changes_the_sync(self, event_type, obj):
-        """Whether an event changes what the sync uses (and remember what it holds now)."""
+    def _changes_the_sync(self, generation, event_type, obj):
+        """Whether an event changes what the sync uses (and remember what it holds now). An event of a watch
+        that is no longer the one followed (*generation*) is not remembered, and asks for a sync."""
         name = (obj.get("metadata") or {}).get("name")
         with self._lock:
+            if self._target[0] != generation:
+                return True
             if event_type == "DELETED":
                 self._seen.pop(name, None)
                 return True
@@ -122,7 +129,7 @@ class Watcher(object):
             for event_type, obj in directory.watch(self.kind, version, self.timeout, stream):
                 meta = obj.get("metadata") or {}
                 self._advance(generation, meta.get("resourceVersion"))
-                if event_type != "BOOKMARK" and self._changes_the_sync(event_type, obj):
+                if event_type != "BOOKMARK" and self._changes_the_sync(generation, event_type, obj):
                     self.on_event(event_type, "%s %s" % (self.kind.kind, meta.get("name")))
                 if self.stop.is_set() or self._target[0] != generation:
                     stream.stop()

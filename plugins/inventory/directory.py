@@ -44,7 +44,8 @@ description:
     C(mc_last_seen) is the last renewal (UTC) or null; C(mc_health) holds the rest (the heartbeat's age and reason,
     the C(Synced) and C(PoliciesApplied) conditions its agent wrote on its Cluster, its Kubernetes version); the
     directory host, which answered this plugin, is C(mc_available=true). Use them in O(groups) or O(keyed_groups)
-    to leave unavailable clusters out of a run.
+    to leave unavailable clusters out of a run. With O(cache), they are as of the read the cache holds (its
+    C(mc_last_seen) and the heartbeat's age then); C(--flush-cache) reads them again.
   - Values read from the API are never templates; O(compose), O(groups) and O(keyed_groups) are (from this file).
   - The file's name must end in C(directory.yml) or C(directory.yaml), for example C(fleet.directory.yml).
 options:
@@ -178,7 +179,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 found = self._cache[cache_key]
             except KeyError:
                 update_cache = True
-            if not (isinstance(found, dict) and "leases_problem" in found):  # none, or cached by 0.2.0: read again
+            if not (isinstance(found, dict) and "read_at" in found):  # none, or cached by an older version: read again
                 found, update_cache = None, True
         if found is None:
             found = self._read_directory()
@@ -200,7 +201,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 leases, problem = heartbeats(directory)
                 return {"clusters": list_clusters(directory, self.get_option("label_selector")),
-                        "server": directory.server, "leases": leases, "leases_problem": problem}
+                        "server": directory.server, "leases": leases, "leases_problem": problem,
+                        "read_at": time.time()}
             finally:
                 directory.close()
         except MulticlusterError as exc:
@@ -216,7 +218,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             settings["directory_address"], settings["directory_address_source"] = directory_address(
                 self.get_option("directory_api_endpoint"), found["server"])
             hosts, problems = hosts_from_clusters(found["clusters"], settings, os.path.isfile)
-            add_health(hosts, found, time.time(), self.get_option("grace_periods"))
+            # availability as of the read: a cached list says what the Leases said then, not that they stopped
+            add_health(hosts, found, found["read_at"], self.get_option("grace_periods"))
         except MulticlusterError as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc)) from None
         for problem in problems:

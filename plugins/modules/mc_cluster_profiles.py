@@ -129,6 +129,14 @@ deleted:
   type: list
   elements: str
   sample: []
+failed:
+  description:
+    - Always empty when the task succeeds. A profile that could not be written fails the task, which names it and
+      why, after every other profile was exported.
+  returned: success
+  type: list
+  elements: dict
+  sample: []
 unchanged:
   description: Names of the profiles that already showed their Cluster.
   returned: success
@@ -171,7 +179,7 @@ def main():
 
     def run():
         profiles.validate(params)  # before connecting
-        return profiles.export(module.client(), params, time.time())
+        return profiles.fail_on_failed(profiles.export(module.client(), params, time.time()))
     module.run(run)
 
 

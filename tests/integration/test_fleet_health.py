@@ -270,6 +270,9 @@ def test_a_replicas_credential_renews_its_own_lease_and_writes_its_own_status_an
         assert code(lambda: leases.list_namespaced_lease(NAMESPACE)) == 403
 
         assert code(lambda: patch_status(as_one, "hb-one", {"kubernetesVersion": "v1.31.0"})) == 200
+        whole = cluster(directory, "hb-one")  # a PUT of its status: the agent only patches, so not granted
+        assert code(lambda: client.CustomObjectsApi(as_one).replace_cluster_custom_object_status(
+            GROUP, VERSION, "clusters", "hb-one", whole)) == 403
         assert code(lambda: patch_status(as_one, "hb-two", {"kubernetesVersion": "v9.9.9"})) == 403
         objects = client.CustomObjectsApi(as_one)
         assert code(lambda: objects.patch_cluster_custom_object(

@@ -42,11 +42,14 @@ def test_check_apply_check_apply(onboarded, run_module):
         ("delete Cluster from directory", "changed"), ("revoke credential (old token refused)", "changed"),
         ("remove sync Secret", "changed")]
     assert applied["revoked"] is True
-    # the directory: the Cluster, then the binding, the account and its Secrets; the replica: its Secret only
+    # the directory: the Cluster, then the bindings, the account and its Secrets, the health grants' roles and the
+    # heartbeat Lease; the replica: its Secret only
     directory_writes = [(verb, resource) for verb, resource, _ns, _name in directory.writes_since(marks[directory.name])]
-    assert directory_writes[:3] == [("delete", "clusters"), ("delete", "clusterrolebindings"),
+    assert directory_writes[:5] == [("delete", "clusters"), ("delete", "clusterrolebindings"),
+                                    ("delete", "rolebindings"), ("delete", "clusterrolebindings"),
                                     ("delete", "serviceaccounts")]
-    assert set(directory_writes[3:]) == {("delete", "secrets")}
+    assert set(directory_writes[5:-3]) == {("delete", "secrets")}
+    assert directory_writes[-3:] == [("delete", "roles"), ("delete", "clusterroles"), ("delete", "leases")]
     assert_writes(replica, marks[replica.name], [("delete", "secrets", SYNC_NS, "directory-sync")])
     assert stored_kubeconfig(replica) is None
     assert replica.name not in directory.kubectl("get", "clusters.multicluster.coreos.com", "-o", "name").stdout

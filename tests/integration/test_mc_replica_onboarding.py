@@ -66,9 +66,12 @@ def test_check_apply_check_apply(onboarding, run_module):
     assert applied.changed and [r["status"] for r in applied["summary"]] == ["changed"] * 3 + ["ok"]
     assert applied["summary"][-1]["step"] == "credential lists %d Clusters on the directory" % (
         applied["clusters_visible"])
-    # the directory: the Cluster object, then the credential; the replica: its Secret, nothing else
+    # the directory: the Cluster object, then the credential (with its heartbeat Lease and health grants); the
+    # replica: its Secret, nothing else
     directory_writes = [(verb, resource) for verb, resource, _ns, _name in directory.writes_since(marks[directory.name])]
     assert directory_writes == [("create", "clusters"), ("create", "serviceaccounts"),
+                                ("create", "clusterrolebindings"), ("create", "leases"), ("create", "roles"),
+                                ("create", "rolebindings"), ("create", "clusterroles"),
                                 ("create", "clusterrolebindings"), ("create", "secrets"),
                                 ("create", "serviceaccounts/token")]
     assert_writes(replica, marks[replica.name], [("create", "secrets", SYNC_NS, "directory-sync")])

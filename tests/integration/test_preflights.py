@@ -150,6 +150,10 @@ def test_a_cluster_name_that_is_no_dns_label_is_refused_alike(fleet_inventory, r
                                     "registry_sync_max_clusters": 0}, "east",
      "registry: registry_sync_max_clusters of east must be a whole number of 1 or more (the agent refuses a "
      "directory over it); got 0."),
+    ("install_registry.yml", None, {"registry_sync_agent": True, "registry_sync_image": "example.test/agent:1",
+                                    "registry_sync_heartbeat_period": 7200}, "east",
+     "registry: registry_sync_heartbeat_period of east must be a whole number of seconds from 1 to 3600 (readers "
+     "do not believe a longer heartbeat period); got 7200."),
     ("setup_directory.yml", lambda g: g["directory"]["hosts"]["west"].update(mc_api_endpoint="http://west:6443"),
      None, "west",
      "directory_setup: mc_api_endpoint of west is http://west:6443, not an https:// URL with a host; set it to the "
@@ -163,7 +167,7 @@ def test_a_cluster_name_that_is_no_dns_label_is_refused_alike(fleet_inventory, r
     ("onboard_replica.yml", lambda g: g["replicas"]["hosts"]["east"].update(mc_console_url="ftp://east"), None,
      "east", "replica_onboarding: mc_console_url of east is ftp://east, not an https:// URL with a host."),
 ], ids=["setup-replica-kubeconfig", "policies-twice", "registry-namespaces", "registry-roles", "registry-no-image",
-        "registry-old-roles", "registry-limit", "setup-endpoint", "setup-console", "onboarding-endpoint",
+        "registry-old-roles", "registry-limit", "registry-heartbeat", "setup-endpoint", "setup-console", "onboarding-endpoint",
         "onboarding-console"])
 def test_a_roles_own_check_names_the_variable_the_host_and_the_value(
         fleet_inventory, run_playbook, playbook, change, extra_vars, host, expected):

@@ -13,7 +13,7 @@ or a long-lived token Secret ``<replica>-credential-token``.
 And its health (registry/health.py): the heartbeat Lease ``<replica>`` in
 ``tectonic-multi-cluster``, which its Role and RoleBinding ``<replica>-heartbeat``
 let the account get and update (that Lease only), and the ClusterRole and
-ClusterRoleBinding ``<replica>-cluster-status``, which let it update and patch
+ClusterRoleBinding ``<replica>-cluster-status``, which let it patch
 the status of its own Cluster (that Cluster only). Pure."""
 
 from __future__ import absolute_import, division, print_function
@@ -84,7 +84,7 @@ def _grant(kind, name, namespace, rules, replica):
 
 
 def desired_health_grants(replica):
-    """[(role, binding)]: get and update its own Lease; update and patch its own Cluster's status. Nothing else:
+    """[(role, binding)]: get and update its own Lease; patch its own Cluster's status. Nothing else:
     not its Cluster's spec or labels, not another replica's Lease or status (resourceNames)."""
     own = object_names(replica)
     return [
@@ -93,7 +93,7 @@ def desired_health_grants(replica):
                  "verbs": ["get", "update"]}], replica),
         _grant("ClusterRole", own["status_role"], None,
                [{"apiGroups": [REGISTRY_GROUP], "resources": ["clusters/status"], "resourceNames": [replica],
-                 "verbs": ["update", "patch"]}], replica),
+                 "verbs": ["patch"]}], replica),
     ]
 
 

@@ -98,9 +98,9 @@ def _uid(obj):
     return ((obj or {}).get("metadata") or {}).get("uid")
 
 
-def _ensure_account(client, replica, before, after):
-    """ServiceAccount and ClusterRoleBinding; returns the account (None in a
-    check-mode run that would create it)."""
+def _ensure_account(client, replica, health, before, after):
+    """ServiceAccount, ClusterRoleBinding and the health part (health_grants, from its read() *health*); returns
+    the account (None in a check-mode run that would create it)."""
     account = client.get("ServiceAccount", replica, names.CREDENTIALS_NAMESPACE)
     before["service_account"] = object_view(account)
     created = False
@@ -113,7 +113,7 @@ def _ensure_account(client, replica, before, after):
                           action="update")
     before["cluster_role_binding"] = binding_view(done.before)
     after["cluster_role_binding"] = binding_view(done.after)
-    health_grants.ensure(client, replica, before, after)
+    health_grants.ensure(client, replica, health, before, after)
     return None if created and client.check_mode else account
 
 
@@ -282,7 +282,9 @@ def ensure_present(client, params, now=None, sleep=time.sleep, clock=time.monoto
         raise MulticlusterError("verify_revoked needs the old token: %s" % current[1])
     now = time.time() if now is None else now
     before, after = {}, {}
-    account = _ensure_account(client, settings["name"], before, after)
+    health = health_grants.read(client, settings["name"])
+    health_grants.check(client, health, settings["name"])  # before anything is written
+    account = _ensure_account(client, settings["name"], health, before, after)
     if settings["credential_type"] == SERVICE_ACCOUNT_TOKEN:
         token, reason = _ensure_service_account_token(client, settings, account, before, after, sleep, clock)
     else:
@@ -337,20 +339,20 @@ def ensure_absent(client, params, sleep=time.sleep, clock=time.monotonic, probe=
     before = {"service_account": object_view(account), "cluster_role_binding": binding_view(binding),
               "credential_anchor": object_view(anchor), "token_secret": object_view(explicit),
               "token_secrets": token_secrets or None}
-    before.update(health_grants.views(health))
+    before.update(health_grants.views(health, replica))
     after = dict.fromkeys(before)
     # the bindings first (no more access), then the account (so that the token
     # controller does not re-create its token Secrets), then the Secrets, the grants' roles and the Lease
     if binding is not None:
         client.delete("ClusterRoleBinding", own["binding"])
-    health_grants.remove(client, health, bindings=True)
+    health_grants.remove(client, health, bindings=True, replica=replica)
     if account is not None:
         client.delete("ServiceAccount", replica, names.CREDENTIALS_NAMESPACE)
     secrets = set(token_secrets)
     secrets.update(name for name, obj in ((own["anchor"], anchor), (own["token_secret"], explicit)) if obj)
     for name in sorted(secrets):
         client.delete("Secret", name, names.CREDENTIALS_NAMESPACE)
-    health_grants.remove(client, health, bindings=False)
+    health_grants.remove(client, health, bindings=False, replica=replica)
     result = _summary(settings, before, after)
     result["kubeconfig"] = None
     revoked = None

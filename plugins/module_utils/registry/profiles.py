@@ -42,9 +42,9 @@ MAX_PROPERTIES = 64  # the CRD's maxItems: labels past it (in name order) are le
 MAX_PROPERTY_NAME, MAX_PROPERTY_VALUE = 253, 1024
 MANAGER_SELECTOR = "%s=%s" % (names.CLUSTER_MANAGER_LABEL, names.CLUSTER_MANAGER)
 
-# what plan_profile decides for one profile
-CREATE, UPDATE, DELETE, CONFLICT, UNCHANGED, DEFERRED = (
-    "create", "update", "delete", "conflict", "unchanged", "deferred")
+# what plan_profile decides for one profile (and FAILED: what export() records when its write failed)
+CREATE, UPDATE, DELETE, CONFLICT, UNCHANGED, DEFERRED, FAILED = (
+    "create", "update", "delete", "conflict", "unchanged", "deferred", "failed")
 ACTIONS = (CREATE, UPDATE, DELETE, CONFLICT, UNCHANGED, DEFERRED)
 
 
@@ -283,15 +283,16 @@ def export(client, params, now, last_status_write=None):
     (state present), or delete every profile carrying the manager label there (absent).
 
     *now*: epoch seconds. *last_status_write*: the continuous exporter's {name: epoch of the last status write},
-    updated in place; None (the module) applies no budget. Returns {changed, actions: {name: action}, conflicts:
-    [{name, manager}], created, updated, deleted, unchanged, deferred (names), diff: {before, after} per
-    changed profile}."""
+    updated in place; None (the module) applies no budget. A profile whose write fails is recorded in failed
+    ({name, reason}) and the others are still exported (one refused profile must not stop every health
+    transition). Returns {changed, actions: {name: action}, conflicts: [{name, manager}], failed, created,
+    updated, deleted, unchanged, deferred (names), diff: {before, after} per changed profile}."""
     settings = validate(params)
     namespace = settings["namespace"]
     clusters, leases, profiles = _read(client, namespace)
     if settings["state"] == "absent":
         clusters = {}
-    actions, conflicts, before, after = {}, [], {}, {}
+    actions, conflicts, failed, before, after = {}, [], [], {}, {}
     for name in sorted(set(clusters) | set(profiles)):
         cluster, live = clusters.get(name), profiles.get(name)
         wanted = None
@@ -304,7 +305,14 @@ def export(client, params, now, last_status_write=None):
         if action == UNCHANGED and live is not None and not is_ours(live) and cluster is None:
             continue  # another manager's profile of no Cluster of ours: not ours to mention
         if action in (CREATE, UPDATE, DELETE):
-            result = _apply(client, action, name, namespace, wanted if due else None, live)
+            try:
+                result = _apply(client, action, name, namespace, wanted if due else None, live)
+            except MissingResourceTypeError:
+                raise
+            except MulticlusterError as exc:
+                failed.append({"name": name, "reason": one_line(str(exc))})
+                actions[name] = FAILED
+                continue
             if action != DELETE and (result is None or not is_ours(result)):
                 action = CONFLICT
                 live = result
@@ -320,6 +328,19 @@ def export(client, params, now, last_status_write=None):
             del last_status_write[name]
     listed = dict((verb, sorted(n for n, a in actions.items() if a == verb)) for verb in ACTIONS)
     return {"changed": bool(before), "namespace": namespace, "actions": actions, "conflicts": conflicts,
+            "failed": failed,
             "created": listed[CREATE], "updated": listed[UPDATE], "deleted": listed[DELETE],
             "unchanged": listed[UNCHANGED], "deferred": listed[DEFERRED],
             "diff": {"before": before, "after": after}}
+
+
+def fail_on_failed(result):
+    """*result* (export()'s), or a MulticlusterError naming each profile that could not be written (after the
+    others were), for a task that must fail then (mc_cluster_profiles)."""
+    if not result["failed"]:
+        return result
+    raise MulticlusterError("%d ClusterProfile(s) in %s could not be written (the others were): %s" % (
+        len(result["failed"]), result["namespace"],
+        "; ".join("%s: %s" % (item["name"], item["reason"]) for item in result["failed"])),
+        details={"failed": result["failed"], "created": result["created"], "updated": result["updated"],
+                 "deleted": result["deleted"]})

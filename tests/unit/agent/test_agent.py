@@ -415,6 +415,51 @@ def test_an_event_that_changes_only_a_status_asks_for_no_sync_and_a_relabel_does
     assert streams[0].stopped is False
 
 
+class StreamWithSyncBetween(FakeStream):
+    """A stream that, between two events, lets a sync that listed before the first one end (its follow())."""
+
+    def __init__(self, first, second, between):
+        super(StreamWithSyncBetween, self).__init__([first, second])
+        self.between = between
+
+    def stream(self, fn, *args, **kwargs):
+        self.kwargs = kwargs
+        yield self.events[0]
+        self.between()
+        yield self.events[1]
+
+
+def test_a_list_older_than_the_watch_never_takes_the_view_back_so_an_undoing_event_still_syncs():
+    """A sync lists Cluster east as stage=dev; the watch then delivers dev->prod (a sync is asked for); that
+    first sync ends and hands its (older) list over; the watch delivers prod->dev: a change the sync uses,
+    which must ask for a sync although it equals the older list."""
+    seen = []
+    listed = cluster_event("ADDED", "east", "10", {"stage": "dev"})["raw_object"]
+    directory = FakeDirectory()
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append((kind, name)), threading.Event(),
+                                  stream_factory=lambda: stream)
+    stream = StreamWithSyncBetween(
+        cluster_event("MODIFIED", "east", "11", {"stage": "prod"}),
+        cluster_event("MODIFIED", "east", "12", {"stage": "dev"}),
+        lambda: watcher.follow(directory, "10", {"east": plan.fingerprint(listed)}))
+    watcher.follow(directory, "10", {"east": plan.fingerprint(listed)})
+    watcher.watch_once()
+    assert seen == [("MODIFIED", "Cluster east"), ("MODIFIED", "Cluster east")] and watcher.skipped == 0
+
+
+def test_a_new_watch_takes_the_view_of_the_list_it_starts_from():
+    seen = []
+    directory, other = FakeDirectory(), FakeDirectory()
+    stream = FakeStream([cluster_event("MODIFIED", "east", "21", {"stage": "prod"}, {"kubernetesVersion": "v2"})])
+    watcher = watcher_mod.Watcher(CLUSTER, lambda kind, name: seen.append(kind), threading.Event(),
+                                  stream_factory=lambda: stream)
+    watcher.follow(directory, "10", {})
+    watcher.follow(other, "20", {"east": plan.fingerprint(cluster_event("ADDED", "east", "20", {"stage": "prod"})[
+        "raw_object"])})  # a new client (a reloaded credential): a new watch from that list
+    watcher.watch_once()
+    assert seen == [] and watcher.skipped == 1 and stream.kwargs["resource_version"] == "20"
+
+
 def test_an_object_the_last_list_did_not_hold_asks_for_a_sync():
     seen = []
     stream = FakeStream([cluster_event("MODIFIED", "east", "12", status={"policiesApplied": "1/1"})])
@@ -462,9 +507,12 @@ def test_arguments_have_defaults_and_are_checked(monkeypatch):
     assert args.health_port == 8080 and args.status_interval == 300 and args.kubeconfig is None
     monkeypatch.setenv("DIRECTORY_KUBECONFIG", "/run/secret/kubeconfig")
     assert cli.parse_args([]).directory_kubeconfig == "/run/secret/kubeconfig"
-    for bad in (["--resync-period", "0"], ["--status-interval", "-1"], ["--log-level", "loud"]):
+    assert args.heartbeat_period == 60 and args.cluster_name is None
+    for bad in (["--resync-period", "0"], ["--status-interval", "-1"], ["--log-level", "loud"],
+                ["--heartbeat-period", "0"], ["--heartbeat-period", "3601"], ["--heartbeat-period", "0.5"]):
         with pytest.raises(SystemExit):
             cli.parse_args(bad)
+    assert cli.parse_args(["--heartbeat-period", "3600"]).heartbeat_period == 3600
 
 
 def get(port, path):

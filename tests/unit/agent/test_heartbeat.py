@@ -100,8 +100,15 @@ def test_the_status_is_written_when_it_changes_and_not_when_it_does_not():
     directory = directory_with()
     replica = Replica()
     clock = [NOW]
+    sent = []
+    patch = directory.patch
+    directory.patch = lambda kind, name, body, namespace=None, **kw: sent.append((kind, body, kw)) or patch(
+        kind, name, body, namespace, **kw)
     report = heartbeat.ClusterStatus(named("east"), replica, "1.4.0", wall=lambda: clock[0])
     assert report.report(directory, True, policy_status=None) is True
+    # one merge patch of the status subresource, holding the status only
+    assert [(kind, sorted(body), kw) for kind, body, kw in sent] == [
+        ("ClusterStatus", ["status"], {"content_type": "application/merge-patch+json"})]
     status = directory.stored("Cluster", "east")["status"]
     assert [(c["type"], c["status"]) for c in status["conditions"]] == [("Synced", "True"), ("PoliciesApplied", "True")]
     assert status["kubernetesVersion"] == "v1.31.2" and status["agentVersion"] == "1.4.0"
@@ -118,8 +125,7 @@ def test_the_status_is_written_when_it_changes_and_not_when_it_does_not():
     synced = status["conditions"][0]
     assert (synced["status"], synced["reason"]) == ("False", "SyncFailed") and "401" in synced["message"]
     assert health.parse_micro_time(synced["lastTransitionTime"]) == NOW + 120
-    # the spec and labels are never part of the write
-    assert directory.stored("Cluster", "east")["spec"]["KubernetesAPIEndpoints"]
+    assert [sorted(body) for kind, body, kw in sent] == [["status"], ["status"]]
 
 
 def test_the_status_and_version_are_read_again_after_the_refresh_interval():
@@ -142,3 +148,40 @@ def test_a_status_that_cannot_be_written_is_logged_and_read_again_next_time():
     del directory.failures[("patch", "ClusterStatus")]
     assert report.report(directory, True) is True
     assert "kubernetesVersion" not in directory.stored("Cluster", "east")["status"]
+
+
+def logged(monkeypatch):
+    """The messages agent/heartbeat.py logs, as a list."""
+    found = []
+    monkeypatch.setattr(heartbeat, "log", lambda level, msg, **fields: found.append(msg))
+    return found
+
+
+def test_a_refused_status_write_is_not_tried_again_before_the_refresh_and_is_logged_once(monkeypatch):
+    messages = logged(monkeypatch)
+    directory = directory_with()
+    refused = MulticlusterError("update Cluster east: 403 Forbidden", details={"status": 403})
+    directory.failures[("patch", "ClusterStatus")] = refused
+    clock = [NOW]
+    report = heartbeat.ClusterStatus(named("east"), Replica(), "1.4.0", wall=lambda: clock[0])
+    assert report.report(directory, True) is False
+    directory.requests.clear()
+    clock[0] += 60
+    assert report.report(directory, True) is False and directory.requests == []  # no request: refused
+    clock[0] += heartbeat.REFRESH
+    assert report.report(directory, True) is False and directory.requests  # tried again
+    assert messages.count("cannot write the Cluster's status") == 1
+    del directory.failures[("patch", "ClusterStatus")]
+    clock[0] += heartbeat.REFRESH
+    assert report.report(directory, True) is True
+
+
+def test_a_heartbeat_that_keeps_failing_the_same_way_is_logged_once(monkeypatch):
+    messages = logged(monkeypatch)
+    directory = FakeCluster("directory")  # no Lease: a replica onboarded before heartbeats
+    beat = heartbeat.Heartbeat(named("east"), 60, lambda: directory, threading.Event(), wall=lambda: NOW)
+    assert [beat.beat() for dummy in range(3)] == [False, False, False]
+    assert messages.count("cannot renew the heartbeat") == 1
+    directory.add(objects.desired_lease("east"))
+    assert beat.beat() is True and beat.failures == 3
+    assert messages[-2:] == ["heartbeat renewed again", "heartbeat renewed"]

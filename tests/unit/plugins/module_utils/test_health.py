@@ -2,6 +2,7 @@
 
 import pytest
 
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import plain_text
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import health
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import status as outcomes
 
@@ -99,7 +100,7 @@ def test_a_failed_sync_makes_the_policies_unknown_and_keeps_a_message_of_one_bou
     wanted = health.cluster_status(None, False, "line one\nline two " + "x" * 5000, None, "v1", "v2", NOW)
     synced, policies = wanted["conditions"]
     assert (synced["status"], synced["reason"]) == ("False", "SyncFailed") and "\n" not in synced["message"]
-    assert len(synced["message"]) <= 1024 and policies["status"] == "Unknown"
+    assert len(synced["message"]) <= plain_text.MAX_TEXT and policies["status"] == "Unknown"
 
 
 def test_the_transition_time_moves_only_with_the_status_and_no_change_is_no_patch():

@@ -303,3 +303,23 @@ def test_an_edited_profile_is_restored_at_once_but_its_status_waits_for_the_budg
     assert stored(fake, "east")["status"]["properties"][0]["value"] == "a"
     assert export(fake, now=NOW + 30, budget=budget)["updated"] == ["east"]
     assert stored(fake, "east")["status"]["properties"][0]["value"] == "b" and budget == {"east": NOW + 30}
+
+
+def test_a_profile_that_cannot_be_written_is_reported_and_the_others_are_still_exported():
+    fake = directory(cluster("central"), cluster("east"), lease("central", NOW), lease("east", NOW))
+    original = fake.create
+
+    def create(body, parent=None):
+        if body["metadata"]["name"] == "central":
+            raise MulticlusterError("create ClusterProfile fleet-inventory/central on cluster 'west': 422 Invalid",
+                                    details={"status": 422})
+        return original(body, parent)
+    fake.create = create
+    result = export(fake)
+    assert result["failed"] == [{"name": "central",
+                                 "reason": "create ClusterProfile fleet-inventory/central on cluster 'west': 422 Invalid"}]
+    assert result["created"] == ["east"] and stored(fake, "east") is not None and stored(fake, "central") is None
+    with pytest.raises(MulticlusterError) as raised:
+        profiles.fail_on_failed(result)
+    assert "1 ClusterProfile(s) in %s could not be written (the others were): central: create" % NS in str(raised.value)
+    assert profiles.fail_on_failed(export(directory(cluster("east")))) is not None

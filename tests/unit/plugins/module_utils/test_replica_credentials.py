@@ -309,7 +309,7 @@ def test_the_health_grants_name_the_replicas_own_lease_and_cluster_only():
     assert role["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
                               "resourceNames": ["east"], "verbs": ["get", "update"]}]
     assert cluster_role["rules"] == [{"apiGroups": ["multicluster.coreos.com"], "resources": ["clusters/status"],
-                                      "resourceNames": ["east"], "verbs": ["update", "patch"]}]
+                                      "resourceNames": ["east"], "verbs": ["patch"]}]
     for binding, role_ in ((role_binding, role), (cluster_binding, cluster_role)):
         assert binding["roleRef"]["name"] == role_["metadata"]["name"]
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "east", "namespace": names.CREDENTIALS_NAMESPACE}]
@@ -339,3 +339,20 @@ def test_a_widened_health_grant_is_narrowed_back():
     assert again["changed"] and directory.writes == [("patch", "Role", "east-heartbeat")]
     assert directory.stored("Role", "east-heartbeat", names.CREDENTIALS_NAMESPACE)["rules"] == \
         ro.desired_health_grants("east")[0][0]["rules"]
+
+
+def test_a_grant_of_the_same_name_not_made_for_the_replica_is_refused_before_anything_is_written_and_kept():
+    directory = FakeDirectory()
+    foreign = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": "east-cluster-status"},
+               "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
+    directory.add(foreign)
+    with pytest.raises(MulticlusterError) as raised:
+        present(directory)
+    assert "ClusterRole east-cluster-status exists" in str(raised.value) and "replica east" in str(raised.value)
+    assert directory.writes == []
+    # revoking leaves it alone too (it was never the replica's)
+    directory.writes.clear()
+    rc.ensure_absent(directory, params(state="absent"))
+    assert ("delete", "ClusterRole", "east-cluster-status") not in directory.writes
+    assert directory.stored("ClusterRole", "east-cluster-status")["rules"] == foreign["rules"]
