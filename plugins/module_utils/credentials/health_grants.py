@@ -13,14 +13,14 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import app
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display, key_of
 from ansible_collections.coreos.multicluster.plugins.module_utils.credentials.objects import (
-    as_new, desired_health_grants, desired_lease, grant_view, object_names, object_view)
+    as_new, desired_health_grants, desired_lease, grant_view, object_names, object_view, replica_labels)
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 
 def _is_ours(live, replica):
     """True when *live* carries the labels the collection puts on what it makes for *replica*."""
     labels = (live.get("metadata") or {}).get("labels") or {}
-    return labels.get(names.REPLICA_LABEL) == replica and labels.get(names.PART_OF_LABEL) == names.PART_OF
+    return all(labels.get(key) == value for key, value in replica_labels(replica).items())
 
 
 def _refuse_foreign(live, body, replica, cluster):

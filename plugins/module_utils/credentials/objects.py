@@ -45,20 +45,21 @@ def object_names(replica):
     }
 
 
-def _labels(replica):
+def replica_labels(replica):
+    """The labels of every object the directory holds for *replica* (what makes one the collection's)."""
     return {names.PART_OF_LABEL: names.PART_OF, names.REPLICA_LABEL: replica}
 
 
 def desired_service_account(replica):
     return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": replica, "namespace": names.CREDENTIALS_NAMESPACE, "labels": _labels(replica)}}
+            "metadata": {"name": replica, "namespace": names.CREDENTIALS_NAMESPACE, "labels": replica_labels(replica)}}
 
 
 def desired_binding(replica):
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRoleBinding",
-        "metadata": {"name": object_names(replica)["binding"], "labels": _labels(replica)},
+        "metadata": {"name": object_names(replica)["binding"], "labels": replica_labels(replica)},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": names.VIEW_CLUSTERS_ROLE},
         "subjects": [{"kind": "ServiceAccount", "name": replica, "namespace": names.CREDENTIALS_NAMESPACE}],
     }
@@ -67,13 +68,13 @@ def desired_binding(replica):
 def desired_lease(replica):
     """The replica's heartbeat, created empty (its agent fills holderIdentity and renewTime)."""
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": replica, "namespace": names.HEARTBEAT_NAMESPACE, "labels": _labels(replica)},
+            "metadata": {"name": replica, "namespace": names.HEARTBEAT_NAMESPACE, "labels": replica_labels(replica)},
             "spec": {}}
 
 
 def _grant(kind, name, namespace, rules, replica):
     """A Role or ClusterRole named *name* (namespace None: cluster-wide) and its binding to the replica's account."""
-    meta = {"name": name, "labels": _labels(replica)}
+    meta = {"name": name, "labels": replica_labels(replica)}
     if namespace:
         meta["namespace"] = namespace
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta, "rules": rules}
@@ -100,7 +101,7 @@ def desired_health_grants(replica):
 def desired_anchor(replica):
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": object_names(replica)["anchor"], "namespace": names.CREDENTIALS_NAMESPACE,
-                         "labels": _labels(replica),
+                         "labels": replica_labels(replica),
                          "annotations": {"multicluster.coreos.com/purpose":
                                          "tokens of replica %s are bound to this Secret; deleting it revokes them"
                                          % replica}}}
@@ -112,7 +113,7 @@ def desired_token_secret(replica, service_account_uid=None):
         annotations[SA_UID_ANNOTATION] = service_account_uid
     return {"apiVersion": "v1", "kind": "Secret", "type": SA_TOKEN_TYPE,
             "metadata": {"name": object_names(replica)["token_secret"], "namespace": names.CREDENTIALS_NAMESPACE,
-                         "labels": _labels(replica), "annotations": annotations}}
+                         "labels": replica_labels(replica), "annotations": annotations}}
 
 
 def _subject(entry):

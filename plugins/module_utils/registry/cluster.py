@@ -231,6 +231,12 @@ def ensure_absent(client, name):
     return _result(view(existing), None)
 
 
+def list_heartbeats(client):
+    """{name: Lease} of the replicas' heartbeats, in one list (errors are the client's)."""
+    return dict(((item.get("metadata") or {}).get("name"), item)
+                for item in client.list("Lease", names.HEARTBEAT_NAMESPACE)[0])
+
+
 def heartbeats(client, name=None):
     """({name: Lease} of the replicas' heartbeats, in one list (or one read, for *name*), None) or (None, why
     they cannot be read)."""
@@ -238,10 +244,9 @@ def heartbeats(client, name=None):
         if name:
             found = client.get("Lease", name, names.HEARTBEAT_NAMESPACE)
             return ({name: found} if found else {}), None
-        items = client.list("Lease", names.HEARTBEAT_NAMESPACE)[0]
+        return list_heartbeats(client), None
     except MulticlusterError as exc:
         return None, str(exc)
-    return dict(((item.get("metadata") or {}).get("name"), item) for item in items), None
 
 
 def fleet_health(clusters, leases, now, grace_periods=health.DEFAULT_GRACE_PERIODS, unread_reason=None):

@@ -25,13 +25,13 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import com
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.apply import Leave, converge, view
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MissingResourceTypeError, MulticlusterError)
-from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER, CLUSTER_PROFILE
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import CLUSTER_PROFILE
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.plain_text import one_line
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import (
     is_dns1123_subdomain, is_https_url, label_problem)
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry import health
 from ansible_collections.coreos.multicluster.plugins.module_utils.registry.cluster import (
-    CONSOLE_ANNOTATION, DIRECTORY_ANNOTATION)
+    CONSOLE_ANNOTATION, DIRECTORY_ANNOTATION, list_clusters, list_heartbeats)
 
 STATUS_KIND = "ClusterProfileStatus"
 STATUS_INTERVAL = 30  # the KEP's budget: seconds between two status writes of one profile (a transition excepted)
@@ -226,13 +226,11 @@ def _read(client, namespace):
             "(registry_cluster_profiles: true)" % (CLUSTER_PROFILE.api_version, client.label),
             cluster=client.label, details=exc.details, group=exc.group) from None
     clusters = {}
-    for obj in client.list(CLUSTER)[0]:
+    for obj in list_clusters(client):
         found = read_cluster(obj)
         if found is not None:
             clusters[found["name"]] = found
-    leases = dict(((obj.get("metadata") or {}).get("name"), obj)
-                  for obj in client.list("Lease", names.HEARTBEAT_NAMESPACE)[0])
-    return clusters, leases, dict((obj["metadata"]["name"], obj) for obj in profiles)
+    return clusters, list_heartbeats(client), dict((obj["metadata"]["name"], obj) for obj in profiles)
 
 
 def _write_status(client, namespace, name, wanted, live):
