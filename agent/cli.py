@@ -7,12 +7,23 @@
         [--kubeconfig REPLICA_KUBECONFIG [--context CONTEXT]] \\
         --directory-kubeconfig /etc/directory-sync/kubeconfig
 
-It runs the engine of directory_sync (the one mc_directory_sync runs once):
+It runs the engine of directory_sync (the one mc_directory_sync runs once),
+informer-style (agent/loop.py):
 
-* a full sync at start and every --resync-period seconds (default 60);
-* between them, a watch on each kind the sync reads from the directory
-  (Clusters), from the resourceVersion of the last list, whose events trigger
-  a sync within a fraction of a second;
+* at start it lists the directory's Clusters and ClusterPolicies once, from
+  the API server's watch cache, into a compact view of what the sync uses,
+  and syncs the replica in full from it;
+* a watch on each kind, from the list's resourceVersion, keeps the view up to
+  date one event at a time: a changed Cluster is brought onto the replica
+  within a fraction of a second, with one read and at most one write there
+  and no directory request (a change the policies depend on syncs the
+  replica in full from the view); an event that changes only a status costs
+  nothing;
+* the directory is listed again only when a watch expired (410 Gone), the
+  credential changed, or every --relist-period seconds (default 1800, give
+  or take 10%); the replica is synced in full from the view every
+  --resync-period seconds (default 300), which repairs what was changed on
+  it by hand;
 * every API call is bounded by --request-timeout seconds (default 30),
   retries included, so a frozen API server fails a sync instead of hanging it;
 * on failure, jittered exponential backoff (1 s doubling to --backoff-max);
@@ -58,11 +69,12 @@ from ansible_collections.coreos.multicluster.agent.health import Health, serve_h
 from ansible_collections.coreos.multicluster.agent.heartbeat import ClusterStatus, Heartbeat, Identity
 from ansible_collections.coreos.multicluster.agent.logs import configure_logging, log
 from ansible_collections.coreos.multicluster.agent.loop import (
-    DEFAULT_RELOAD_INTERVAL, DEFAULT_RESYNC, Agent, CredentialFile)
+    DEFAULT_RELIST, DEFAULT_RELOAD_INTERVAL, DEFAULT_RESYNC, Agent, CredentialFile)
 from ansible_collections.coreos.multicluster.agent.metrics import VERSION, new_metrics
 from ansible_collections.coreos.multicluster.agent.watcher import Watcher, k8s_watch
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import DEFAULT_REQUEST_TIMEOUT, ClusterClient
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import sync
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.view import DirectoryView
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.validation import validate_name
@@ -76,6 +88,7 @@ DEFAULT_CREDENTIAL_FILE = "/etc/directory-sync/kubeconfig"
 DEFAULT_HEALTH_PORT = 8080
 DEFAULT_BACKOFF_MAX = 60.0
 STOP_GRACE = 1.5
+WATCH_TIMEOUT = 300  # seconds a watch request lasts before it is made again from where it ended
 
 
 def parse_args(argv=None):
@@ -91,7 +104,11 @@ def parse_args(argv=None):
                              "(default: $DIRECTORY_KUBECONFIG or %s); reloaded when it changes"
                              % DEFAULT_CREDENTIAL_FILE)
     parser.add_argument("--resync-period", type=float, default=DEFAULT_RESYNC,
-                        help="seconds between full syncs (default %(default)s)")
+                        help="seconds between full syncs of the replica from the agent's view of the directory, "
+                             "which make no directory request (default %(default)s)")
+    parser.add_argument("--relist-period", type=float, default=DEFAULT_RELIST,
+                        help="seconds between lists of the directory (from its watch cache), give or take 10%% "
+                             "(default %(default)s); between them, watch events keep the view up to date")
     parser.add_argument("--status-interval", type=float, default=DEFAULT_STATUS_INTERVAL,
                         help="seconds after which the status ConfigMap timestamps are refreshed (default %(default)s)")
     parser.add_argument("--health-address", default="0.0.0.0", help="address of the health endpoint")
@@ -125,7 +142,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not 1 <= args.heartbeat_period <= MAX_HEARTBEAT_PERIOD:
         parser.error("--heartbeat-period must be from 1 to %d" % MAX_HEARTBEAT_PERIOD)
-    for option in ("resync_period", "reload_interval", "backoff_max", "request_timeout"):
+    for option in ("resync_period", "relist_period", "reload_interval", "backoff_max", "request_timeout"):
         if getattr(args, option) <= 0:
             parser.error("--%s must be more than 0" % option.replace("_", "-"))
     if args.status_interval < 0:
@@ -149,6 +166,23 @@ def connect(args, what):
         return None
 
 
+def make_agent(args, replica, credential, health=None, metrics=None, reporter=None):
+    """The Agent of these arguments (parse_args) on *replica*, reading the directory credential from *credential*
+    (a CredentialFile), with one Watcher per kind the sync reads (not started)."""
+    agent = Agent(replica, credential, resync=args.resync_period, relist=args.relist_period,
+                  status_interval=args.status_interval, reload_interval=args.reload_interval,
+                  backoff=Backoff(1.0, args.backoff_max), health=health, request_timeout=args.request_timeout,
+                  metrics=metrics, sync_fn=functools.partial(sync, limits=args.limits, diff=False),
+                  read_view=functools.partial(DirectoryView.read, sources=SOURCES, limits=args.limits),
+                  reporter=reporter)
+    kinds = []
+    for source in SOURCES:
+        kinds.extend(kind for kind in source.reads if kind not in kinds)
+    timeout = min(WATCH_TIMEOUT, args.relist_period)
+    agent.watchers = [Watcher(kind, agent.on_event, agent.stop, timeout=timeout) for kind in kinds]
+    return agent
+
+
 def main(argv=None, stream=None):
     args = parse_args(argv)
     configure_logging(stream, getattr(logging, args.log_level.upper()))
@@ -168,16 +202,9 @@ def main(argv=None, stream=None):
     window = args.health_window or 2 * args.resync_period
     health = Health(window, max(120.0, 3 * args.resync_period))
     metrics = new_metrics()
-    agent = Agent(replica, CredentialFile(args.directory_kubeconfig), resync=args.resync_period,
-                  status_interval=args.status_interval, reload_interval=args.reload_interval,
-                  backoff=Backoff(1.0, args.backoff_max), health=health, request_timeout=args.request_timeout,
-                  metrics=metrics, sync_fn=functools.partial(sync, limits=args.limits, diff=False),
-                  reporter=ClusterStatus(identity, replica, VERSION))
+    agent = make_agent(args, replica, CredentialFile(args.directory_kubeconfig), health=health, metrics=metrics,
+                       reporter=ClusterStatus(identity, replica, VERSION))
     heartbeat = Heartbeat(identity, args.heartbeat_period, lambda: agent.directory, agent.stop)
-    kinds = []
-    for source in SOURCES:
-        kinds.extend(kind for kind in source.reads if kind not in kinds)
-    agent.watchers = [Watcher(kind, agent.notify, agent.stop, timeout=args.resync_period) for kind in kinds]
     try:
         server = serve_health(health, args.health_address, args.health_port, metrics)
     except (OSError, IOError) as exc:
@@ -191,7 +218,8 @@ def main(argv=None, stream=None):
     signal.signal(signal.SIGINT, on_signal)
 
     log(logging.INFO, "started", replica=replica.label, cluster=args.cluster_name, directory_kubeconfig=args.directory_kubeconfig,
-        health_port=server.server_port, resync_period=args.resync_period, limits=args.limits.options())
+        health_port=server.server_port, resync_period=args.resync_period, relist_period=args.relist_period,
+        limits=args.limits.options())
     if not metrics.available:
         log(logging.WARNING, "the prometheus_client Python library is not installed: /metrics answers 503")
     heartbeat.start()

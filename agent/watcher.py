@@ -2,10 +2,9 @@
 # Copyright: (c) 2026, coreos.multicluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The agent's watch on the directory: one kind, followed from the
-resourceVersion of the last full list; an event asks for a sync when it
-changes what the sync uses of an object (sync/plan.fingerprint), so that a
-replica writing its own Cluster's status (every replica does, registry/health.py)
-costs the other agents no sync."""
+resourceVersion of the list the agent's view was made from (sync/view.py),
+every event handed to the agent, which applies it to its view; a watch that
+expired (410 Gone) asks the agent to list again."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -23,7 +22,6 @@ from ansible_collections.coreos.multicluster.agent.logs import log
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError, api_reason
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.redaction import redact
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.retries import Backoff
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import fingerprint
 
 
 def _new_watch():
@@ -32,10 +30,16 @@ def _new_watch():
 
 class Watcher(object):
     """Follows one kind of the directory (Clusters, ClusterPolicies) with a
-    watch (in a daemon thread) and calls on_event() on every change, or when
-    the watch expired (410 Gone: a full sync gives a fresh resourceVersion)."""
+    watch (in a daemon thread) and calls on_event(watcher, generation,
+    type, object) for every event but bookmarks (whose resourceVersion it
+    resumes from), with type EXPIRED when the watch expired (410 Gone) and
+    FAILED when it failed otherwise: the agent then lists the directory again
+    and follows the new list. *generation* names the
+    list followed: the agent takes an event only while it is the current
+    one (current()), so that an event of an earlier list never changes the
+    view made from a newer one."""
 
-    def __init__(self, kind, on_event, stop, timeout=60, backoff=None, stream_factory=None):
+    def __init__(self, kind, on_event, stop, timeout=300, backoff=None, stream_factory=None):
         self.kind = kind
         self.on_event = on_event
         self.stop = stop
@@ -45,43 +49,23 @@ class Watcher(object):
         self._lock = threading.Lock()
         self._changed = threading.Event()
         self._target = (0, None, None)  # generation, directory client, resourceVersion
-        self._stream = None  # the watch in progress, for drop()
-        self._seen = {}  # name: fingerprint of what the sync uses of the object, as last listed or watched
-        self.skipped = 0  # events that changed nothing the sync uses (status only, for one)
+        self._stream = None  # the watch in progress, for drop() and follow()
         self.thread = None
 
-    def follow(self, directory, resource_version, seen=None):
-        """Watch from resource_version (of the last full list) with this client. *seen*: {name: fingerprint}
-        of that list; an event whose object has the fingerprint seen last asks for no sync.
-
-        *seen* is taken only with a new watch, which starts at that list's resourceVersion, so that every later
-        change arrives as an event on top of it. While the watch goes on, its events are newer than any list
-        that ends meanwhile: such a list's fingerprints would take the view back in time (and an event that
-        undid a change could then be skipped), so they are not taken."""
+    def follow(self, directory, resource_version):
+        """Watch from *resource_version* (of the list the view was made from) with this client, from now on: the
+        watch in progress ends, and its events are no longer the current generation's."""
         with self._lock:
-            generation, current, version = self._target
-            if current is directory and version is not None:
-                return  # already following this client; its own resourceVersion and view are newer
-            self._target = (generation + 1, directory, resource_version)
-            self._seen = dict(seen or {})
+            self._target = (self._target[0] + 1, directory, resource_version)
+            stream = self._stream
+        if stream is not None:
+            stream.stop()
         self._changed.set()
 
-    def _changes_the_sync(self, generation, event_type, obj):
-        """Whether an event changes what the sync uses (and remember what it holds now). An event of a watch
-        that is no longer the one followed (*generation*) is not remembered, and asks for a sync."""
-        name = (obj.get("metadata") or {}).get("name")
+    def current(self, generation):
+        """Whether *generation* is the list followed now."""
         with self._lock:
-            if self._target[0] != generation:
-                return True
-            if event_type == "DELETED":
-                self._seen.pop(name, None)
-                return True
-            digest = fingerprint(obj)
-            if self._seen.get(name) == digest:
-                self.skipped += 1
-                return False
-            self._seen[name] = digest
-            return True
+            return self._target[0] == generation and self._target[1] is not None
 
     def drop(self):
         """Stop watching (the credential was replaced by one that cannot be used):
@@ -129,24 +113,27 @@ class Watcher(object):
             for event_type, obj in directory.watch(self.kind, version, self.timeout, stream):
                 meta = obj.get("metadata") or {}
                 self._advance(generation, meta.get("resourceVersion"))
-                if event_type != "BOOKMARK" and self._changes_the_sync(generation, event_type, obj):
-                    self.on_event(event_type, "%s %s" % (self.kind.kind, meta.get("name")))
+                if event_type != "BOOKMARK":
+                    self.on_event(self, generation, event_type, obj)
                 if self.stop.is_set() or self._target[0] != generation:
                     stream.stop()
                     break
             self.backoff.reset()
         except Exception as exc:  # pylint: disable=broad-except
-            if self.stop.is_set():
-                return
+            if self.stop.is_set() or not self.current(generation):
+                return  # stopped, dropped or retargeted: the end of this watch is ours
             status = getattr(exc, "status", None)
             if status == 410:
                 self._forget(generation)
-                self.on_event("EXPIRED", None)
+                self.on_event(self, generation, "EXPIRED", {})
                 return
             delay = self.backoff.next()
             reason = redact(str(exc)) if isinstance(exc, MulticlusterError) else api_reason(exc)
             log(logging.WARNING, "watch on the directory failed", kind=self.kind.plural, reason=reason,
                 retry_in=round(delay, 1))
+            # events may have been missed, and the directory may be down: the agent lists it again (and says so
+            # if it cannot); meanwhile this watch resumes from where it ended, after the backoff
+            self.on_event(self, generation, "FAILED", {})
             self.stop.wait(delay)
         finally:
             with self._lock:

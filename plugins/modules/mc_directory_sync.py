@@ -319,7 +319,8 @@ diff:
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.args import module_spec
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.engine import sync
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import directory_credential
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import (
+    WHOLE, directory_credential)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import MulticlusterError
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.module import HIDE_USERS, MulticlusterModule
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan import AGENT_USER
@@ -363,8 +364,9 @@ def run(module, params):
     module.hide_kubeconfig(config)
     # from the Secret: a Credential, built from its values; directory_kubeconfig: the loader (the operator's own)
     directory = module.client({"kubeconfig": config})
+    # each directory list one consistent answer, from the watch cache on servers that can (reading.WHOLE)
     result = sync(directory, replica, server, status_interval=params["status_interval"], limits=limits,
-                  policy_replica=replica.impersonating(AGENT_USER))  # policies bounded by the agent's RBAC
+                  policy_replica=replica.impersonating(AGENT_USER), cached=WHOLE)  # policies: the agent's RBAC
     for name in result["conflicts"]:
         module.warn("%s exists on cluster '%s' without the app.kubernetes.io/managed-by=directory-sync label "
                     "(made there by hand): left alone" % (name if " " in name else "Cluster " + name, replica.label))

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -454,10 +455,10 @@ def test_the_agent_follows_the_directory_reloads_its_credential_and_stops_on_sig
 
 def test_the_agent_against_a_frozen_directory_fails_its_syncs_in_bounded_time_and_recovers(
         agent_replica, directory, collection_path, tmp_path):
-    """The directory's kube-apiserver frozen (SIGSTOP): each sync fails after
-    --request-timeout, /healthz says which cluster did not answer and for how
-    long, nothing on the replica changes; after SIGCONT the agent syncs again
-    and then writes nothing."""
+    """The directory's kube-apiserver frozen (SIGSTOP): each list of it (every
+    --relist-period) fails after --request-timeout, /healthz says which
+    cluster did not answer and for how long, nothing on the replica changes;
+    after SIGCONT the agent syncs again and then writes nothing."""
     replica, kubeconfig = agent_replica
     credential = tmp_path / "kubeconfig"
     write_atomically(credential, yaml.safe_dump(kubeconfig))
@@ -465,7 +466,7 @@ def test_the_agent_against_a_frozen_directory_fails_its_syncs_in_bounded_time_an
     env = dict(os.environ, PYTHONPATH=collection_path)
     argv = [sys.executable, "-m", AGENT_MODULE, "--kubeconfig", replica.kubeconfig, "--context", replica.context,
             "--directory-kubeconfig", str(credential), "--health-address", "127.0.0.1", "--health-port", str(port),
-            "--resync-period", "3", "--request-timeout", "2", "--backoff-max", "2"]
+            "--resync-period", "3", "--relist-period", "3", "--request-timeout", "2", "--backoff-max", "2"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
     try:
         wait_for(lambda: healthz(port)[0] == 200, 30, "/healthz 200 after the first sync")
@@ -490,3 +491,105 @@ def test_the_agent_against_a_frozen_directory_fails_its_syncs_in_bounded_time_an
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def agent_argv(replica, credential, port, *extra):
+    return [sys.executable, "-m", AGENT_MODULE, "--kubeconfig", replica.kubeconfig, "--context", replica.context,
+            "--directory-kubeconfig", str(credential), "--health-address", "127.0.0.1", "--health-port", str(port),
+            "--resync-period", "300", "--backoff-max", "2"] + list(extra)
+
+
+def stop_agent(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+        return None
+
+
+def test_a_deletion_made_while_the_agent_was_down_is_applied_when_it_starts_again(
+        agent_replica, directory, collection_path, tmp_path):
+    replica, kubeconfig = agent_replica
+    credential = tmp_path / "kubeconfig"
+    write_atomically(credential, yaml.safe_dump(kubeconfig))
+    env = dict(os.environ, PYTHONPATH=collection_path)
+    apply(directory, cluster_manifest(PREFIX + "while-down", {"stage": "canary"}))
+    port = free_port()
+    proc = subprocess.Popen(agent_argv(replica, credential, port), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
+    try:
+        wait_for(lambda: healthz(port)[0] == 200 and PREFIX + "while-down" in names(replica), 30,
+                 "the first sync")
+    finally:
+        assert stop_agent(proc) == 0
+    directory.kubectl("delete", "clusters.multicluster.coreos.com", PREFIX + "while-down")
+    time.sleep(1)
+    assert PREFIX + "while-down" in names(replica)  # no agent: nothing deleted it
+    port = free_port()
+    proc = subprocess.Popen(agent_argv(replica, credential, port), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
+    try:
+        wait_for(lambda: PREFIX + "while-down" not in names(replica), 30, "the deletion applied after the restart")
+        wait_for(lambda: healthz(port)[0] == 200, 10, "/healthz 200")
+        assert names(replica) == names(directory)
+    finally:
+        assert stop_agent(proc) == 0
+
+
+def test_a_missed_event_is_recovered_by_a_list_when_the_watch_resumes_from_an_expired_version(
+        agent_replica, directory, collection_path, tmp_path):
+    """The agent in this process, its directory requests counted: a relabel arrives through the watch alone (no
+    list); the Clusters watch is then dropped, a Cluster deleted meanwhile (the event is missed), and the watch
+    resumed from a resourceVersion the server no longer has: 410 Gone, one list (from the watch cache), and the
+    deletion reaches the replica."""
+    sys.path.insert(0, collection_path)
+    from ansible_collections.coreos.multicluster.agent import cli, loop
+    replica, kubeconfig = agent_replica
+    credential = tmp_path / "kubeconfig"
+    write_atomically(credential, yaml.safe_dump(kubeconfig))
+    apply(directory, cluster_manifest(PREFIX + "missed", {"stage": "canary"}))
+    args = cli.parse_args(["--kubeconfig", replica.kubeconfig, "--context", replica.context, "--directory-kubeconfig",
+                           str(credential), "--resync-period", "300", "--backoff-max", "2"])
+    agent = cli.make_agent(args, cli.connect(args, "the replica"), loop.CredentialFile(str(credential)))
+    lists = []
+    factory = agent._directory_factory
+
+    def counting(config):
+        client = factory(config)
+        send = client._send
+
+        def recorded(method, path, query=None, *rest, **kw):
+            if method == "GET" and path.endswith("/clusters") and not (query or {}).get("watch"):
+                lists.append(dict(query or {}))
+            return send(method, path, query, *rest, **kw)
+        client._send = recorded
+        return client
+    agent._directory_factory = counting
+    for watcher in agent.watchers:
+        watcher.start()
+    thread = threading.Thread(target=agent.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: PREFIX + "missed" in names(replica), 30, "the first sync")
+        assert agent.lists == 1 and [q.get("resource_version") for q in lists] == ["0"]  # the watch cache
+        directory.kubectl("label", "clusters.multicluster.coreos.com", PREFIX + "missed", "stage=production",
+                          "--overwrite")
+        wait_for(lambda: clusters(replica)[PREFIX + "missed"]["metadata"]["labels"].get("stage") == "production",
+                 10, "the relabel through the watch")
+        assert agent.lists == 1 and len(lists) == 1  # no list for it
+
+        watcher = [w for w in agent.watchers if w.kind.plural == "clusters"][0]
+        watcher.drop()  # the watch is cut
+        directory.kubectl("delete", "clusters.multicluster.coreos.com", PREFIX + "missed")
+        time.sleep(2)
+        assert PREFIX + "missed" in names(replica)  # the event was missed
+        with agent._lock:  # resumed from a resourceVersion long compacted out of the watch cache
+            watcher.follow(agent.directory, "1")
+        wait_for(lambda: PREFIX + "missed" not in names(replica), 30, "the deletion, after the list")
+        assert agent.lists == 2 and [q.get("resource_version") for q in lists] == ["0", "0"]
+        assert names(replica) == names(directory)
+    finally:
+        agent.request_stop()
+        thread.join(5)

@@ -91,9 +91,10 @@ def _read_bounded(response, max_bytes):
         chunks.append(chunk)
 
 
-def _decode(response, max_bytes=None):
+def _decode(response, max_bytes=None, object_hook=None):
     """The JSON body of a raw (not preloaded) response, as a dict; None when
-    it is larger than *max_bytes* (when given)."""
+    it is larger than *max_bytes* (when given). *object_hook*: json's (drops
+    what the caller never uses before a whole list of it is in memory)."""
     try:
         data = response.data if max_bytes is None else _read_bounded(response, max_bytes)
     finally:
@@ -106,7 +107,7 @@ def _decode(response, max_bytes=None):
         return {}
     if isinstance(data, bytes):
         data = data.decode("utf-8")
-    return json.loads(data)
+    return json.loads(data, object_hook=object_hook)
 
 
 class ClusterClient(object):
@@ -238,16 +239,13 @@ class ClusterClient(object):
             self._deadline = None
 
     def _send(self, method, path, query=None, body=None, content_type=None, timeout=None):
-        """One HTTP request (connection.api_request): the raw response. query: this module's names."""
-        pairs = []
-        for key, value in (query or {}).items():
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            pairs.append((_QUERY[key], value))
+        """One HTTP request (connection.api_request): the raw response. query: this module's names (None: left out)."""
+        pairs = [(_QUERY[key], ("true" if value else "false") if isinstance(value, bool) else value)
+                 for key, value in (query or {}).items() if value is not None]
         return api_request(self.api_client, method, path, pairs, body, content_type, timeout)
 
     def _do(self, action, kind, verb, namespace=None, name=None, body=None, query=None, on_not_found=None,
-            what=None, max_bytes=None, content_type=None):
+            what=None, max_bytes=None, content_type=None, object_hook=None):
         """One verb on one kind, bounded and retried; a dict back. on_not_found(first try?)
         gives the value of a 404 about the object itself (None: it is an error). An
         answer larger than *max_bytes* (when given) raises TooLargeError."""
@@ -265,7 +263,7 @@ class ClusterClient(object):
             tries.append(1)
             try:
                 found = _decode(self._send(_METHODS[verb], path, query, body, content_type, request_timeout),
-                                max_bytes)
+                                max_bytes, object_hook)
             except Exception as exc:  # pylint: disable=broad-except
                 if on_not_found is not None and is_not_found(exc):
                     return on_not_found(len(tries) == 1)
@@ -295,24 +293,28 @@ class ClusterClient(object):
         return sorted(items, key=_kinds.key_of), version
 
     def pages(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=PAGE_SIZE,
-              max_bytes=None):
-        """The pages of a list as they arrive, each (items, resourceVersion of
-        the list so far): a caller that stops iterating stops the reading. A
-        page larger than *max_bytes* (when given) raises TooLargeError."""
+              max_bytes=None, resource_version=None, object_hook=None):
+        """The pages of a list as they arrive, each (items, resourceVersion of the list so far): a caller that stops
+        iterating stops the reading. A page larger than *max_bytes* (when given) raises TooLargeError. Pages are
+        consistent reads (etcd); resource_version "0" reads the watch cache, in one answer (it does not page; ask
+        for page_size None). *object_hook*: see _decode."""
         kind = _kinds.lookup(kind)
         token, version = None, None
         what = ("in namespace %s" % namespace) if namespace else ""
         if label_selector:
             what = (what + " " if what else "") + "with labels %s" % label_selector
         while True:
-            query = {"limit": page_size}
+            query = {"limit": page_size} if page_size else {}
             if token:
                 query["_continue"] = token
+            elif resource_version is not None:  # the first request only: a continued list is at its token's
+                query["resource_version"] = resource_version
             if label_selector:
                 query["label_selector"] = label_selector
             if field_selector:
                 query["field_selector"] = field_selector
-            page = self._do("list", kind, "list", namespace, query=query, what=what, max_bytes=max_bytes)
+            page = self._do("list", kind, "list", namespace, query=query, what=what, max_bytes=max_bytes,
+                            object_hook=object_hook)
             meta = page.get("metadata") or {}
             version = meta.get("resourceVersion") or version
             token = meta.get("continue")

@@ -30,12 +30,13 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.replica_policies import (
     PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
-    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_OK, SOURCES, counts_of, fingerprints, is_held, owned,
+    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_OK, SOURCES, counts_of, is_held, owned,
     plan_source, prepared, status_content, success_message, terminating)
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import (
-    DirectoryError, directory_reason, read_directory, read_replica)
-from ansible_collections.coreos.multicluster.plugins.module_utils.sync.record import record_failure, write_status
+    CONSISTENT, DirectoryError, directory_reason, read_directory, read_replica)
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.record import (
+    Holdings, record_failure, write_status)
 
 
 class Cancelled(Exception):
@@ -234,7 +235,8 @@ def _policy_status(plan, done, sources, settings):
 
 
 def sync(directory, replica, directory_server, sources=SOURCES, status_interval=DEFAULT_STATUS_INTERVAL,
-         now=None, cancel=None, clock=time.time, limits=None, policy_replica=None, diff=True):
+         now=None, cancel=None, clock=time.time, limits=None, policy_replica=None, diff=True, cached=CONSISTENT,
+         read=None):
     """Make the replica hold what the directory says; record the outcome.
 
     directory: a ClusterClient of the directory (only read). replica: a
@@ -243,8 +245,9 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     deleted, conflicts, failed and released (of every source), sources (the
     same per source), policies (the per-policy status, or None without
     policy sources), counts, status, directory_server, resource_versions (of
-    the directory lists, for a watch), fingerprints (of the objects read, so that a
-    watch tells a change the sync uses from one it does not: plan.fingerprints) and diff. Raises DirectoryError when the directory
+    the directory lists, for a watch), holdings (what the replica holds after
+    it: sync/changes.Holdings, for the agent's later syncs of single changes)
+    and diff. Raises DirectoryError when the directory
     cannot be read or holds more than *limits* (sync/plan.Limits, default its
     defaults) allow (after recording the failure; its details then name the
     option in "limit"), MulticlusterError for failures on the replica.
@@ -252,7 +255,10 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     the policies' objects (default *replica*; mc_directory_sync gives one
     acting as the agent's ServiceAccount, so that the agent's RBAC bounds
     them on both paths). With diff=False (the agent) the objects written
-    are not kept for the diff, which is then empty."""
+    are not kept for the diff, which is then empty. *cached*: how the
+    directory's lists are read (reading.read_kind); *read*: a function
+    returning what read_directory returns, read instead of the directory
+    (the agent's view of it, sync/view.py), its errors handled alike."""
     policy_replica = replica if policy_replica is None else policy_replica
     now = clock() if now is None else now
     nouns = [s.noun[1] for s in sources if not s.from_policies]
@@ -260,7 +266,10 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     action = "sync %s from directory '%s' to cluster '%s'" % (" and ".join(nouns), directory_server, replica.label)
     dry = replica.check_mode
     try:
-        snapshot, versions, optional_errors = read_directory(directory, sources, limits)
+        if read is None:
+            snapshot, versions, optional_errors = read_directory(directory, sources, limits, cached)
+        else:
+            snapshot, versions, optional_errors = read()
     except MulticlusterError as exc:  # the resource layer words every API and network error as one
         reason = directory_reason(exc)
         details = {"directory_server": directory_server}
@@ -273,10 +282,12 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     context = {"directory_server": directory_server}
     policy_sources = [s for s in sources if s.from_policies]
     policy_status = None
+    own = None  # the replica's own Cluster, when the policies were applied
     try:
         held = {}
         if policy_sources:
             settings, name, policy_status = _policies_ready(policy_replica, snapshot, optional_errors)
+            own = name
             if policy_status is None:
                 try:
                     held = read_replica(policy_replica, policy_sources)
@@ -327,7 +338,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
         "status": status,
         "directory_server": directory_server,
         "resource_versions": versions,
-        "fingerprints": fingerprints(snapshot),
+        "holdings": Holdings.of(sources, done, own if policy_sources else None, policy_status),
         "diff": {"before": before, "after": after},
     })
     return result

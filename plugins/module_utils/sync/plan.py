@@ -19,7 +19,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import hashlib
 import json
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s import compare
@@ -27,7 +26,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies impor
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies import quantities
 from ansible_collections.coreos.multicluster.plugins.module_utils.policies.status import message as policy_status_message
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import (
-    CLUSTER, CLUSTER_POLICY, REGISTRY_GROUP, display, key_of, lookup)
+    CLUSTER, CLUSTER_POLICY, REGISTRY_GROUP, display, key_of)
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps import iso_time, parse_time
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
@@ -88,18 +87,11 @@ def kept(obj):
     return stripped
 
 
-def fingerprint(obj):
-    """A digest of what the sync uses of *obj* (kept()): equal for two versions of an object that differ only in
-    what the sync drops (its status, resourceVersion, managedFields), so that a watch event that changes only those
-    asks for no sync (agent/watcher.py)."""
-    text = json.dumps(kept(obj), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-
-def fingerprints(snapshot):
-    """{plural: {name: fingerprint}} of the directory's objects the sync read ({kind name: items or None})."""
-    return dict((lookup(kind).plural, dict((obj["metadata"]["name"], fingerprint(obj)) for obj in items))
-                for kind, items in snapshot.items() if items is not None)
+def compact(kept_obj):
+    """An object as kept() returns it, as canonical compact JSON bytes (sorted keys): what the agent's view of the
+    directory holds of each object (sync/view.py), equal for two versions of an object that differ only in what
+    the sync drops (its status, resourceVersion, managedFields)."""
+    return json.dumps(kept_obj, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
 
 
 class PolicySource(object):

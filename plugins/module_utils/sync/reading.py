@@ -50,34 +50,79 @@ def directory_reason(exc):
     return "cannot read the directory: %s" % reason if status else reason
 
 
-def read_kind(directory, kind, limits):
+def strip_while_decoding(obj):
+    """A json object_hook for directory lists: drops managedFields from each object's metadata and status from
+    each object as the answer is decoded (kept() drops both), so that a list read in one answer (the watch
+    cache does not page) never holds them all at once."""
+    if "managedFields" in obj and ("resourceVersion" in obj or "uid" in obj):
+        del obj["managedFields"]
+    elif "status" in obj and "metadata" in obj and "kind" in obj:
+        del obj["status"]
+    return obj
+
+
+# How a directory list is read (read_kind's *cached*). CONSISTENT: pages from etcd (a consistent read of each
+# page). CACHED: one answer from the API server's watch cache, any version it holds: the agent's (re)list, whose
+# watch then starts from the list's version, so that nothing after it is missed. WHOLE: one consistent answer (no
+# resourceVersion, no limit), which API servers from 1.31 on (ConsistentListFromCache) serve from their watch cache
+# once it is as new as etcd, and older ones from etcd as pages would be: a one-off run (mc_directory_sync) sees what
+# was written just before it. (A cached list "not older than" etcd's newest version does not serve it on 1.20: the
+# cache of one resource moves only with that resource's events, so the request waits, then times out.)
+CONSISTENT = None
+CACHED = "cached"
+WHOLE = "whole"
+# The most a list read in one answer may be: past it the list is read again in pages from etcd, each bounded by
+# Limits.page_bytes() (10,000 Clusters are about 10 MB)
+CACHED_LIST_BYTES = 32 * 1024 * 1024
+
+
+def _whole(directory, kind, cached):
+    version = "0" if cached == CACHED else None
+    return directory.pages(kind, page_size=None, max_bytes=CACHED_LIST_BYTES, resource_version=version,
+                           object_hook=strip_while_decoding)
+
+
+def read_kind(directory, kind, limits, cached=CONSISTENT):
     """(the objects of *kind* in the directory as the sync keeps them
     (sync/plan.kept), sorted; the list's resourceVersion). Read a page at a
-    time, each object stripped as its page arrives; OverLimit as soon as one
-    object, one page or the count passes *limits* (nothing more is read)."""
-    items, version = [], None
-    most = limits.count_of(kind)[0]
+    time (or in one answer, *cached*: CACHED, WHOLE), each object
+    stripped as it is decoded; OverLimit as soon as one object, one page or
+    the count passes *limits* (nothing more is read)."""
+    if cached is not CONSISTENT:
+        try:
+            return _read_pages(_whole(directory, kind, cached), kind, limits)
+        except TooLargeError:
+            pass  # larger than one answer may be: read it in bounded pages
+    pages = directory.pages(kind, page_size=DIRECTORY_PAGE_SIZE, max_bytes=limits.page_bytes(),
+                            object_hook=strip_while_decoding)
     try:
-        for page, version in directory.pages(kind, page_size=DIRECTORY_PAGE_SIZE, max_bytes=limits.page_bytes()):
-            for obj in page:
-                if len(items) == most:
-                    raise OverLimit(too_many(kind, limits), details={"limit": limits.count_of(kind)[1]})
-                obj = kept(obj)
-                problem = over_limit(kind, obj, limits)
-                if problem is not None:
-                    raise OverLimit(problem[1], details={"limit": problem[0]})
-                items.append(obj)
+        return _read_pages(pages, kind, limits)
     except TooLargeError:
         raise OverLimit(page_too_large(kind, limits), details={"limit": "max_object_bytes"}) from None
+
+
+def _read_pages(pages, kind, limits):
+    items, version = [], None
+    most = limits.count_of(kind)[0]
+    for page, version in pages:
+        for obj in page:
+            if len(items) == most:
+                raise OverLimit(too_many(kind, limits), details={"limit": limits.count_of(kind)[1]})
+            obj = kept(obj)
+            problem = over_limit(kind, obj, limits)
+            if problem is not None:
+                raise OverLimit(problem[1], details={"limit": problem[0]})
+            items.append(obj)
     return sorted(items, key=key_of), version
 
 
-def read_directory(directory, sources=SOURCES, limits=None):
+def read_directory(directory, sources=SOURCES, limits=None, cached=CONSISTENT):
     """({kind name: items} of every kind the sources read, {plural:
     resourceVersion} (for a watch), {kind name: reason} of the optional kinds
     that could not be read (their items are None)). Errors reading a kind
     that is not optional are the client's; a directory over *limits* (default
-    Limits()) raises OverLimit, whether the kind is optional or not."""
+    Limits()) raises OverLimit, whether the kind is optional or not. *cached*:
+    how each list is read (read_kind)."""
     limits = limits or Limits()
     snapshot, versions, errors = {}, {}, {}
     for source in sources:
@@ -85,7 +130,7 @@ def read_directory(directory, sources=SOURCES, limits=None):
             if kind.kind in snapshot:
                 continue
             try:
-                snapshot[kind.kind], versions[kind.plural] = read_kind(directory, kind, limits)
+                snapshot[kind.kind], versions[kind.plural] = read_kind(directory, kind, limits, cached)
             except OverLimit:
                 raise
             except MulticlusterError as exc:

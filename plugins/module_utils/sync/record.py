@@ -57,3 +57,26 @@ def record_failure(replica, directory_server, reason, now, interval, dry):
     except (MulticlusterError, ValueError):
         return False
     return True
+
+
+class Holdings(object):
+    """What the replica holds after a sync, per source: the keys of the objects the syncer holds and of the
+    conflicts (for the counts and the message of later syncs of single changes, sync/changes.py); the replica's
+    own Cluster when the policies were applied (its labels select them), and the policy status."""
+
+    def __init__(self, held, conflicts, own=None, policy_status=None):
+        self.held = held            # {source name: set of keys}
+        self.conflicts = conflicts  # {source name: set of keys}
+        self.own = own
+        self.policy_status = policy_status
+
+    @classmethod
+    def of(cls, sources, done, own=None, policy_status=None):
+        return cls(dict((s.name, set(done[s.name]["created"] + done[s.name]["updated"] + done[s.name]["unchanged"]))
+                        for s in sources),
+                   dict((s.name, set(done[s.name]["conflicts"])) for s in sources), own, policy_status)
+
+    def done(self):
+        """The holdings in the shape apply_plans returns (for counts_of and success_message)."""
+        return dict((name, {"created": [], "updated": [], "unchanged": sorted(keys), "conflicts":
+                            sorted(self.conflicts.get(name) or ())}) for name, keys in self.held.items())

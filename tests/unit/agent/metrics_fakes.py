@@ -92,7 +92,8 @@ def make_agent(tmp_path, clock, directory_factory, token=None, replica=None):
     path = tmp_path / "kubeconfig"
     write_credential(path, token or bound_token(exp=EXP))
     metrics = metrics_mod.new_metrics("1.0.0")
-    agent = loop.Agent(replica or FakeCluster(label="east"), loop.CredentialFile(str(path)), resync=60,
+    agent = loop.Agent(replica or FakeCluster(label="east"), loop.CredentialFile(str(path)), resync=60, relist=60,
+                       rand=lambda: 0.5,  # the directory listed again every 60 s exactly
                        status_interval=300, reload_interval=2, backoff=retries.Backoff(1.0, 8.0, rand=lambda: 1.0),
                        health=health_mod.Health(120, 180, clock=clock), directory_factory=directory_factory,
                        clock=clock, wall=clock, metrics=metrics)

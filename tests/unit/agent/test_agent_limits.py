@@ -11,6 +11,7 @@ import yaml
 from ansible_collections.coreos.multicluster.agent import cli
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync import engine as ds
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync import plan as sp
+from ansible_collections.coreos.multicluster.plugins.module_utils.sync.view import DirectoryView
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kubeconfig import build_kubeconfig
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 from tests.unit.agent.metrics_fakes import Clock, errors, exposition, fleet, make_agent, no_errors_but, value
@@ -46,6 +47,7 @@ def test_a_directory_over_the_limit_fails_the_agents_sync_and_changes_nothing(tm
     replica = FakeCluster(label="east")
     agent, metrics, dummy = make_agent(tmp_path, clock, lambda config: directory, replica=replica)
     agent._sync = functools.partial(ds.sync, limits=sp.Limits(clusters=3))
+    agent._read_view = functools.partial(DirectoryView.read, limits=sp.Limits(clusters=3))
     agent.step()
     code, body = agent.health.ready()
     assert code == 503 and body["status"] == "failing"
@@ -78,3 +80,5 @@ def test_main_hands_the_limits_to_every_sync(tmp_path, monkeypatch):
     sync_fn = made[0]["sync_fn"]
     assert sync_fn.func is ds.sync and sync_fn.keywords["limits"].options()["max_clusters"] == 7
     assert sync_fn.keywords["diff"] is False  # the agent shows no diff: it keeps none of the objects it writes
+    read_view = made[0]["read_view"]  # its view of the directory is read within the same limits
+    assert read_view.func == DirectoryView.read and read_view.keywords["limits"].options()["max_clusters"] == 7

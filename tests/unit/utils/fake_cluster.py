@@ -209,23 +209,32 @@ class FakeCluster(object):
             items = [obj for obj in items if obj.get(field) == value]
         return items, str(next(self._versions))
 
-    def pages(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500, max_bytes=None):
+    def pages(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500, max_bytes=None,
+              resource_version=None, object_hook=None):
         """As ClusterClient.pages: one request per page of *page_size* (a
         continue token between them), all pages from the snapshot of the first
         request, as the server serves them; a page whose JSON is larger than
-        *max_bytes* raises TooLargeError. .pages_served counts the pages."""
+        *max_bytes* raises TooLargeError. .pages_served counts the pages.
+        As the API server's watch cache does, a list at resource_version "0"
+        is one answer whatever *page_size* asks for (.list_versions records
+        each list's resource_version). Each page is
+        decoded from its JSON with *object_hook*, as the client decodes it."""
         items, version = self.list(kind, namespace, label_selector, field_selector)
         self.requests.pop()
+        self.list_versions = getattr(self, "list_versions", []) + [resource_version]
+        if not page_size or resource_version == "0":
+            page_size = max(len(items), 1)
         for start in range(0, max(len(items), 1), page_size):
             kind_ = self._check_type(kind, "list")
             self.requests.append(("list", kind_.kind, label_selector or ""))
             self.pages_served = getattr(self, "pages_served", 0) + 1
             page = items[start:start + page_size]
-            if max_bytes is not None and len(json.dumps({"items": page})) > max_bytes:
+            text = json.dumps({"items": page})
+            if max_bytes is not None and len(text) > max_bytes:
                 raise TooLargeError("list %s on cluster '%s': the answer is larger than %d bytes"
                                     % (kind_.plural, self.label, max_bytes), cluster=self.label,
                                     details={"max_bytes": max_bytes})
-            yield page, version
+            yield json.loads(text, object_hook=object_hook)["items"], version
 
     def create(self, body, parent=None):
         kind = self._check_type(body["kind"], "create")

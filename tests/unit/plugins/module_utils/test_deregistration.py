@@ -38,7 +38,7 @@ class TokenProbe(object):
         directory = self.directory
 
         class WithToken(object):
-            def pages(self, kind, page_size=None):
+            def pages(self, kind, page_size=None, **dummy):
                 if not directory.review({"spec": {"token": token}})["status"]["authenticated"]:
                     raise MulticlusterError("list clusters: Unauthorized", details={"status": 401})
                 yield [], "1"
@@ -237,7 +237,7 @@ def test_an_old_token_still_accepted_fails_the_revocation_step():
     directory, replica = onboarded()
 
     class Accepting(object):
-        def pages(self, kind, page_size=None):
+        def pages(self, kind, page_size=None, **dummy):
             yield [], "1"
 
     directory.with_token = lambda token, timeout: Accepting()
