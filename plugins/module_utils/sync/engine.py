@@ -30,8 +30,8 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.policies.plan 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.replica_policies import (
     PoliciesUnavailable, own_name, read_settings, remove_namespace, role_exists, without_foreign_inspection)
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
-    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_OK, SOURCES, counts_of, is_held, owned,
-    plan_source, prepared, status_content, success_message, terminating)
+    DEFAULT_STATUS_INTERVAL, MANAGED_SELECTOR, RESULT_OK, SOURCES, UNMARKED_SELECTOR, counts_of, is_held, owned,
+    mark, plan_source, prepared, status_content, success_message, terminating)
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading import (
     CONSISTENT, DirectoryError, directory_reason, read_directory, read_replica)
@@ -122,12 +122,14 @@ def apply_plans(replica, sources, plans, cancel=None, diff=True):
     for source in sources:
         plan, out = plans[source.name], done[source.name]
         out["unchanged"].extend(plan["unchanged"])
+        out["conflicts"].extend(plan.get("conflicts") or ())
+        have = None if plan.get("absent") else apply.UNREAD  # plan_paged's creates: the replica has none of them
         for want in plan["create"]:
             key = key_of(want)
             if key[0] in dry_namespaces:
                 record(out, key, "created", None, want)
                 continue
-            outcome = attempt(source, out, key, lambda: _converge(replica, source, want))
+            outcome = attempt(source, out, key, lambda: _converge(replica, source, want, have))
             if outcome is not None:
                 record(out, key, outcome[0], None, outcome[1])
                 if replica.check_mode and want["kind"] == "Namespace" and outcome[0] == "created":
@@ -151,6 +153,42 @@ def apply_plans(replica, sources, plans, cancel=None, diff=True):
             else:
                 out["deleted"].append(key)
     return done
+
+
+def _desired_by_key(source, snapshot, context):
+    """{key: object (unmarked)} the source wants: its own mapping when it has one (plan.ClusterSource)."""
+    by_key = getattr(source, "desired_by_key", None)
+    if by_key is not None:
+        return by_key(snapshot)
+    return dict((key_of(obj), obj) for obj in source.desired(snapshot, context))
+
+
+def plan_paged(source, desired, replica, directory_server):
+    """plan_source's plan of *source*, made a page of the replica's held objects at a time: *desired* is a mapping
+    {key: object (unmarked)} (the agent's is its view, decoding an object when asked: sync/view.py); what the plan
+    keeps is the objects to update or delete, and the keys of the unchanged and of the conflicts; the creates are
+    marked one at a time as apply_plans takes them, and written without a read first (absent). So a sync of
+    10,000 Clusters never holds them all, twice, at once, and the first costs one request a Cluster."""
+    plan = {"create": [], "update": [], "delete": [], "unchanged": []}
+    seen = set()
+    for page, dummy in replica.pages(source.target, label_selector=MANAGED_SELECTOR):
+        for obj in page:
+            (obj.get("metadata") or {}).pop("managedFields", None)  # never used: it would double what they cost
+        keys = [key_of(obj) for obj in page]
+        seen.update(keys)
+        part = plan_source(source, [desired[key] for key in keys if key in desired], page, directory_server)
+        for what in ("update", "delete", "unchanged"):
+            plan[what].extend(part[what])
+    missing = sorted((key for key in desired if key not in seen), key=getattr(source, "order", None))
+    # when some are missing, the objects of that kind the syncer does not hold (made on the replica by hand: one
+    # more list, usually of none): a desired one of their names is a conflict, left alone; the other creates
+    # need no read first
+    others = set(key_of(obj) for page, dummy in replica.pages(source.target, label_selector=UNMARKED_SELECTOR)
+                 for obj in page) if missing else set()
+    plan["conflicts"] = [key for key in missing if key in others]
+    plan["create"] = (mark(desired[key], directory_server) for key in missing if key not in others)
+    plan["absent"] = True
+    return plan
 
 
 # --- one sync -------------------------------------------------------------------------------------
@@ -298,11 +336,12 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
             if policy_status is not None:  # not applied now: nothing of the policies' is touched
                 sources = [s for s in sources if s not in policy_sources]
                 policy_sources = []
-        held.update(read_replica(replica, [s for s in sources if s not in policy_sources]))
         if policy_sources:
             context["policies"] = _plan_policies(policy_replica, snapshot, settings, name, held)
         plans = dict((s.name, plan_source(s, s.desired(snapshot, context), held[s.name], directory_server))
-                     for s in sources)
+                     for s in policy_sources)
+        plans.update((s.name, plan_paged(s, _desired_by_key(s, snapshot, context), replica, directory_server))
+                     for s in sources if s not in policy_sources)
         done = apply_plans(replica, [s for s in sources if s not in policy_sources], plans, cancel, diff)
         done.update(apply_plans(policy_replica, policy_sources, plans, cancel, diff))
     except Cancelled:

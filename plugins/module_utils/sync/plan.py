@@ -32,6 +32,7 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.timestamps
 from ansible_collections.coreos.multicluster.plugins.module_utils import names
 
 MANAGED_SELECTOR = "%s=%s" % (names.MANAGED_BY_LABEL, names.SYNCED_BY)
+UNMARKED_SELECTOR = "%s!=%s" % (names.MANAGED_BY_LABEL, names.SYNCED_BY)  # the others (without the label too)
 SYNCED_FROM_ANNOTATION = REGISTRY_GROUP + "/synced-from"
 SYNCED_KEYS_ANNOTATION = REGISTRY_GROUP + "/synced-keys"
 _MARKS = (names.MANAGED_BY_LABEL, SYNCED_FROM_ANNOTATION, SYNCED_KEYS_ANNOTATION)
@@ -62,6 +63,14 @@ class ClusterSource(object):
         name: items} read from the directory; context: {directory_server, ...}.
         Their values are the snapshot's own, not copies (never changed)."""
         return [kept(obj) for obj in snapshot[CLUSTER.kind]]
+
+    def desired_by_key(self, snapshot):
+        """{key: object (unmarked)} of the same objects: the snapshot's own lazy mapping when it has one (the
+        agent's view decodes an object when asked, sync/view.py), else a dict. Its objects are as the directory's
+        reading keeps them (kept()), the snapshot's own values."""
+        items = snapshot[CLUSTER.kind]
+        keyed = getattr(items, "keyed", None)
+        return keyed() if keyed is not None else dict((key_of(obj), kept(obj)) for obj in items)
 
 
 def kept(obj):

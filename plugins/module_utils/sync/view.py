@@ -17,6 +17,11 @@ __metaclass__ = type
 
 import json
 
+try:
+    from collections.abc import Mapping, Sequence
+except ImportError:  # pragma: no cover - Python 2
+    from collections import Mapping, Sequence
+
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import lookup
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
     SOURCES, Limits, compact, kept, over_limit, too_many)
@@ -98,13 +103,54 @@ class DirectoryView(object):
         return bool(self.objects.get(kind.kind))
 
     def snapshot(self):
-        """(snapshot, versions, errors), as read_directory returns them, of the view (objects sorted by name;
-        OverLimit as check() says)."""
+        """(snapshot, versions, errors), as read_directory returns them, of the view as it is now (OverLimit as
+        check() says). Each kind's objects are a Decoded sequence, sorted by name, decoded one at a time as they
+        are read: later events change the view, not the snapshot."""
         self.check()
-        snapshot = dict((kind, None if held is None else [json.loads(held[name]) for name in sorted(held)])
-                        for kind, held in self.objects.items())
+        snapshot = dict((kind, None if held is None else Decoded(held)) for kind, held in self.objects.items())
         return snapshot, dict(self.versions), dict(self.errors)
 
     def size(self):
         """{kind name: objects held}."""
         return dict((kind, len(held or ())) for kind, held in self.objects.items())
+
+
+class Decoded(Sequence):
+    """Objects of one kind of a snapshot of the view, sorted by name: each decoded from the view's compact JSON when
+    it is read, so that a sync never holds them all at once (the list read_directory returns, the same way)."""
+
+    def __init__(self, held):
+        self._held = dict(held)  # {name: compact JSON}: the bytes are shared with the view, never changed
+        self._names = sorted(self._held)
+
+    def __len__(self):
+        return len(self._names)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [json.loads(self._held[name]) for name in self._names[index]]
+        return json.loads(self._held[self._names[index]])
+
+    def keyed(self):
+        """{(namespace, name): object} of the same objects (cluster-scoped: namespace ''), decoded when asked."""
+        return _Keyed(self._held)
+
+
+class _Keyed(Mapping):
+
+    def __init__(self, held):
+        self._held = held
+
+    def __getitem__(self, key):
+        if key[0]:
+            raise KeyError(key)
+        return json.loads(self._held[key[1]])
+
+    def __contains__(self, key):
+        return not key[0] and key[1] in self._held
+
+    def __iter__(self):
+        return (("", name) for name in sorted(self._held))
+
+    def __len__(self):
+        return len(self._held)

@@ -83,6 +83,11 @@ def _selected(obj, selector):
         return True
     labels = (obj.get("metadata") or {}).get("labels") or {}
     for term in selector.split(","):
+        if "!=" in term:  # as the API server: an object without the key matches too
+            key, _sep, value = term.partition("!=")
+            if labels.get(key) == value:
+                return False
+            continue
         key, _sep, value = term.partition("=")
         if labels.get(key) != value:
             return False

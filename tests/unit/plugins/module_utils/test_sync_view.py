@@ -133,7 +133,11 @@ def test_a_snapshot_of_the_view_is_what_a_list_of_the_directory_would_read():
     view.apply(CLUSTER, "ADDED", directory.stored("Cluster", "north"))
     snapshot, versions, errors = view.snapshot()
     listed = reading.read_directory(directory, CLUSTERS_ONLY)
-    assert snapshot == listed[0] and errors == listed[2] == {}
+    assert dict((kind, list(items)) for kind, items in snapshot.items()) == listed[0] and errors == listed[2] == {}
+    assert snapshot["Cluster"][1] == listed[0]["Cluster"][1] and len(snapshot["Cluster"]) == 3
+    assert dict(snapshot["Cluster"].keyed()) == dict((("", c["metadata"]["name"]), c) for c in listed[0]["Cluster"])
+    view.apply(CLUSTER, "DELETED", directory.stored("Cluster", "north"))
+    assert len(snapshot["Cluster"]) == 3  # a snapshot: later events change the view, not it
 
 
 # --- single changes on the replica -------------------------------------------------------------------------------
@@ -194,3 +198,54 @@ def test_single_changes_in_check_mode_write_nothing():
     result = sync_changes(dry, DIRECTORY, {"east": view.get(CLUSTER, "east")}, holdings, now=T0 + 1)
     assert result["updated"] == ["east"]
     assert replica.stored("Cluster", "east")["metadata"]["labels"]["stage"] == "production"
+
+
+# --- the full sync, a page of the replica at a time ----------------------------------------------------------------
+
+def test_a_first_sync_costs_the_replica_one_write_a_cluster_and_no_read_of_each():
+    directory, replica = fleet(*("c%03d" % n for n in range(120))), FakeCluster(label="east")
+    replica.add(cluster("c005", {"made": "by-hand"}))  # a conflict, known from one list of the others
+    view = DirectoryView.read(directory, CLUSTERS_ONLY)
+    result = ds.sync(directory, replica, DIRECTORY, sources=CLUSTERS_ONLY, now=T0, read=view.snapshot)
+    assert len(result["created"]) == 119 and result["conflicts"] == ["c005"]
+    assert [r for r in replica.requests if r[1] == "Cluster"] == [
+        ("list", "Cluster", sp.MANAGED_SELECTOR), ("list", "Cluster", sp.UNMARKED_SELECTOR)]  # no get
+    assert [w[:2] for w in replica.writes if w[1] == "Cluster"] == [("create", "Cluster")] * 119
+    assert replica.stored("Cluster", "c005")["metadata"]["labels"] == {"made": "by-hand"}
+    replica.requests.clear()
+    replica.writes.clear()
+    again = ds.sync(directory, replica, DIRECTORY, sources=CLUSTERS_ONLY, now=T0 + 1, read=view.snapshot)
+    assert again["changed"] is False and again["conflicts"] == ["c005"] and replica.writes == []
+    assert [r for r in replica.requests if r[1] == "Cluster"] == [
+        ("list", "Cluster", sp.MANAGED_SELECTOR), ("list", "Cluster", sp.UNMARKED_SELECTOR)]  # a standing conflict
+
+
+def test_a_cluster_made_on_the_replica_between_the_list_and_the_create_is_a_conflict():
+    directory, replica = fleet("east", "west"), FakeCluster(label="east")
+    made = []
+
+    def race(verb, kind, namespace, name):
+        if verb == "create" and name == "west" and not made:
+            made.append(replica.add(cluster("west", {"made": "meanwhile"})))
+    replica.before_write.append(race)
+    result = ds.sync(directory, replica, DIRECTORY, sources=CLUSTERS_ONLY, now=T0)
+    assert result["created"] == ["east"] and result["conflicts"] == ["west"]
+    assert replica.stored("Cluster", "west")["metadata"]["labels"] == {"made": "meanwhile"}
+
+
+def test_the_replica_is_read_a_page_at_a_time_and_the_plan_keeps_only_what_changes(monkeypatch):
+    directory, replica = fleet(*("c%04d" % n for n in range(1200))), FakeCluster(label="east")
+    view = DirectoryView.read(directory, CLUSTERS_ONLY)
+    ds.sync(directory, replica, DIRECTORY, sources=CLUSTERS_ONLY, now=T0, read=view.snapshot)
+    view.apply(CLUSTER, "MODIFIED", cluster("c0700", {"stage": "staging"}))
+    view.apply(CLUSTER, "DELETED", cluster("c0007"))
+    plans = []
+    real = ds.plan_paged
+    monkeypatch.setattr(ds, "plan_paged", lambda *a: plans.append(real(*a)) or plans[-1])
+    replica.pages_served = 0
+    result = ds.sync(directory, replica, DIRECTORY, sources=CLUSTERS_ONLY, now=T0 + 1, read=view.snapshot)
+    assert result["updated"] == ["c0700"] and result["deleted"] == ["c0007"]
+    assert replica.pages_served == 3  # 1,200 held objects, 500 a page
+    plan = plans[0]
+    assert [have["metadata"]["name"] for have, want in plan["update"]] == ["c0700"]
+    assert len(plan["unchanged"]) == 1198 and [d["metadata"]["name"] for d in plan["delete"]] == ["c0007"]
