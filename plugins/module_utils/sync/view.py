@@ -17,10 +17,7 @@ __metaclass__ = type
 
 import json
 
-try:
-    from collections.abc import Mapping, Sequence
-except ImportError:  # pragma: no cover - Python 2
-    from collections import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import lookup
 from ansible_collections.coreos.multicluster.plugins.module_utils.sync.plan import (
