@@ -7,7 +7,8 @@
   ``kubeconfig``: kubeconfigs parsed, resolved and built; a credential read from a cluster is data, built into a
   client from its values alone (``read_credential``), never handed to the kubernetes client's loader.
 - ``client``: ``ClusterClient``, the one place a request is sent (one deadline a call, retries, paging,
-  patches sent as the merge patches they are computed as); ``retries``: the deadline and backoff;
+  patches sent as the merge patches they are computed as); ``json_lists``: a list answer decoded an item at a
+  time; ``retries``: the deadline and backoff;
   ``wait``: the one poll-until-deadline; ``discovery``: what a namespace holds, of every type the server serves.
 - ``compare``: where "no change" is decided - only the fields the collection owns are compared.
 - ``apply``: ``converge``, the one read-compare-write every update goes through (and ``ensure``, ``remove``,

@@ -91,10 +91,10 @@ def _read_bounded(response, max_bytes):
         chunks.append(chunk)
 
 
-def _decode(response, max_bytes=None, object_hook=None):
+def _decode(response, max_bytes=None, decode=json.loads):
     """The JSON body of a raw (not preloaded) response, as a dict; None when
-    it is larger than *max_bytes* (when given). *object_hook*: json's (drops
-    what the caller never uses before a whole list of it is in memory)."""
+    it is larger than *max_bytes* (when given). *decode*: of the text (a
+    list's, item by item, drops what the caller never uses: json_lists)."""
     try:
         data = response.data if max_bytes is None else _read_bounded(response, max_bytes)
     finally:
@@ -107,7 +107,7 @@ def _decode(response, max_bytes=None, object_hook=None):
         return {}
     if isinstance(data, bytes):
         data = data.decode("utf-8")
-    return json.loads(data, object_hook=object_hook)
+    return decode(data)
 
 
 class ClusterClient(object):
@@ -245,7 +245,7 @@ class ClusterClient(object):
         return api_request(self.api_client, method, path, pairs, body, content_type, timeout)
 
     def _do(self, action, kind, verb, namespace=None, name=None, body=None, query=None, on_not_found=None,
-            what=None, max_bytes=None, content_type=None, object_hook=None):
+            what=None, max_bytes=None, content_type=None, decode=json.loads):
         """One verb on one kind, bounded and retried; a dict back. on_not_found(first try?)
         gives the value of a 404 about the object itself (None: it is an error). An
         answer larger than *max_bytes* (when given) raises TooLargeError."""
@@ -263,7 +263,7 @@ class ClusterClient(object):
             tries.append(1)
             try:
                 found = _decode(self._send(_METHODS[verb], path, query, body, content_type, request_timeout),
-                                max_bytes, object_hook)
+                                max_bytes, decode)
             except Exception as exc:  # pylint: disable=broad-except
                 if on_not_found is not None and is_not_found(exc):
                     return on_not_found(len(tries) == 1)
@@ -293,11 +293,11 @@ class ClusterClient(object):
         return sorted(items, key=_kinds.key_of), version
 
     def pages(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=PAGE_SIZE,
-              max_bytes=None, resource_version=None, object_hook=None):
+              max_bytes=None, resource_version=None, decode=json.loads):
         """The pages of a list as they arrive, each (items, resourceVersion of the list so far): a caller that stops
         iterating stops the reading. A page larger than *max_bytes* (when given) raises TooLargeError. Pages are
         consistent reads (etcd); resource_version "0" reads the watch cache, in one answer (it does not page; ask
-        for page_size None). *object_hook*: see _decode."""
+        for page_size None). *decode*: see _decode."""
         kind = _kinds.lookup(kind)
         token, version = None, None
         what = ("in namespace %s" % namespace) if namespace else ""
@@ -314,7 +314,7 @@ class ClusterClient(object):
             if field_selector:
                 query["field_selector"] = field_selector
             page = self._do("list", kind, "list", namespace, query=query, what=what, max_bytes=max_bytes,
-                            object_hook=object_hook)
+                            decode=decode)
             meta = page.get("metadata") or {}
             version = meta.get("resourceVersion") or version
             token = meta.get("continue")

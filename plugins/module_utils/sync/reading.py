@@ -10,8 +10,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.client import TooLargeError
+from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.json_lists import decode_list
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.errors import (
     MulticlusterError, api_reason, http_status, is_missing_type)
 from ansible_collections.coreos.multicluster.plugins.module_utils.k8s.kinds import display, key_of
@@ -76,53 +78,63 @@ WHOLE = "whole"
 CACHED_LIST_BYTES = 32 * 1024 * 1024
 
 
-def _whole(directory, kind, cached):
-    version = "0" if cached == CACHED else None
-    return directory.pages(kind, page_size=None, max_bytes=CACHED_LIST_BYTES, resource_version=version,
-                           object_hook=strip_while_decoding)
+class _Keeper(object):
+    """What a list keeps of each object of *kind*, as the answer is decoded (json_lists: an item at a time): the
+    object as the sync keeps it (kept()), held to the limits (OverLimit from within the decoding: nothing more is
+    read), then *store*d (default: as it is). Each item becomes (its key, what is stored)."""
+
+    def __init__(self, kind, limits, store=None):
+        self.kind, self.limits, self.store = kind, limits, store
+        self.most = limits.count_of(kind)[0]
+        self.count = 0
+
+    def __call__(self, obj):
+        if self.count == self.most:
+            raise OverLimit(too_many(self.kind, self.limits), details={"limit": self.limits.count_of(self.kind)[1]})
+        self.count += 1
+        obj = kept(obj)
+        problem = over_limit(self.kind, obj, self.limits)
+        if problem is not None:
+            raise OverLimit(problem[1], details={"limit": problem[0]})
+        return key_of(obj), (obj if self.store is None else self.store(obj))
+
+    def read(self, directory, **how):
+        """(what is stored of each object, sorted by key; the list's resourceVersion)."""
+        self.count, items, version = 0, [], None
+        decode = functools.partial(decode_list, item=self, object_hook=strip_while_decoding)
+        for page, version in directory.pages(self.kind, decode=decode, **how):
+            items.extend(page)
+        items.sort(key=lambda pair: pair[0])
+        return [stored for key, stored in items], version
 
 
-def read_kind(directory, kind, limits, cached=CONSISTENT):
+def read_kind(directory, kind, limits, cached=CONSISTENT, store=None):
     """(the objects of *kind* in the directory as the sync keeps them
-    (sync/plan.kept), sorted; the list's resourceVersion). Read a page at a
-    time (or in one answer, *cached*: CACHED, WHOLE), each object
-    stripped as it is decoded; OverLimit as soon as one object, one page or
-    the count passes *limits* (nothing more is read)."""
+    (sync/plan.kept), or what *store* makes of each, sorted; the list's
+    resourceVersion). Read a page at a time (or in one answer, *cached*:
+    CACHED, WHOLE), each object stripped as it is decoded; OverLimit as soon
+    as one object, one page or the count passes *limits* (nothing more is
+    read)."""
+    keeper = _Keeper(kind, limits, store)
     if cached is not CONSISTENT:
         try:
-            return _read_pages(_whole(directory, kind, cached), kind, limits)
+            return keeper.read(directory, page_size=None, max_bytes=CACHED_LIST_BYTES,
+                               resource_version="0" if cached == CACHED else None)
         except TooLargeError:
             pass  # larger than one answer may be: read it in bounded pages
-    pages = directory.pages(kind, page_size=DIRECTORY_PAGE_SIZE, max_bytes=limits.page_bytes(),
-                            object_hook=strip_while_decoding)
     try:
-        return _read_pages(pages, kind, limits)
+        return keeper.read(directory, page_size=DIRECTORY_PAGE_SIZE, max_bytes=limits.page_bytes())
     except TooLargeError:
         raise OverLimit(page_too_large(kind, limits), details={"limit": "max_object_bytes"}) from None
 
 
-def _read_pages(pages, kind, limits):
-    items, version = [], None
-    most = limits.count_of(kind)[0]
-    for page, version in pages:
-        for obj in page:
-            if len(items) == most:
-                raise OverLimit(too_many(kind, limits), details={"limit": limits.count_of(kind)[1]})
-            obj = kept(obj)
-            problem = over_limit(kind, obj, limits)
-            if problem is not None:
-                raise OverLimit(problem[1], details={"limit": problem[0]})
-            items.append(obj)
-    return sorted(items, key=key_of), version
-
-
-def read_directory(directory, sources=SOURCES, limits=None, cached=CONSISTENT):
+def read_directory(directory, sources=SOURCES, limits=None, cached=CONSISTENT, store=None):
     """({kind name: items} of every kind the sources read, {plural:
     resourceVersion} (for a watch), {kind name: reason} of the optional kinds
     that could not be read (their items are None)). Errors reading a kind
     that is not optional are the client's; a directory over *limits* (default
-    Limits()) raises OverLimit, whether the kind is optional or not. *cached*:
-    how each list is read (read_kind)."""
+    Limits()) raises OverLimit, whether the kind is optional or not. *cached*
+    and *store*: how each list is read and what is kept of each (read_kind)."""
     limits = limits or Limits()
     snapshot, versions, errors = {}, {}, {}
     for source in sources:
@@ -130,7 +142,7 @@ def read_directory(directory, sources=SOURCES, limits=None, cached=CONSISTENT):
             if kind.kind in snapshot:
                 continue
             try:
-                snapshot[kind.kind], versions[kind.plural] = read_kind(directory, kind, limits, cached)
+                snapshot[kind.kind], versions[kind.plural] = read_kind(directory, kind, limits, cached, store)
             except OverLimit:
                 raise
             except MulticlusterError as exc:

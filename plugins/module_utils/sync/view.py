@@ -28,25 +28,37 @@ from ansible_collections.coreos.multicluster.plugins.module_utils.sync.reading i
 _CHANGES = ("ADDED", "MODIFIED")
 
 
+def _named(kept_obj):
+    return kept_obj["metadata"]["name"], compact(kept_obj)
+
+
 class DirectoryView(object):
     """The directory as the last list and the watch events after it show it: {kind name: {name: compact JSON}}
     (None for an optional kind that could not be listed), the lists' resourceVersions and the optional kinds'
     errors (reading.read_directory's three parts)."""
 
-    def __init__(self, snapshot, versions, errors, limits=None):
+    def __init__(self, objects, versions, errors, limits=None):
         self.limits = limits or Limits()
-        self.objects = dict((kind, None if items is None else
-                             dict((obj["metadata"]["name"], compact(obj)) for obj in items))
-                            for kind, items in snapshot.items())
+        self.objects = objects  # {kind name: {name: compact JSON} or None}
         self.versions = dict(versions)
         self.errors = dict(errors)
         self.refused = {}  # (kind name, name): (option, why) of an object an event brought over the limits
 
     @classmethod
+    def of(cls, snapshot, versions, errors, limits=None):
+        """The view of what read_directory returns (objects as plan.kept keeps them)."""
+        return cls(dict((kind, None if items is None else dict((obj["metadata"]["name"], compact(obj))
+                                                               for obj in items))
+                        for kind, items in snapshot.items()), versions, errors, limits)
+
+    @classmethod
     def read(cls, directory, sources=SOURCES, limits=None):
-        """The view of a list of every kind the sources read, from the directory's watch cache (reading.CACHED).
-        Raises what read_directory raises (OverLimit for a directory over *limits*)."""
-        return cls(*read_directory(directory, sources, limits, CACHED), limits=limits)
+        """The view of a list of every kind the sources read, from the directory's watch cache (reading.CACHED),
+        each object made compact JSON as the answer is decoded (reading.read_kind's *store*). Raises what
+        read_directory raises (OverLimit for a directory over *limits*)."""
+        snapshot, versions, errors = read_directory(directory, sources, limits, CACHED, store=_named)
+        return cls(dict((kind, None if items is None else dict(items)) for kind, items in snapshot.items()),
+                   versions, errors, limits)
 
     def apply(self, kind, event_type, obj):
         """Take one watch event of *kind* (ADDED, MODIFIED, DELETED). Returns the object's name when what the sync

@@ -154,9 +154,9 @@ class FakeDirectoryLists(object):
             raise self.error
         self.version += 1
         version = str(self.version)
-        return DirectoryView({"Cluster": [plan.kept(c) for c in self.clusters],
-                              "ClusterPolicy": [plan.kept(p) for p in self.policies]},
-                             {"clusters": version, "clusterpolicies": version}, {})
+        return DirectoryView.of({"Cluster": [plan.kept(c) for c in self.clusters],
+                                 "ClusterPolicy": [plan.kept(p) for p in self.policies]},
+                                {"clusters": version, "clusterpolicies": version}, {})
 
 
 class FakeSync(object):

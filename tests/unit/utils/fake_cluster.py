@@ -215,7 +215,7 @@ class FakeCluster(object):
         return items, str(next(self._versions))
 
     def pages(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500, max_bytes=None,
-              resource_version=None, object_hook=None):
+              resource_version=None, decode=json.loads):
         """As ClusterClient.pages: one request per page of *page_size* (a
         continue token between them), all pages from the snapshot of the first
         request, as the server serves them; a page whose JSON is larger than
@@ -223,7 +223,7 @@ class FakeCluster(object):
         As the API server's watch cache does, a list at resource_version "0"
         is one answer whatever *page_size* asks for (.list_versions records
         each list's resource_version). Each page is
-        decoded from its JSON with *object_hook*, as the client decodes it."""
+        decoded from its JSON with *decode*, as the client decodes it."""
         items, version = self.list(kind, namespace, label_selector, field_selector)
         self.requests.pop()
         self.list_versions = getattr(self, "list_versions", []) + [resource_version]
@@ -239,7 +239,7 @@ class FakeCluster(object):
                 raise TooLargeError("list %s on cluster '%s': the answer is larger than %d bytes"
                                     % (kind_.plural, self.label, max_bytes), cluster=self.label,
                                     details={"max_bytes": max_bytes})
-            yield json.loads(text, object_hook=object_hook)["items"], version
+            yield decode(text)["items"], version
 
     def create(self, body, parent=None):
         kind = self._check_type(body["kind"], "create")
