@@ -179,7 +179,8 @@ def make_agent(args, replica, credential, health=None, metrics=None, reporter=No
     for source in SOURCES:
         kinds.extend(kind for kind in source.reads if kind not in kinds)
     timeout = min(WATCH_TIMEOUT, args.relist_period)
-    agent.watchers = [Watcher(kind, agent.on_event, agent.stop, timeout=timeout) for kind in kinds]
+    agent.watchers = [Watcher(kind, agent.on_event, agent.stop, timeout=timeout, until=agent.until_relist)
+                      for kind in kinds]
     return agent
 
 

@@ -169,6 +169,10 @@ class Agent(object):
             log(logging.DEBUG, "directory changed", event=event_type, object="%s %s" % (watcher.kind.kind, name))
         self.wake.set()
 
+    def until_relist(self):
+        """Seconds until the directory is listed again (a watch request ends by then: agent/watcher.py)."""
+        return self.next_relist - self._clock()
+
     # the loop
     def _load_credential(self, now):
         try:

@@ -39,8 +39,11 @@ class Watcher(object):
     one (current()), so that an event of an earlier list never changes the
     view made from a newer one."""
 
-    def __init__(self, kind, on_event, stop, timeout=300, backoff=None, stream_factory=None):
+    def __init__(self, kind, on_event, stop, timeout=300, backoff=None, stream_factory=None, until=None):
         self.kind = kind
+        # until(): seconds until the agent lists the directory again (or None): a watch request ends by then, so
+        # that the watch of the new list starts at once (an open request ends only with its next event)
+        self.until = until
         self.on_event = on_event
         self.stop = stop
         self.timeout = max(1, int(timeout))
@@ -109,8 +112,12 @@ class Watcher(object):
             if self._target[0] != generation:
                 return  # dropped or retargeted meanwhile
             self._stream = stream
+        timeout = self.timeout
+        left = self.until() if self.until is not None else None
+        if left is not None:
+            timeout = max(1, min(timeout, int(left) + 1))
         try:
-            for event_type, obj in directory.watch(self.kind, version, self.timeout, stream):
+            for event_type, obj in directory.watch(self.kind, version, timeout, stream):
                 meta = obj.get("metadata") or {}
                 self._advance(generation, meta.get("resourceVersion"))
                 if event_type != "BOOKMARK":

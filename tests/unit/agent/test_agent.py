@@ -560,6 +560,24 @@ def test_the_watch_hands_over_every_event_but_bookmarks_and_resumes_from_the_las
     assert streams[1].kwargs["resource_version"] == "14"  # after the bookmark and the last event
 
 
+def test_a_watch_request_ends_when_the_agent_lists_the_directory_again():
+    streams = []
+    left = [1000.0]
+    watcher = watcher_mod.Watcher(CLUSTER, lambda *a: None, threading.Event(), timeout=300, until=lambda: left[0],
+                                  stream_factory=lambda: streams.append(FakeStream([])) or streams[-1])
+    watcher.follow(FakeDirectory(), "11")
+    watcher.watch_once()
+    left[0] = 42.5
+    watcher.watch_once()
+    left[0] = -3  # due now: the agent is about to list
+    watcher.watch_once()
+    assert [s.kwargs["timeout_seconds"] for s in streams] == [300, 43, 1]
+    clock = Clock()
+    f = make_agent(clock)
+    f.agent.step()
+    assert f.agent.until_relist() == pytest.approx(1800)
+
+
 def test_following_a_new_list_ends_the_watch_in_progress_and_its_events_are_no_longer_current():
     seen = []
     directory, other = FakeDirectory(), FakeDirectory()
