@@ -254,7 +254,7 @@ class Agent(object):
         except Exception:  # pylint: disable=broad-except
             log(logging.WARNING, "cannot record the failure on the replica")
 
-    # --- the three syncs: each returns (sync()'s result, whether the replica was synced in full), or raises ---------------------------------------------
+    # --- the three syncs: each returns (sync()'s result, whether the replica was synced in full), or raises ---
 
     def _list_and_sync(self, now):
         """List the directory into a new view, follow it with the watchers, and sync the replica in full."""
