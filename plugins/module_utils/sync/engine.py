@@ -284,7 +284,7 @@ def sync(directory, replica, directory_server, sources=SOURCES, status_interval=
     same per source), policies (the per-policy status, or None without
     policy sources), counts, status, directory_server, resource_versions (of
     the directory lists, for a watch), holdings (what the replica holds after
-    it: sync/changes.Holdings, for the agent's later syncs of single changes)
+    it: record.Holdings, for the agent's later syncs of single changes)
     and diff. Raises DirectoryError when the directory
     cannot be read or holds more than *limits* (sync/plan.Limits, default its
     defaults) allow (after recording the failure; its details then name the
