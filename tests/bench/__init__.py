@@ -199,3 +199,14 @@ def print_table(title, rows, notes=()):
     for note in notes:
         print("  " + note)
     sys.stdout.flush()
+
+
+def memory(pid="self"):
+    """{VmRSS, VmHWM} of a process, in KiB."""
+    found = {}
+    with open("/proc/%s/status" % pid) as handle:
+        for line in handle:
+            key, _sep, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                found[key] = int(rest.split()[0])
+    return found

@@ -28,6 +28,7 @@ import tempfile
 import time
 
 from . import BenchError, collections_path, print_table, write_private
+from . import memory as read_memory
 from .bench_sync import cluster_manifest, install_registry
 
 AGENT_MODULE = "ansible_collections.coreos.multicluster.agent"
@@ -75,17 +76,6 @@ def _wipe(lab, timeout=600):
         lab.kubectl("delete", "--raw", "/apis/multicluster.coreos.com/v1/clusters", check=False)
 
 
-def _memory(pid):
-    """{VmHWM, VmRSS} of a process, in KiB."""
-    found = {}
-    with open("/proc/%d/status" % pid) as handle:
-        for line in handle:
-            key, _sep, rest = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                found[key] = int(rest.split()[0])
-    return found
-
-
 def _run_agent(workdir, replica_lab, credential, label, extra_args=()):
     """Start the agent, wait for its first sync and the resync after it, read its memory after each, stop it.
     Returns (outcome of the first sync, its seconds, [{VmHWM, VmRSS} after the first sync, after the resync],
@@ -112,7 +102,7 @@ def _run_agent(workdir, replica_lab, credential, label, extra_args=()):
                         if record.get("msg") in ("synced", "sync failed")]
             if len(ends) > len(entries):
                 entries = ends
-                memory.append(_memory(proc.pid))
+                memory.append(read_memory(proc.pid))
                 if seconds is None:
                     seconds = time.monotonic() - started
         proc.send_signal(signal.SIGTERM)

@@ -39,20 +39,10 @@ import threading
 import time
 
 from tests.bench import fleet_store
+from tests.bench import memory
 
 AGENTS_PER_WORKER = 50
 CLUSTER_NAME = "fleet-replica"  # tectonic-config's clusterName on every in-memory replica
-
-
-def memory(pid="self"):
-    """{VmRSS, VmHWM} of a process, in KiB."""
-    found = {}
-    with open("/proc/%s/status" % pid) as handle:
-        for line in handle:
-            key, _sep, rest = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                found[key] = int(rest.split()[0])
-    return found
 
 
 def _write_json(path, data):

@@ -107,10 +107,6 @@ class DirectoryView(object):
         data = (self.objects.get(kind.kind) or {}).get(name)
         return None if data is None else json.loads(data)
 
-    def has(self, kind):
-        """Whether the view holds any object of *kind*."""
-        return bool(self.objects.get(kind.kind))
-
     def snapshot(self):
         """(snapshot, versions, errors), as read_directory returns them, of the view as it is now (OverLimit as
         check() says). Each kind's objects are a Decoded sequence, sorted by name, decoded one at a time as they
